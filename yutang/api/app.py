@@ -1,0 +1,13 @@
+"""The /v1 API as one router, assembled from the domain routers."""
+
+from fastapi import APIRouter
+
+from yutang.api.routes import channels, customers, orders, tags, workspace
+
+
+def api_router() -> APIRouter:
+    """Every /v1 route."""
+    router = APIRouter(prefix="/v1")
+    for module in (workspace, channels, customers, tags, orders):
+        router.include_router(module.router)
+    return router

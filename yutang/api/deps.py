@@ -1,0 +1,41 @@
+"""Request plumbing: the database from app state, one unit of work per request, the calling Actor."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from yutang.kit.errors import Unauthorized
+from yutang.runtime.database import Database
+from yutang.workspaces import service as workspaces_service
+from yutang.workspaces.access import Actor
+
+bearer = HTTPBearer(auto_error=False, description="A workspace API key: `Authorization: Bearer yt_…`")
+
+
+def database(request: Request) -> Database:
+    """The Database the app was created with."""
+    return request.app.state.database
+
+
+@contextmanager
+def unit_of_work(request: Request) -> Iterator[Session]:
+    """One transaction for the request, committed before the response is built."""
+    with database(request).unit_of_work() as session:
+        yield session
+
+
+def current_actor(request: Request,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
+    """Authenticate the API key in the Authorization header (or X-Api-Key)."""
+    secret = credentials.credentials if credentials else request.headers.get("x-api-key", "")
+    if not secret:
+        raise Unauthorized("send your workspace API key as 'Authorization: Bearer <key>'")
+    with database(request).unit_of_work() as session:
+        return workspaces_service.authenticate(session, secret=secret)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,167 @@
+"""Customers: search, OneID upsert, the archive, merge, consents, notes, tags, export and erasure."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from pydantic import ValidationError
+
+from yutang.api.deps import ActorDep, unit_of_work
+from yutang.api.pages import Page, page_of
+from yutang.archive import importing
+from yutang.archive import service as archive_service
+from yutang.archive.schemas import ArchiveOut, MergeIn, UpsertOut
+from yutang.customers import service
+from yutang.customers.schemas import (
+    ConsentIn,
+    ConsentOut,
+    CustomerIn,
+    CustomerOut,
+    CustomerPatch,
+    IdentityIn,
+    MergeOut,
+    NoteIn,
+    NoteOut,
+)
+from yutang.kit.errors import Invalid
+from yutang.kit.pagination import decode_cursor
+from yutang.orders.schemas import ImportReport
+from yutang.tags import service as tags_service
+from yutang.tags.schemas import CustomerTagOut, TaggingIn, TagRef
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+def parse_identity(text: str, *, field: str = "identity") -> IdentityIn:
+    """'kind:value' or 'kind:namespace:value' (openids and marketplace buyers need the namespace)."""
+    kind, _, rest = text.partition(":")
+    namespace, value = ("", rest)
+    if kind in ("wechat_openid", "marketplace_buyer"):
+        namespace, _, value = rest.partition(":")
+    try:
+        return IdentityIn(kind=kind, namespace=namespace, value=value)
+    except ValidationError as exc:
+        raise Invalid(f"identity must be kind:value or kind:namespace:value ({exc.errors()[0]['msg']})",
+                      field=field) from exc
+
+
+@router.get("", response_model=Page[CustomerOut])
+def search_customers(request: Request, actor: ActorDep,
+                     q: Annotated[str | None, Query(description="name, phone, email or any id")] = None,
+                     name: str | None = None,
+                     identity: Annotated[str | None, Query(description="kind:value, e.g. phone:13800138000")] = None,
+                     tag: Annotated[list[int] | None, Query(description="tag ids; all must be present")] = None,
+                     channel_id: int | None = None,
+                     status: Annotated[str, Query(pattern="^(active|merged|erased)$")] = "active",
+                     cursor: str | None = None, limit: int = Query(50, ge=1, le=500)):
+    """Search the pool by identity, tag, channel or name; newest first, cursor-paged."""
+    with unit_of_work(request) as session:
+        rows = service.search(session, actor=actor, q=q, name=name,
+                              identity=parse_identity(identity) if identity else None,
+                              channel_id=channel_id, status=status,
+                              restrict_to=tags_service.customers_with(actor, tag_ids=tag) if tag else None,
+                              before_id=decode_cursor(cursor), limit=limit + 1)
+        shapes = service.present(session, actor=actor, customers=rows)
+        return page_of(shapes, ids=[r.id for r in rows], limit=limit)
+
+
+@router.post("", response_model=UpsertOut)
+def upsert_customer(request: Request, actor: ActorDep, data: CustomerIn):
+    """Create the customer or find them by any identity (OneID); identities spanning people merge them."""
+    with unit_of_work(request) as session:
+        customer, outcome, merged = archive_service.upsert_customer(session, actor=actor, data=data)
+        shape = service.present(session, actor=actor, customers=[customer])[0]
+        return UpsertOut(customer=shape, outcome=outcome, merged_ids=merged)
+
+
+@router.post("/import", response_model=ImportReport)
+def import_customers(request: Request, actor: ActorDep, file: UploadFile = File(...)):
+    """Import customers from CSV (columns in docs/imports.md); bad rows are reported, good rows import."""
+    with unit_of_work(request) as session:
+        return importing.import_customers_csv(session, actor=actor, data=file.file.read())
+
+
+@router.get("/{customer_id}", response_model=CustomerOut)
+def get_customer(request: Request, actor: ActorDep, customer_id: int):
+    """One customer with identities (masked for roles that may not see personal data)."""
+    with unit_of_work(request) as session:
+        customer = service.get_customer(session, actor=actor, customer_id=customer_id)
+        return service.present(session, actor=actor, customers=[customer])[0]
+
+
+@router.patch("/{customer_id}", response_model=CustomerOut)
+def update_customer(request: Request, actor: ActorDep, customer_id: int, data: CustomerPatch):
+    """Change profile fields or the assigned guide."""
+    with unit_of_work(request) as session:
+        customer = service.update(session, actor=actor, customer_id=customer_id, data=data)
+        return service.present(session, actor=actor, customers=[customer])[0]
+
+
+@router.get("/{customer_id}/archive", response_model=ArchiveOut)
+def get_archive(request: Request, actor: ActorDep, customer_id: int):
+    """The customer archive (客户档案) in one call."""
+    with unit_of_work(request) as session:
+        return archive_service.archive(session, actor=actor, customer_id=customer_id)
+
+
+@router.post("/{customer_id}/identities", response_model=CustomerOut)
+def add_identities(request: Request, actor: ActorDep, customer_id: int, data: list[IdentityIn]):
+    """Attach identities; one held by another customer is a 409 (merge them instead)."""
+    with unit_of_work(request) as session:
+        customer = service.add_identities(session, actor=actor, customer_id=customer_id, identities_in=data)
+        return service.present(session, actor=actor, customers=[customer])[0]
+
+
+@router.post("/{customer_id}/merge", response_model=MergeOut)
+def merge_customer(request: Request, actor: ActorDep, customer_id: int, data: MergeIn):
+    """Merge another customer into this one; every reference moves in one transaction."""
+    with unit_of_work(request) as session:
+        return archive_service.merge(session, actor=actor, winner_id=customer_id, loser_id=data.loser_id,
+                                     reason=data.reason)
+
+
+@router.post("/{customer_id}/consents", response_model=ConsentOut, status_code=201)
+def record_consent(request: Request, actor: ActorDep, customer_id: int, data: ConsentIn):
+    """Append a consent decision to the ledger."""
+    with unit_of_work(request) as session:
+        return service.record_consent(session, actor=actor, customer_id=customer_id, data=data)
+
+
+@router.post("/{customer_id}/notes", response_model=NoteOut, status_code=201)
+def add_note(request: Request, actor: ActorDep, customer_id: int, data: NoteIn):
+    """Add a staff note."""
+    with unit_of_work(request) as session:
+        return service.add_note(session, actor=actor, customer_id=customer_id, data=data)
+
+
+@router.post("/{customer_id}/tags", response_model=list[CustomerTagOut])
+def tag_customer(request: Request, actor: ActorDep, customer_id: int, data: TaggingIn):
+    """Add and remove tags on one customer."""
+    with unit_of_work(request) as session:
+        add = tags_service.resolve(session, actor=actor, refs=data.add, create_missing=data.create_missing, field="add")
+        remove = tags_service.resolve(session, actor=actor, refs=data.remove, field="remove")
+        tags_service.apply(session, actor=actor, customer_ids=[customer_id], add=add, remove=remove)
+        return tags_service.tags_of(session, customer_id=customer_id)
+
+
+@router.delete("/{customer_id}/tags/{tag_id}", response_model=list[CustomerTagOut])
+def untag_customer(request: Request, actor: ActorDep, customer_id: int, tag_id: int):
+    """Remove one tag from a customer."""
+    with unit_of_work(request) as session:
+        remove = tags_service.resolve(session, actor=actor, refs=[TagRef(id=tag_id)], field="tag_id")
+        tags_service.apply(session, actor=actor, customer_ids=[customer_id], add=[], remove=remove)
+        return tags_service.tags_of(session, customer_id=customer_id)
+
+
+@router.get("/{customer_id}/export")
+def export_customer(request: Request, actor: ActorDep, customer_id: int) -> dict:
+    """Everything held on the customer as JSON (a data-subject access request)."""
+    with unit_of_work(request) as session:
+        return archive_service.export(session, actor=actor, customer_id=customer_id)
+
+
+@router.post("/{customer_id}/erase", response_model=CustomerOut)
+def erase_customer(request: Request, actor: ActorDep, customer_id: int):
+    """Erase the customer's personal data; anonymous aggregates (orders, tags, channels) remain."""
+    with unit_of_work(request) as session:
+        customer = archive_service.erase(session, actor=actor, customer_id=customer_id)
+        return service.present(session, actor=actor, customers=[customer])[0]

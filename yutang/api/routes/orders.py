@@ -1,0 +1,36 @@
+"""Orders: record one, list, read."""
+
+from fastapi import APIRouter, Query, Request
+
+from yutang.api.deps import ActorDep, unit_of_work
+from yutang.api.pages import Page, page_of
+from yutang.kit.pagination import decode_cursor
+from yutang.orders import service
+from yutang.orders.schemas import OrderIn, OrderOut, OrderStatus
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+@router.get("", response_model=Page[OrderOut])
+def list_orders(request: Request, actor: ActorDep, customer_id: int | None = None, channel_id: int | None = None,
+                status: OrderStatus | None = None, cursor: str | None = None, limit: int = Query(50, ge=1, le=500)):
+    """Orders newest first."""
+    with unit_of_work(request) as session:
+        rows = service.list_orders(session, actor=actor, customer_id=customer_id, channel_id=channel_id,
+                                   status=status, before_id=decode_cursor(cursor), limit=limit + 1)
+        return page_of(service.present(session, orders=rows), ids=[r.id for r in rows], limit=limit)
+
+
+@router.post("", response_model=OrderOut)
+def record_order(request: Request, actor: ActorDep, data: OrderIn):
+    """Create or update an order by (channel, external_id); an identical repeat changes nothing."""
+    with unit_of_work(request) as session:
+        order, _, _ = service.record_order(session, actor=actor, data=data)
+        return service.present(session, orders=[order])[0]
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+def get_order(request: Request, actor: ActorDep, order_id: int):
+    """One order with its lines."""
+    with unit_of_work(request) as session:
+        return service.present(session, orders=[service.get_order(session, actor=actor, order_id=order_id)])[0]

@@ -1,0 +1,50 @@
+"""Tag groups, tags, and bulk tagging."""
+
+from fastapi import APIRouter, Request
+
+from yutang.api.deps import ActorDep, unit_of_work
+from yutang.tags import service
+from yutang.tags.schemas import BulkTaggingIn, BulkTaggingOut, TagGroupIn, TagGroupOut, TagIn, TagOut
+
+router = APIRouter(tags=["tags"])
+
+
+@router.get("/tag-groups", response_model=list[TagGroupOut])
+def list_groups(request: Request, actor: ActorDep, q: str | None = None):
+    """Tag groups with their tags and customer counts; q searches tag and group names."""
+    with unit_of_work(request) as session:
+        return service.list_groups(session, actor=actor, q=q)
+
+
+@router.post("/tag-groups", response_model=TagGroupOut, status_code=201)
+def create_group(request: Request, actor: ActorDep, data: TagGroupIn):
+    """Create a tag group with its tags."""
+    with unit_of_work(request) as session:
+        group = service.create_group(session, actor=actor, data=data)
+        return next(g for g in service.list_groups(session, actor=actor) if g.id == group.id)
+
+
+@router.post("/tags", response_model=TagOut, status_code=201)
+def create_tag(request: Request, actor: ActorDep, data: TagIn):
+    """Create a tag in a group."""
+    with unit_of_work(request) as session:
+        tag = service.create_tag(session, actor=actor, data=data)
+        group = next(g for g in service.list_groups(session, actor=actor) if g.id == tag.group_id)
+        return next(t for t in group.tags if t.id == tag.id)
+
+
+@router.delete("/tags/{tag_id}", status_code=204)
+def delete_tag(request: Request, actor: ActorDep, tag_id: int) -> None:
+    """Delete a tag and remove it from every customer."""
+    with unit_of_work(request) as session:
+        service.delete_tag(session, actor=actor, tag_id=tag_id)
+
+
+@router.post("/tags/bulk", response_model=BulkTaggingOut)
+def bulk_tag(request: Request, actor: ActorDep, data: BulkTaggingIn):
+    """Add and remove tags on many customers in one transaction (all or nothing)."""
+    with unit_of_work(request) as session:
+        add = service.resolve(session, actor=actor, refs=data.add, create_missing=data.create_missing, field="add")
+        remove = service.resolve(session, actor=actor, refs=data.remove, field="remove")
+        added, removed = service.apply(session, actor=actor, customer_ids=data.customer_ids, add=add, remove=remove)
+        return BulkTaggingOut(added=added, removed=removed, customers=len(set(data.customer_ids)))

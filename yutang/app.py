@@ -1,0 +1,26 @@
+"""create_app(settings): the one ASGI app serving the API, the console and its static assets."""
+
+from fastapi import FastAPI
+
+from yutang import __version__
+from yutang.api import problems
+from yutang.api.app import api_router
+from yutang.kit.settings import Settings, create_settings
+from yutang.runtime.database import Database, open_database
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the app for the settings (read from the environment when not given)."""
+    settings = settings or create_settings()
+    app = FastAPI(title="Yutang", version=__version__, openapi_url="/openapi.json",
+                  description="Private-domain customer operations: one customer pool, tags, orders and more.")
+    app.state.settings = settings
+    app.state.database = database or open_database(settings)
+    problems.install(app)
+    app.include_router(api_router())
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"ok": True}
+
+    return app

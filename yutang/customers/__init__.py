@@ -1,0 +1,1 @@
+"""The customer pool: one customer per person, their identities, channel memberships, consents and notes."""

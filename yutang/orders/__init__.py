@@ -1,0 +1,1 @@
+"""Orders from every channel (own stores, mini program, Tmall, JD, Douyin) with line items, in fen."""

@@ -1,0 +1,27 @@
+"""The transactional outbox: changes analytics needs are written here in the same transaction."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from yutang.storage.base import Base, WorkspaceScoped
+from yutang.storage.types import Json, UTCDateTime
+
+
+class OutboxRow(WorkspaceScoped, Base):
+    """A change to relay to the warehouse (and to jobs) after commit, in id order."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "relayed_at", "id"),)
+
+    topic: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int | None]
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+def emit(session: Session, *, workspace_id: int, topic: str, entity_id: int | None, payload: dict) -> None:
+    """Record a change for the relay; it commits or rolls back with the caller's transaction."""
+    session.add(OutboxRow(workspace_id=workspace_id, topic=topic, entity_id=entity_id, payload=payload))

@@ -1,0 +1,1 @@
+"""Tags in tag groups (like WeCom corporate tags) and which customers carry them."""

@@ -1,0 +1,225 @@
+"""Tag groups and tags, tagging one customer or many, and tag lookups for search."""
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import Session
+
+from yutang.customers import service as customers_service
+from yutang.customers.models import Customer
+from yutang.kit.errors import Conflict, FieldError, Invalid, NotFound
+from yutang.storage import outbox
+from yutang.tags.models import CustomerTag, Tag, TagGroup
+from yutang.tags.schemas import CustomerTagOut, TagGroupIn, TagGroupOut, TagIn, TagOut, TagRef
+from yutang.workspaces import service as workspaces_service
+from yutang.workspaces.access import Actor, Permission
+
+
+def create_group(session: Session, *, actor: Actor, data: TagGroupIn) -> TagGroup:
+    """Create a tag group with its initial tags."""
+    actor.require(Permission.BULK)
+    if session.scalar(select(TagGroup.id).where(TagGroup.workspace_id == actor.workspace_id,
+                                                TagGroup.name == data.name)):
+        raise Conflict(f"a tag group named {data.name!r} exists already", field="name")
+    if len(set(data.tags)) != len(data.tags):
+        raise Invalid("tag names repeat within the group", field="tags")
+    group = TagGroup(workspace_id=actor.workspace_id, name=data.name, order=data.order)
+    session.add(group)
+    session.flush()
+    for index, name in enumerate(data.tags):
+        session.add(Tag(workspace_id=actor.workspace_id, group_id=group.id, name=name, order=index))
+    session.flush()
+    workspaces_service.record(session, actor=actor, action="tag_group.created", entity_type="tag_group",
+                              entity_id=group.id, changes=data.model_dump())
+    return group
+
+
+def create_tag(session: Session, *, actor: Actor, data: TagIn) -> Tag:
+    """Create a tag in an existing group."""
+    actor.require(Permission.BULK)
+    group = _group(session, actor, data.group_id)
+    if session.scalar(select(Tag.id).where(Tag.group_id == group.id, Tag.name == data.name)):
+        raise Conflict(f"tag {data.name!r} exists in group {group.name!r}", field="name")
+    tag = Tag(workspace_id=actor.workspace_id, group_id=group.id, name=data.name, order=data.order)
+    session.add(tag)
+    session.flush()
+    workspaces_service.record(session, actor=actor, action="tag.created", entity_type="tag", entity_id=tag.id,
+                              changes=data.model_dump())
+    return tag
+
+
+def _group(session: Session, actor: Actor, group_id: int) -> TagGroup:
+    group = session.get(TagGroup, group_id)
+    if group is None or group.workspace_id != actor.workspace_id:
+        raise NotFound("no such tag group", field="group_id")
+    return group
+
+
+def delete_tag(session: Session, *, actor: Actor, tag_id: int) -> None:
+    """Delete a tag and take it off every customer."""
+    actor.require(Permission.BULK)
+    tag = get_tag(session, actor=actor, tag_id=tag_id)
+    holders = list(session.scalars(select(CustomerTag.customer_id).where(CustomerTag.tag_id == tag.id)))
+    for customer_id in holders:
+        _emit(session, actor, customer_id, tag.id, added=False)
+    session.delete(tag)
+    workspaces_service.record(session, actor=actor, action="tag.deleted", entity_type="tag", entity_id=tag_id,
+                              changes={"name": tag.name, "customers": len(holders)})
+
+
+def get_tag(session: Session, *, actor: Actor, tag_id: int) -> Tag:
+    """A tag of the workspace."""
+    tag = session.get(Tag, tag_id)
+    if tag is None or tag.workspace_id != actor.workspace_id:
+        raise NotFound("no such tag", field="tag_id")
+    return tag
+
+
+def list_groups(session: Session, *, actor: Actor, q: str | None = None) -> list[TagGroupOut]:
+    """Tag groups with their tags (filtered by a name search) and how many customers carry each."""
+    actor.require(Permission.READ)
+    counts = dict(session.execute(
+        select(CustomerTag.tag_id, func.count()).join(Customer, Customer.id == CustomerTag.customer_id)
+        .where(CustomerTag.workspace_id == actor.workspace_id, Customer.status == customers_service.ACTIVE)
+        .group_by(CustomerTag.tag_id)).all())
+    groups = session.scalars(select(TagGroup).where(TagGroup.workspace_id == actor.workspace_id)
+                             .order_by(TagGroup.order, TagGroup.id)).all()
+    tag_query = select(Tag).where(Tag.workspace_id == actor.workspace_id).order_by(Tag.order, Tag.id)
+    tags = session.scalars(tag_query).all()
+    needle = (q or "").strip().lower()
+    out = []
+    for group in groups:
+        members = [TagOut(id=t.id, group_id=group.id, group_name=group.name, name=t.name, order=t.order,
+                          customer_count=counts.get(t.id, 0))
+                   for t in tags if t.group_id == group.id
+                   and (not needle or needle in t.name.lower() or needle in group.name.lower())]
+        if members or not needle:
+            out.append(TagGroupOut(id=group.id, name=group.name, order=group.order, tags=members))
+    return out
+
+
+def resolve(session: Session, *, actor: Actor, refs: list[TagRef], create_missing: bool = False,
+            field: str = "tags") -> list[Tag]:
+    """Tags for references by id or group+name; unknown ones are errors unless create_missing."""
+    tags, errors = [], []
+    for index, ref in enumerate(refs):
+        if ref.id is not None:
+            tag = session.get(Tag, ref.id)
+            if tag is None or tag.workspace_id != actor.workspace_id:
+                errors.append(FieldError(field=f"{field}[{index}].id", message=f"no tag with id {ref.id}"))
+                continue
+        else:
+            tag = session.scalar(select(Tag).join(TagGroup, TagGroup.id == Tag.group_id)
+                                 .where(TagGroup.workspace_id == actor.workspace_id, TagGroup.name == ref.group,
+                                        Tag.name == ref.name))
+            if tag is None and create_missing:
+                tag = _create_by_name(session, actor, ref.group, ref.name)
+            if tag is None:
+                errors.append(FieldError(field=f"{field}[{index}]", message=f"no tag {ref.group}/{ref.name}"))
+                continue
+        tags.append(tag)
+    if errors:
+        raise Invalid(errors[0].message, errors)
+    return tags
+
+
+def _create_by_name(session: Session, actor: Actor, group_name: str, tag_name: str) -> Tag:
+    actor.require(Permission.BULK)
+    group = session.scalar(select(TagGroup).where(TagGroup.workspace_id == actor.workspace_id,
+                                                  TagGroup.name == group_name))
+    if group is None:
+        group = TagGroup(workspace_id=actor.workspace_id, name=group_name)
+        session.add(group)
+        session.flush()
+    tag = Tag(workspace_id=actor.workspace_id, group_id=group.id, name=tag_name)
+    session.add(tag)
+    session.flush()
+    workspaces_service.record(session, actor=actor, action="tag.created", entity_type="tag", entity_id=tag.id,
+                              changes={"group": group_name, "name": tag_name})
+    return tag
+
+
+def apply(session: Session, *, actor: Actor, customer_ids: list[int], add: list[Tag], remove: list[Tag],
+          source: str = "manual") -> tuple[int, int]:
+    """Add and remove tags on customers the actor may change; returns (added, removed) counts."""
+    actor.require(Permission.WRITE)
+    if len(customer_ids) > 1:
+        actor.require(Permission.BULK)
+    added = removed = 0
+    for customer_id in sorted(set(customer_ids)):
+        customer = customers_service.get_customer(session, actor=actor, customer_id=customer_id)
+        customers_service.require_active(customer)
+        have = set(session.scalars(select(CustomerTag.tag_id).where(CustomerTag.customer_id == customer.id)))
+        for tag in add:
+            if tag.id not in have:
+                session.add(CustomerTag(workspace_id=actor.workspace_id, customer_id=customer.id, tag_id=tag.id,
+                                        source=source, member_id=actor.member_id))
+                have.add(tag.id)
+                added += 1
+                _emit(session, actor, customer.id, tag.id, added=True)
+        gone = [tag.id for tag in remove if tag.id in have]
+        if gone:
+            session.execute(delete(CustomerTag).where(CustomerTag.customer_id == customer.id,
+                                                      CustomerTag.tag_id.in_(gone)))
+            removed += len(gone)
+            for tag_id in gone:
+                _emit(session, actor, customer.id, tag_id, added=False)
+    session.flush()
+    if added or removed:
+        workspaces_service.record(session, actor=actor, action="customer.tagged", entity_type="customer",
+                                  entity_id=customer_ids[0] if len(customer_ids) == 1 else None,
+                                  changes={"customers": len(set(customer_ids)), "add": [t.id for t in add],
+                                           "remove": [t.id for t in remove], "added": added, "removed": removed})
+    return added, removed
+
+
+def _emit(session: Session, actor: Actor, customer_id: int, tag_id: int, *, added: bool) -> None:
+    outbox.emit(session, workspace_id=actor.workspace_id, topic="tag.added" if added else "tag.removed",
+                entity_id=customer_id, payload={"customer_id": customer_id, "tag_id": tag_id})
+
+
+def tags_of(session: Session, *, customer_id: int) -> list[CustomerTagOut]:
+    """Tags on a customer, by group order."""
+    rows = session.execute(
+        select(CustomerTag, Tag, TagGroup).join(Tag, Tag.id == CustomerTag.tag_id)
+        .join(TagGroup, TagGroup.id == Tag.group_id).where(CustomerTag.customer_id == customer_id)
+        .order_by(TagGroup.order, TagGroup.id, Tag.order, Tag.id))
+    return [CustomerTagOut(tag_id=tag.id, group_name=group.name, name=tag.name, source=ct.source,
+                           created_at=ct.created_at) for ct, tag, group in rows]
+
+
+def tag_names_of(session: Session, *, customer_ids: list[int]) -> dict[int, list[str]]:
+    """'group/tag' names per customer, for lists."""
+    result: dict[int, list[str]] = {cid: [] for cid in customer_ids}
+    if not customer_ids:
+        return result
+    rows = session.execute(select(CustomerTag.customer_id, Tag.name).join(Tag, Tag.id == CustomerTag.tag_id)
+                           .where(CustomerTag.customer_id.in_(customer_ids)).order_by(Tag.order, Tag.id))
+    for customer_id, name in rows:
+        result[customer_id].append(name)
+    return result
+
+
+def customers_with(actor: Actor, *, tag_ids: list[int]) -> Select:
+    """Subquery of customer ids carrying all the given tags."""
+    query = (select(CustomerTag.customer_id).where(CustomerTag.workspace_id == actor.workspace_id,
+                                                   CustomerTag.tag_id.in_(tag_ids))
+             .group_by(CustomerTag.customer_id).having(func.count(func.distinct(CustomerTag.tag_id)) == len(set(tag_ids))))
+    return query
+
+
+def move_customer(session: Session, *, from_id: int, to_id: int) -> int:
+    """Move a merged customer's tags to the winner (tags both had stay once); returns how many moved."""
+    have = set(session.scalars(select(CustomerTag.tag_id).where(CustomerTag.customer_id == to_id)))
+    moved = 0
+    for row in session.scalars(select(CustomerTag).where(CustomerTag.customer_id == from_id)).all():
+        if row.tag_id in have:
+            session.delete(row)
+        else:
+            row.customer_id = to_id
+            moved += 1
+    session.flush()
+    return moved
+
+
+def export(session: Session, *, customer_id: int) -> list[dict]:
+    """A customer's tags for a data-subject export."""
+    return [tag.model_dump(mode="json") for tag in tags_of(session, customer_id=customer_id)]

@@ -1,0 +1,1 @@
+"""Workspaces (one per brand), their members and API keys, roles, and the audit log."""
