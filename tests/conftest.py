@@ -92,6 +92,8 @@ def api(client, tenant):
     """A client bound to the tenant's owner key."""
 
     class Bound:
+        headers: dict
+
         def __getattr__(self, method):
             def call(url, **kwargs):
                 headers = {**tenant.headers, **kwargs.pop("headers", {})}
@@ -99,4 +101,6 @@ def api(client, tenant):
 
             return call
 
-    return Bound()
+    bound = Bound()
+    bound.headers = tenant.headers
+    return bound

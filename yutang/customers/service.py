@@ -338,7 +338,7 @@ def remove_identity(session: Session, *, actor: Actor, customer: Customer, ident
     emit_changed(session, customer=customer)
 
 
-def update(session: Session, *, actor: Actor, customer_id: int, data: CustomerPatch) -> Customer:
+def update_customer(session: Session, *, actor: Actor, customer_id: int, data: CustomerPatch) -> Customer:
     """Change profile fields or the assigned guide (guides may not reassign)."""
     actor.require(Permission.WRITE)
     customer = get_customer(session, actor=actor, customer_id=customer_id)

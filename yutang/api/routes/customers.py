@@ -26,7 +26,7 @@ from yutang.kit.errors import Invalid
 from yutang.kit.pagination import decode_cursor
 from yutang.orders.schemas import ImportReport
 from yutang.tags import service as tags_service
-from yutang.tags.schemas import CustomerTagOut, TaggingIn, TagRef
+from yutang.tags.schemas import CustomerTagOut, TaggingIn
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -92,7 +92,7 @@ def get_customer(request: Request, actor: ActorDep, customer_id: int):
 def update_customer(request: Request, actor: ActorDep, customer_id: int, data: CustomerPatch):
     """Change profile fields or the assigned guide."""
     with unit_of_work(request) as session:
-        customer = service.update(session, actor=actor, customer_id=customer_id, data=data)
+        customer = service.update_customer(session, actor=actor, customer_id=customer_id, data=data)
         return service.present(session, actor=actor, customers=[customer])[0]
 
 
@@ -147,7 +147,7 @@ def tag_customer(request: Request, actor: ActorDep, customer_id: int, data: Tagg
 def untag_customer(request: Request, actor: ActorDep, customer_id: int, tag_id: int):
     """Remove one tag from a customer."""
     with unit_of_work(request) as session:
-        remove = tags_service.resolve(session, actor=actor, refs=[TagRef(id=tag_id)], field="tag_id")
+        remove = [tags_service.get_tag(session, actor=actor, tag_id=tag_id)]
         tags_service.apply(session, actor=actor, customer_ids=[customer_id], add=[], remove=remove)
         return tags_service.tags_of(session, customer_id=customer_id)
 

@@ -1,0 +1,126 @@
+"""No endpoint lets one workspace read or change another's data."""
+
+import re
+
+import pytest
+
+SAMPLE_BODIES = {
+    ("POST", "/v1/members"): {"name": "x", "role": "operator"},
+    ("POST", "/v1/channels"): {"code": "intruder", "name": "x", "kind": "app"},
+    ("PATCH", "/v1/channels/{channel_id}"): {"name": "hijacked"},
+    ("POST", "/v1/channels/{channel_id}/costs"): {"period_start": "2026-01-01", "period_end": "2026-01-31",
+                                                  "amount_fen": 1},
+    ("POST", "/v1/customers"): {"identities": [{"kind": "phone", "value": "13800138000"}]},
+    ("PATCH", "/v1/customers/{customer_id}"): {"name": "hijacked"},
+    ("POST", "/v1/customers/{customer_id}/identities"): [{"kind": "email", "value": "x@example.com"}],
+    ("POST", "/v1/customers/{customer_id}/merge"): {"loser_id": "{customer2_id}"},
+    ("POST", "/v1/customers/{customer_id}/consents"): {"channel": "sms", "status": "withdrawn", "method": "x"},
+    ("POST", "/v1/customers/{customer_id}/notes"): {"body": "hijacked"},
+    ("POST", "/v1/customers/{customer_id}/tags"): {"add": [{"id": "{tag_id}"}]},
+    ("POST", "/v1/tag-groups"): {"name": "intruder"},
+    ("POST", "/v1/tags"): {"group_id": "{group_id}", "name": "intruder"},
+    ("POST", "/v1/tags/bulk"): {"customer_ids": ["{customer_id}"], "add": [{"id": "{tag_id}"}]},
+    ("POST", "/v1/orders"): {"external_id": "X1", "channel": "mp", "status": "paid",
+                             "placed_at": "2026-01-01T00:00:00Z", "customer_id": "{customer_id}",
+                             "lines": [{"sku": "S", "quantity": 1, "unit_price_fen": 1}]},
+}
+# Routes that act only on the caller's own workspace by construction (no foreign id can be named).
+OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"), ("GET", "/v1/api-keys"),
+            ("GET", "/v1/audit-log"), ("GET", "/v1/channels"), ("GET", "/v1/tag-groups"), ("POST", "/v1/members"),
+            ("POST", "/v1/channels"), ("POST", "/v1/tag-groups"), ("POST", "/v1/customers"), ("GET", "/v1/orders"),
+            ("GET", "/v1/customers"), ("POST", "/v1/customers/import"), ("POST", "/v1/orders/import")}
+
+
+def _fill(value, ids):
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, str) and re.fullmatch(r"\{\w+\}", value):
+        return ids[value[1:-1]]
+    return value
+
+
+@pytest.fixture
+def victim(client, tenant):
+    """Workspace A with one of everything."""
+    h = tenant.headers
+    ids = {}
+    ids["channel_id"] = client.post("/v1/channels", headers=h, json={"code": "mp", "name": "MP",
+                                                                     "kind": "mini_program"}).json()["id"]
+    ids["customer_id"] = client.post("/v1/customers", headers=h, json={
+        "name": "Victim", "identities": [{"kind": "phone", "value": "13900139000"}]}).json()["customer"]["id"]
+    ids["customer2_id"] = client.post("/v1/customers", headers=h, json={
+        "name": "Victim2", "identities": [{"kind": "phone", "value": "13900139001"}]}).json()["customer"]["id"]
+    group = client.post("/v1/tag-groups", headers=h, json={"name": "G", "tags": ["T"]}).json()
+    ids["group_id"], ids["tag_id"] = group["id"], group["tags"][0]["id"]
+    order = client.post("/v1/orders", headers=h, json={
+        "external_id": "A1", "channel": "mp", "status": "paid", "placed_at": "2026-01-01T00:00:00Z",
+        "customer_id": ids["customer_id"], "lines": [{"sku": "S", "quantity": 1, "unit_price_fen": 100}]})
+    ids["order_id"] = order.json()["id"]
+    ids["member_id"] = client.get("/v1/me", headers=h).json()["member_id"]
+    ids["key_id"] = client.get("/v1/api-keys", headers=h).json()[0]["id"]
+    return ids
+
+
+def _snapshot(client, tenant, ids):
+    h = tenant.headers
+    return [client.get(f"/v1/customers/{ids['customer_id']}/archive", headers=h).json(),
+            client.get(f"/v1/customers/{ids['customer2_id']}/archive", headers=h).json(),
+            client.get("/v1/channels", headers=h).json(), client.get("/v1/tag-groups", headers=h).json(),
+            client.get("/v1/api-keys", headers=h).json(), client.get("/v1/members", headers=h).json()]
+
+
+def test_every_route_refuses_foreign_ids(app, client, tenant, other_tenant, victim):
+    before = _snapshot(client, tenant, victim)
+    routes = [(method.upper(), path) for path, item in app.openapi()["paths"].items() if path.startswith("/v1/")
+              for method in item]
+    assert len(routes) > 25
+    checked = 0
+    for method, path in routes:
+        if (method, path) in OWN_ONLY:
+            continue
+        url = path.format(**victim)
+        body = _fill(SAMPLE_BODIES.get((method, path)), victim)
+        response = client.request(method, url, headers=other_tenant.headers,
+                                  json=body if body is not None else None)
+        # A foreign id in the path is "not found"; one in the body may be refused as invalid input instead.
+        allowed = {404} | ({422} if body is not None else set())
+        assert response.status_code in allowed, (method, path, response.status_code, response.text)
+        if response.status_code == 422:
+            assert response.json()["field"] in {"add[0].id", "loser_id", "customer_id", "group_id"}, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "Victim" not in response.text and "13900139000" not in response.text
+        checked += 1
+    assert checked >= 15
+    assert _snapshot(client, tenant, victim) == before
+
+
+def test_listing_and_search_never_show_another_workspace(client, tenant, other_tenant, victim):
+    h = other_tenant.headers
+    assert client.get("/v1/customers", headers=h).json()["items"] == []
+    assert client.get("/v1/customers", headers=h, params={"q": "13900139000"}).json()["items"] == []
+    assert client.get("/v1/customers", headers=h, params={"identity": "phone:13900139000"}).json()["items"] == []
+    assert client.get("/v1/orders", headers=h).json()["items"] == []
+    assert client.get("/v1/channels", headers=h).json() == []
+    assert client.get("/v1/tag-groups", headers=h).json() == []
+    assert client.get("/v1/customers", headers=h, params={"tag": victim["tag_id"]}).json()["items"] == []
+    assert client.get("/v1/audit-log", headers=h).json()["items"] == []
+
+
+def test_same_identity_in_two_workspaces_is_two_customers(client, tenant, other_tenant):
+    body = {"identities": [{"kind": "phone", "value": "13700137000"}]}
+    a = client.post("/v1/customers", headers=tenant.headers, json=body).json()
+    b = client.post("/v1/customers", headers=other_tenant.headers, json=body).json()
+    assert a["outcome"] == b["outcome"] == "created"
+    assert a["customer"]["id"] != b["customer"]["id"]
+
+
+def test_order_for_a_foreign_channel_code_is_not_found(client, tenant, other_tenant, victim):
+    customer = client.post("/v1/customers", headers=other_tenant.headers, json={
+        "identities": [{"kind": "phone", "value": "13600136000"}]}).json()["customer"]["id"]
+    response = client.post("/v1/orders", headers=other_tenant.headers, json={
+        "external_id": "B1", "channel": "mp", "status": "paid", "placed_at": "2026-01-01T00:00:00Z",
+        "customer_id": customer, "lines": [{"sku": "S", "quantity": 1, "unit_price_fen": 1}]})
+    assert response.status_code == 404
+    assert response.json()["field"] == "channel"
