@@ -6,7 +6,6 @@ from pydantic import BaseModel
 
 from yutang.kit.pagination import encode_cursor
 
-
 T = TypeVar("T")
 
 

@@ -24,7 +24,7 @@ def problem(status: int, code: str, title: str, detail: str, errors: list[dict] 
 
 
 def _location(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path") else [str(p) for p in loc]
     text = ""
     for part in parts:
         if part.isdigit():

@@ -1,4 +1,4 @@
-"""Cross-domain customer operations: OneID upsert (merging when identities link people), merge, archive, export, erase."""
+"""Cross-domain customer operations: OneID upsert (merging linked people), merge, archive, export, erase."""
 
 from sqlalchemy.orm import Session
 
@@ -81,7 +81,8 @@ def archive(session: Session, *, actor: Actor, customer_id: int) -> ArchiveOut:
         notes=[NoteOut.model_validate(n) for n in customers_service.notes_of(session, customer_id=customer.id)],
         orders=orders_service.present(session, orders=orders[:ARCHIVE_ORDERS]),
         order_summary=summary,
-        consents=[ConsentOut.model_validate(c) for c in customers_service.consent_ledger(session, customer_id=customer.id)],
+        consents=[ConsentOut.model_validate(c)
+                  for c in customers_service.consent_ledger(session, customer_id=customer.id)],
         consent_in_force=customers_service.current_consents(session, customer_id=customer.id),
         merges=[MergeOut.model_validate(m) for m in customers_service.merges_of(session, customer_id=customer.id)],
     )

@@ -1,1 +1,1 @@
-"""Touchpoints: the brand's pools (service account, mini program, WeCom, stores, marketplace shops …) and their costs."""
+"""Touchpoints: the brand's pools (service account, mini program, WeCom, stores, shops …) and their costs."""

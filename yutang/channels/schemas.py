@@ -55,7 +55,8 @@ class ChannelIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: ChannelKind
     role: ChannelRole = ChannelRole.AUXILIARY
-    domain: TrafficDomain | None = Field(default=None, description="default: by kind (marketplaces public, ads commercial, else private)")
+    domain: TrafficDomain | None = Field(
+        default=None, description="default: by kind (marketplaces public, ads commercial, else private)")
     external_id: str | None = Field(default=None, max_length=128, description="appid, corp id, shop id …")
     config: dict[str, Any] = Field(default_factory=dict)
 

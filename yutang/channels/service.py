@@ -66,7 +66,8 @@ def channels_by_id(session: Session, *, actor: Actor, ids: set[int]) -> dict[int
 def list_channels(session: Session, *, actor: Actor) -> list[Channel]:
     """All channels of the workspace, by code."""
     actor.require(Permission.READ)
-    return list(session.scalars(select(Channel).where(Channel.workspace_id == actor.workspace_id).order_by(Channel.code)))
+    query = select(Channel).where(Channel.workspace_id == actor.workspace_id).order_by(Channel.code)
+    return list(session.scalars(query))
 
 
 def add_cost(session: Session, *, actor: Actor, channel_id: int, data: ChannelCostIn) -> ChannelCost:

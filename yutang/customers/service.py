@@ -303,11 +303,12 @@ def attach_identities(session: Session, *, actor: Actor, customer: Customer,
             CustomerIdentity.namespace == identity.namespace, CustomerIdentity.lookup == lookup))
         if holder is not None:
             if holder.customer_id != customer.id:
-                raise Conflict(f"this {identity.kind.value} belongs to customer {holder.customer_id}; merge them instead",
+                raise Conflict(f"this {identity.kind.value} belongs to customer {holder.customer_id}; merge instead",
                                field=f"identities[{index}]")
             continue
         session.add(CustomerIdentity(workspace_id=actor.workspace_id, customer_id=customer.id,
-                                     kind=identity.kind.value, namespace=identity.namespace, value=value, lookup=lookup))
+                                     kind=identity.kind.value, namespace=identity.namespace, value=value,
+                                     lookup=lookup))
         added.append(identity.kind.value)
     session.flush()
     return added
@@ -437,7 +438,8 @@ def record_consent(session: Session, *, actor: Actor, customer_id: int, data: Co
         customer.refuses_personalised = data.status is ConsentStatus.WITHDRAWN
     session.flush()
     workspaces_service.record(session, actor=actor, action="customer.consent", entity_type="customer",
-                              entity_id=customer.id, changes={"channel": data.channel.value, "status": data.status.value})
+                              entity_id=customer.id,
+                              changes={"channel": data.channel.value, "status": data.status.value})
     outbox.emit(session, workspace_id=actor.workspace_id, topic="consent.changed", entity_id=customer.id,
                 payload={"customer_id": customer.id, "channel": data.channel.value, "status": data.status.value,
                          "occurred_at": entry.occurred_at.isoformat()})
@@ -570,9 +572,11 @@ def export(session: Session, *, customer: Customer) -> dict[str, Any]:
                         "created_at": i.created_at.isoformat()}
                        for i in identities_of(session, customer_ids=[customer.id])[customer.id]],
         "channel_memberships": [{"channel_id": m.channel_id, "joined_at": _jsonable(m.joined_at),
-                                 "left_at": _jsonable(m.left_at)} for m in memberships_of(session, customer_id=customer.id)],
+                                 "left_at": _jsonable(m.left_at)}
+                                for m in memberships_of(session, customer_id=customer.id)],
         "consents": [{"channel": c.channel, "status": c.status, "method": c.method, "source": c.source,
-                      "occurred_at": c.occurred_at.isoformat()} for c in consent_ledger(session, customer_id=customer.id)],
+                      "occurred_at": c.occurred_at.isoformat()}
+                     for c in consent_ledger(session, customer_id=customer.id)],
         "notes": [{"body": n.body, "created_at": n.created_at.isoformat()}
                   for n in notes_of(session, customer_id=customer.id)],
     }

@@ -85,14 +85,16 @@ def _buyer(session: Session, *, actor: Actor, data: OrderIn, channel: Channel):
              if identity.kind is IdentityKind.MARKETPLACE_BUYER else identity for identity in data.buyer]
     return customers_service.resolve_or_create(
         session, actor=actor,
-        data=CustomerIn(identities=buyer, name=data.buyer_name, first_channel=channel.code, first_seen_at=data.placed_at))
+        data=CustomerIn(identities=buyer, name=data.buyer_name, first_channel=channel.code,
+                        first_seen_at=data.placed_at))
 
 
 def _emit(session: Session, *, order: Order, data: OrderIn, before: dict | None) -> None:
     payload = {"id": order.id, "customer_id": order.customer_id, "channel_id": order.channel_id,
                "external_id": order.external_id, "status": order.status, "total_fen": order.total_fen,
                "paid_fen": order.paid_fen, "refunded_fen": order.refunded_fen,
-               "placed_at": order.placed_at.isoformat(), "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+               "placed_at": order.placed_at.isoformat(),
+               "paid_at": order.paid_at.isoformat() if order.paid_at else None,
                "lines": [{"sku": line.sku, "category": line.category, "quantity": line.quantity,
                           "amount_fen": line.amount_fen} for line in data.lines]}
     outbox.emit(session, workspace_id=order.workspace_id, topic="order.changed", entity_id=order.id, payload=payload)

@@ -200,10 +200,10 @@ def tag_names_of(session: Session, *, customer_ids: list[int]) -> dict[int, list
 
 def customers_with(actor: Actor, *, tag_ids: list[int]) -> Select:
     """Subquery of customer ids carrying all the given tags."""
-    query = (select(CustomerTag.customer_id).where(CustomerTag.workspace_id == actor.workspace_id,
-                                                   CustomerTag.tag_id.in_(tag_ids))
-             .group_by(CustomerTag.customer_id).having(func.count(func.distinct(CustomerTag.tag_id)) == len(set(tag_ids))))
-    return query
+    return (select(CustomerTag.customer_id)
+            .where(CustomerTag.workspace_id == actor.workspace_id, CustomerTag.tag_id.in_(tag_ids))
+            .group_by(CustomerTag.customer_id)
+            .having(func.count(func.distinct(CustomerTag.tag_id)) == len(set(tag_ids))))
 
 
 def move_customer(session: Session, *, from_id: int, to_id: int) -> int:

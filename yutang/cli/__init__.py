@@ -1,0 +1,1 @@
+"""The `yutang` command line (Typer)."""

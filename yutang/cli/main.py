@@ -1,0 +1,139 @@
+"""`yutang` commands: serve, demo, migrate, workspace create, import customers / orders."""
+
+import json
+import sys
+import time
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from yutang.app import create_app
+from yutang.archive import importing as customer_import
+from yutang.demo import seed as demo_seed
+from yutang.kit.errors import DomainError
+from yutang.kit.settings import create_settings
+from yutang.orders import importing as order_import
+from yutang.runtime.database import Database, open_database
+from yutang.workspaces import service as workspaces_service
+from yutang.workspaces.access import system_actor
+from yutang.workspaces.schemas import WorkspaceIn
+
+app = typer.Typer(help="Yutang: a brand's private-domain customer operations.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (one per brand).", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports into a workspace.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(import_app, name="import")
+
+HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
+PortOpt = Annotated[int, typer.Option(help="port to listen on")]
+
+
+def _database() -> Database:
+    database = open_database(create_settings())
+    database.migrate()
+    return database
+
+
+def _fail(exc: DomainError) -> None:
+    typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+    for error in exc.errors:
+        typer.secho(f"  {error.field}: {error.message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic head)."""
+    settings = create_settings()
+    open_database(settings).migrate()
+    typer.echo(f"database at head: {settings.resolved_database_url}")
+
+
+@app.command()
+def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """Migrate, then serve the API and console."""
+    database = _database()
+    uvicorn.run(create_app(database.settings, database=database), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
+         customers: Annotated[int, typer.Option(help="customers to seed the first time")] = 600,
+         serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after seeding")] = True,
+         open_browser: Annotated[bool, typer.Option("--open/--no-open", help="open the console")] = True) -> None:
+    """Seed the demo brand (embedded SQLite by default) and serve the API and console."""
+    database = _database()
+    started = time.monotonic()
+    with database.unit_of_work() as session:
+        result = demo_seed.seed(session, customers=customers)
+    url = f"http://{host}:{port}/console/login?key={result.key}"
+    typer.echo(f"demo workspace '{result.slug}': {result.customers} customers "
+               f"({time.monotonic() - started:.1f}s)")
+    typer.echo(f"API key (owner): {result.key}")
+    typer.echo(f"console: {url}")
+    typer.echo(f"API docs: http://{host}:{port}/docs")
+    if not serve_after:
+        return
+    if open_browser and sys.stdout.isatty():
+        webbrowser.open(url)
+    uvicorn.run(create_app(database.settings, database=database), host=host, port=port, log_level="info")
+
+
+@workspace_app.command("create")
+def workspace_create(slug: str, name: Annotated[str, typer.Option(help="brand name")],
+                     timezone: Annotated[str, typer.Option(help="IANA time zone")] = "Asia/Shanghai",
+                     locale: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN") -> None:
+    """Create a workspace and print its owner's API key (shown once)."""
+    database = _database()
+    try:
+        data = WorkspaceIn(slug=slug, name=name, timezone=timezone, locale=locale)
+        with database.unit_of_work() as session:
+            workspace, issued = workspaces_service.create_workspace(session, data=data)
+    except DomainError as exc:
+        _fail(exc)
+    except ValueError as exc:  # pydantic validation of the arguments
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"workspace {workspace.slug} (id {workspace.id}) created")
+    typer.echo(issued.secret)
+
+
+def _run_import(workspace: str, runner) -> None:
+    database = _database()
+    try:
+        with database.unit_of_work() as session:
+            ws = workspaces_service.find_workspace(session, slug=workspace)
+            report = runner(session, system_actor(ws.id, timezone=ws.timezone))
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    if report.errors:
+        raise typer.Exit(1)
+
+
+WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="workspace slug")]
+FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
+
+@import_app.command("customers")
+def import_customers(file: FileArg, workspace: WorkspaceOpt) -> None:
+    """Import customers from CSV (docs/imports.md); exit 1 if any row was rejected."""
+    data = file.read_bytes()
+    _run_import(workspace, lambda session, actor: customer_import.import_customers_csv(session, actor=actor, data=data))
+
+
+@import_app.command("orders")
+def import_orders(file: FileArg, workspace: WorkspaceOpt,
+                  channel: Annotated[str, typer.Option(help="channel code the orders came through")],
+                  format: Annotated[str, typer.Option(help="csv, tmall, jd or douyin")] = "csv") -> None:
+    """Import orders from CSV or a Tmall / JD / Douyin order export; exit 1 if any record was rejected."""
+    data = file.read_bytes()
+    _run_import(workspace, lambda session, actor: order_import.import_orders(
+        session, actor=actor, data=data, format=format, channel=channel))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""A seeded demo brand so the console and API have something true to show."""
