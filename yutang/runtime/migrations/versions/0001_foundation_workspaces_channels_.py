@@ -5,10 +5,11 @@ Revises:
 Create Date: 2026-11-24 23:54:36.674295
 """
 
-from alembic import op
 import sqlalchemy as sa
-import yutang.storage.types
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import yutang.storage.types
 
 revision = '0001'
 down_revision = None
