@@ -80,3 +80,21 @@ def test_bulk_tagging_is_all_or_nothing_and_searchable(api, client, other_tenant
     assert api.get(f"/v1/customers/{ids[4]}/archive").json()["tags"] == []  # nothing half-written
     assert api.delete(f"/v1/tags/{d11}").status_code == 204
     assert [t["name"] for t in api.get(f"/v1/customers/{ids[3]}/archive").json()["tags"]] == ["618"]
+
+
+def test_customers_join_and_leave_channels(api):
+    api.post("/v1/channels", json={"code": "oa", "name": "服务号", "kind": "wechat_service_account"})
+    cid = api.post("/v1/customers", json={"identities": [{"kind": "wechat_unionid", "value": "uJ"}]}).json()
+    cid = cid["customer"]["id"]
+    joined = api.post(f"/v1/customers/{cid}/channels", json={"channel": "oa", "at": "2026-05-01T00:00:00Z"}).json()
+    assert joined[0]["left_at"] is None and joined[0]["joined_at"].startswith("2026-05-01")
+    left = api.post(f"/v1/customers/{cid}/channels", json={"channel": "oa", "joined": False}).json()
+    assert left[0]["left_at"] is not None
+    back = api.post(f"/v1/customers/{cid}/channels", json={"channel": "oa"}).json()
+    assert back[0]["left_at"] is None and back[0]["joined_at"].startswith("2026-05-01")
+    listed = api.get("/v1/customers", params={"channel_id": joined[0]["channel_id"]}).json()["items"]
+    assert [c["id"] for c in listed] == [cid]
+    unknown = api.post(f"/v1/customers/{cid}/channels", json={"channel": "nope"})
+    assert unknown.status_code == 404 and unknown.json()["field"] == "channel"
+    actions = [e["action"] for e in api.get("/v1/audit-log", params={"entity_id": cid}).json()["items"]]
+    assert actions[:3] == ["customer.joined", "customer.left", "customer.joined"]

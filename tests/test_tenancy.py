@@ -16,6 +16,7 @@ SAMPLE_BODIES = {
     ("POST", "/v1/customers/{customer_id}/merge"): {"loser_id": "{customer2_id}"},
     ("POST", "/v1/customers/{customer_id}/consents"): {"channel": "sms", "status": "withdrawn", "method": "x"},
     ("POST", "/v1/customers/{customer_id}/notes"): {"body": "hijacked"},
+    ("POST", "/v1/customers/{customer_id}/channels"): {"channel": "mp", "joined": False},
     ("POST", "/v1/customers/{customer_id}/tags"): {"add": [{"id": "{tag_id}"}]},
     ("POST", "/v1/tag-groups"): {"name": "intruder"},
     ("POST", "/v1/tags"): {"group_id": "{group_id}", "name": "intruder"},

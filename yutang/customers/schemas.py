@@ -145,6 +145,14 @@ class MembershipOut(BaseModel):
     left_at: datetime | None
 
 
+class MembershipIn(BaseModel):
+    """The customer joined (followed, added the WeCom contact, entered a group) or left a channel."""
+
+    channel: str = Field(description="channel code")
+    joined: bool = True
+    at: datetime | None = None
+
+
 class ConsentIn(BaseModel):
     """A consent decision to append to the ledger."""
 

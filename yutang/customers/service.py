@@ -100,7 +100,8 @@ def search(session: Session, *, actor: Actor, q: str | None = None, name: str | 
         query = query.where(Customer.id.in_(_identity_match(session, actor, identity)))
     if channel_id is not None:
         members = select(ChannelMembership.customer_id).where(ChannelMembership.channel_id == channel_id,
-                                                              ChannelMembership.workspace_id == actor.workspace_id)
+                                                              ChannelMembership.workspace_id == actor.workspace_id,
+                                                              ChannelMembership.left_at.is_(None))
         query = query.where(or_(Customer.first_channel_id == channel_id, Customer.id.in_(members)))
     if restrict_to is not None:
         query = query.where(Customer.id.in_(restrict_to))
@@ -409,14 +410,34 @@ def join_channel(session: Session, *, actor: Actor, customer: Customer, channel_
     return None
 
 
-def leave_channel(session: Session, *, actor: Actor, customer: Customer, channel_id: int) -> None:
-    """Record that the customer left a channel (unfollowed, deleted the contact)."""
+def leave_channel(session: Session, *, actor: Actor, customer: Customer, channel_id: int,
+                  at: datetime | None = None) -> ChannelMembership | None:
+    """Record that the customer left a channel (unfollowed, deleted the contact); the membership if it changed."""
     membership = session.scalar(select(ChannelMembership).where(ChannelMembership.customer_id == customer.id,
                                                                 ChannelMembership.channel_id == channel_id))
-    if membership is not None and membership.left_at is None:
-        membership.left_at = utcnow()
-        outbox.emit(session, workspace_id=actor.workspace_id, topic="membership.changed", entity_id=customer.id,
-                    payload={"customer_id": customer.id, "channel_id": channel_id, "joined": False})
+    if membership is None or membership.left_at is not None:
+        return None
+    membership.left_at = at or utcnow()
+    outbox.emit(session, workspace_id=actor.workspace_id, topic="membership.changed", entity_id=customer.id,
+                payload={"customer_id": customer.id, "channel_id": channel_id, "joined": False})
+    return membership
+
+
+def record_membership(session: Session, *, actor: Actor, customer_id: int, channel_code: str, joined: bool,
+                      at: datetime | None = None) -> list[ChannelMembership]:
+    """A customer joined (followed, added the contact) or left a channel; returns their memberships."""
+    actor.require(Permission.WRITE)
+    customer = get_customer(session, actor=actor, customer_id=customer_id)
+    _require_active(customer)
+    channel = channels_service.find_channel(session, actor=actor, code=channel_code, field="channel")
+    if joined:
+        changed = join_channel(session, actor=actor, customer=customer, channel_id=channel.id, joined_at=at)
+    else:
+        changed = leave_channel(session, actor=actor, customer=customer, channel_id=channel.id, at=at)
+    if changed is not None:
+        workspaces_service.record(session, actor=actor, action="customer.joined" if joined else "customer.left",
+                                  entity_type="customer", entity_id=customer.id, changes={"channel": channel.code})
+    return memberships_of(session, customer_id=customer.id)
 
 
 def memberships_of(session: Session, *, customer_id: int) -> list[ChannelMembership]:

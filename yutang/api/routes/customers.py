@@ -18,6 +18,8 @@ from yutang.customers.schemas import (
     CustomerOut,
     CustomerPatch,
     IdentityIn,
+    MembershipIn,
+    MembershipOut,
     MergeOut,
     NoteIn,
     NoteOut,
@@ -117,6 +119,14 @@ def merge_customer(request: Request, actor: ActorDep, customer_id: int, data: Me
     with unit_of_work(request) as session:
         return archive_service.merge(session, actor=actor, winner_id=customer_id, loser_id=data.loser_id,
                                      reason=data.reason)
+
+
+@router.post("/{customer_id}/channels", response_model=list[MembershipOut])
+def record_membership(request: Request, actor: ActorDep, customer_id: int, data: MembershipIn):
+    """Record that the customer joined or left a channel; returns all their memberships."""
+    with unit_of_work(request) as session:
+        return service.record_membership(session, actor=actor, customer_id=customer_id, channel_code=data.channel,
+                                         joined=data.joined, at=data.at)
 
 
 @router.post("/{customer_id}/consents", response_model=ConsentOut, status_code=201)
