@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from yutang import __version__
+from yutang import __version__, web
 from yutang.api import problems
 from yutang.api.app import api_router
 from yutang.kit.settings import Settings, create_settings
@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database or open_database(settings)
     problems.install(app)
     app.include_router(api_router())
+    web.install(app, settings)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

@@ -1,0 +1,321 @@
+"""The web console, server-rendered: sign-in, the customer list and its HTMX partial, the archive, channels,
+languages and what each role may see."""
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+
+from tests.conftest import Tenant
+from yutang.app import create_app
+from yutang.archive import service as archive_service
+from yutang.channels import service as channels_service
+from yutang.channels.schemas import ChannelCostIn, ChannelIn
+from yutang.customers import service as customers_service
+from yutang.customers.schemas import ConsentIn, CustomerIn, CustomerPatch
+from yutang.orders import service as orders_service
+from yutang.orders.schemas import OrderIn
+from yutang.tags import service as tags_service
+from yutang.tags.schemas import TagGroupIn, TagRef
+from yutang.web import i18n
+from yutang.workspaces import service as workspaces_service
+from yutang.workspaces.schemas import MemberIn, WorkspaceIn
+
+WEB = Path(i18n.__file__).parent
+
+
+@dataclass
+class Brand:
+    """A seeded workspace: its owner tenant, customer ids, tag and channel ids, and keys for other roles."""
+
+    tenant: Tenant
+    zhang: int
+    li: int
+    tea: int
+    tmall: int
+    analyst_key: str
+    guide_key: str
+
+
+def seed_brand(database, tenant: Tenant) -> Brand:
+    """Two channels (one with spend), three customers, a tag, an order, a consent, an analyst and a guide."""
+    actor = tenant.actor
+
+    def customer(session, name: str, kind: str, value: str, channel: str | None = None):
+        data = CustomerIn(name=name, first_channel=channel, identities=[{"kind": kind, "value": value}])
+        return archive_service.upsert_customer(session, actor=actor, data=data)[0]
+
+    with database.unit_of_work() as session:
+        channels_service.create_channel(session, actor=actor, data=ChannelIn(
+            code="mp", name="小程序商城", kind="mini_program", role="primary"))
+        tmall = channels_service.create_channel(session, actor=actor, data=ChannelIn(
+            code="tmall", name="天猫旗舰店", kind="tmall_shop"))
+        channels_service.add_cost(session, actor=actor, channel_id=tmall.id, data=ChannelCostIn(
+            period_start=date(2026, 10, 1), period_end=date(2026, 10, 31), amount_fen=1_234_500))
+        zhang = customer(session, "张三", "phone", "13800138000", "mp")
+        li = customer(session, "李四", "phone", "13900139000", "tmall")
+        customer(session, "王五", "email", "wang@example.com")
+        tags_service.create_group(session, actor=actor, data=TagGroupIn(name="兴趣", tags=["绿茶", "咖啡"]))
+        tea = tags_service.resolve(session, actor=actor, refs=[TagRef(group="兴趣", name="绿茶")])[0]
+        tags_service.apply(session, actor=actor, customer_ids=[zhang.id], add=[tea], remove=[])
+        orders_service.record_order(session, actor=actor, data=OrderIn(
+            external_id="MP-1001", channel="mp", status="paid", customer_id=zhang.id,
+            placed_at=datetime.fromisoformat("2026-11-01T10:00+08:00"),
+            lines=[{"sku": "LJ-250", "product_name": "明前龙井", "quantity": 2, "unit_price_fen": 615}]))
+        customers_service.record_consent(session, actor=actor, customer_id=zhang.id, data=ConsentIn(
+            channel="sms", status="granted", method="小程序勾选"))
+        _, analyst = workspaces_service.add_member(session, actor=actor,
+                                                   data=MemberIn(name="Ana", role="analyst"))
+        guide, guide_key = workspaces_service.add_member(session, actor=actor,
+                                                         data=MemberIn(name="小周", role="guide"))
+        customers_service.update_customer(session, actor=actor, customer_id=li.id,
+                                          data=CustomerPatch(assigned_member_id=guide.id))
+    return Brand(tenant=tenant, zhang=zhang.id, li=li.id, tea=tea.id, tmall=tmall.id,
+                 analyst_key=analyst.secret, guide_key=guide_key.secret)
+
+
+@pytest.fixture
+def brand(database, tenant) -> Brand:
+    return seed_brand(database, tenant)
+
+
+def signed_in(app, key: str) -> TestClient:
+    """A fresh client (its own cookie jar) signed in to the console with the key."""
+    client = TestClient(app)
+    response = client.get("/console/login", params={"key": key}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_signed_out_pages_send_you_to_sign_in(app):
+    client = TestClient(app)
+    response = client.get("/console/customers?q=x", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/login?next=%2Fconsole%2Fcustomers%3Fq%3Dx"
+    partial = client.get("/console/customers", headers=HTMX | {"HX-Current-URL": "http://testserver/console/tags"})
+    assert partial.headers["HX-Redirect"] == "/console/login?next=%2Fconsole%2Ftags"
+    forged = TestClient(app, cookies={"yutang_console": "yt_forged.signature"})
+    assert forged.get("/console/channels", follow_redirects=False).status_code == 303
+    posted = client.post("/console/customers/1/notes", data={"body": "x"},
+                         headers={"referer": "http://testserver/console/customers/1"}, follow_redirects=False)
+    assert posted.headers["location"] == "/console/login?next=%2Fconsole%2Fcustomers%2F1"
+
+
+def test_sign_in_with_a_key_and_out_again(app, tenant):
+    client = TestClient(app)
+    bad = client.post("/console/login", data={"key": "yt_not-a-key"})
+    assert bad.status_code == 400
+    assert "密钥无效" in bad.text and 'aria-invalid="true"' in bad.text
+    assert client.get("/console/login", params={"key": "nonsense"}).status_code == 400
+    good = client.post("/console/login", data={"key": tenant.key, "next": "/console/tags"},
+                       follow_redirects=False)
+    assert good.status_code == 303 and good.headers["location"] == "/console/tags"
+    cookie = good.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie
+    offsite = client.post("/console/login", data={"key": tenant.key, "next": "//evil.example/"},
+                          follow_redirects=False)
+    assert offsite.headers["location"] == "/console/customers"
+    assert client.get("/console/tags").status_code == 200
+    out = client.post("/console/logout", follow_redirects=False)
+    assert out.headers["location"] == "/console/login"
+    assert client.get("/console/tags", follow_redirects=False).status_code == 303
+
+
+def test_a_revoked_key_ends_the_session(app, database, tenant):
+    client = signed_in(app, tenant.key)
+    with database.unit_of_work() as session:
+        workspaces_service.revoke_key(session, actor=tenant.actor, key_id=tenant.actor.api_key_id)
+    after = client.get("/console/customers", follow_redirects=False)
+    assert after.headers["location"].startswith("/console/login")
+
+
+def test_customer_list_search_and_filters(app, brand):
+    client = signed_in(app, brand.tenant.key)
+    page = client.get("/console/customers")
+    assert page.status_code == 200
+    assert all(name in page.text for name in ("张三", "李四", "王五"))
+    assert 'hx-get="/console/customers"' in page.text
+    assert "/static/vendor/htmx.org/dist/htmx.min.js" in page.text
+    row = re.search(rf'<td><a href="/console/customers/{brand.zhang}">张三</a>.*?</tr>', page.text, re.S)
+    assert "+8613800138000" in row[0] and "小程序商城" in row[0] and "绿茶" in row[0]
+    assert "2026-" in row[0]  # created time, in the workspace's zone
+
+    partial = client.get("/console/customers", params={"q": "139 0013 9000"}, headers=HTMX)
+    assert partial.status_code == 200 and "HX-Request" in partial.headers["vary"]
+    assert "<html" not in partial.text and "李四" in partial.text and "张三" not in partial.text
+    restore = client.get("/console/customers", headers=HTMX | {"HX-History-Restore-Request": "true"})
+    assert "<html" in restore.text
+
+    def names(**params):
+        text = client.get("/console/customers", params=params, headers=HTMX).text
+        return sorted(n for n in ("张三", "李四", "王五") if n in text)
+
+    assert names(tag=str(brand.tea)) == ["张三"]
+    assert names(channel=str(brand.tmall)) == ["李四"]
+    assert names(q="wang@example.com") == ["王五"]
+    assert names(status="merged") == []
+    assert names(tag="", channel="", status="bogus") == ["张三", "李四", "王五"]
+
+
+def test_customer_list_pages_with_a_cursor(app, database, tenant):
+    with database.unit_of_work() as session:
+        for n in range(53):
+            archive_service.upsert_customer(session, actor=tenant.actor, data=CustomerIn(
+                name=f"顾客{n:02d}", identities=[{"kind": "app_user_id", "value": f"u{n}"}]))
+    client = signed_in(app, tenant.key)
+    first = client.get("/console/customers")
+    assert "顾客52" in first.text and "顾客02" not in first.text
+    next_url = re.search(r'href="(/console/customers\?[^"]*cursor=[^"]+)"', first.text)[1]
+    next_url = next_url.replace("&amp;", "&")
+    second = client.get(next_url, headers=HTMX)
+    assert "顾客02" in second.text and "顾客00" in second.text and "顾客52" not in second.text
+    assert "cursor=" not in second.text
+    assert client.get("/console/customers?cursor=garbage").status_code == 422
+
+
+def test_archive_shows_orders_in_yuan_tags_consents_and_takes_notes(app, brand):
+    client = signed_in(app, brand.tenant.key)
+    page = client.get(f"/console/customers/{brand.zhang}")
+    assert page.status_code == 200
+    text = page.text
+    assert "客户档案" in text and "MP-1001" in text and "明前龙井" in text
+    assert "2 × ¥6.15" in text and text.count("¥12.30") >= 3  # line, order total, paid total
+    assert "兴趣 / 绿茶" in text and "小程序勾选" in text and "短信" in text and "已同意" in text
+    assert "2026-11-01 10:00" in text  # placed 10:00 Shanghai time, stored in UTC
+
+    notes_url = f"/console/customers/{brand.zhang}/notes"
+    added = client.post(notes_url, data={"body": "偏好明前茶，周末到店"}, headers=HTMX)
+    assert added.status_code == 200 and added.text.startswith('<article id="notes">')
+    assert "偏好明前茶，周末到店" in added.text and "Owner" in added.text
+    empty = client.post(notes_url, data={"body": "  "}, headers=HTMX)
+    assert empty.status_code == 422 and "此项为必填" in empty.text
+    plain = client.post(notes_url, data={"body": "second"}, follow_redirects=False)
+    assert plain.status_code == 303 and plain.headers["location"].endswith("#notes")
+    notes = client.get(f"/console/customers/{brand.zhang}").text.split('id="notes"')[1]
+    assert notes.index("second") < notes.index("偏好明前茶")  # newest first
+
+    missing = client.get("/console/customers/999999")
+    assert missing.status_code == 404 and "未找到" in missing.text and "<nav" in missing.text
+
+
+def test_language_follows_the_switch_then_the_workspace(app, database, brand):
+    client = signed_in(app, brand.tenant.key)
+    url = f"/console/customers/{brand.zhang}"
+    assert '<html lang="zh-CN">' in client.get(url).text
+    switched = client.get("/console/language", params={"to": "en"}, headers={"referer": f"http://testserver{url}"},
+                          follow_redirects=False)
+    assert switched.headers["location"] == url
+    english = client.get(url).text
+    assert '<html lang="en">' in english
+    assert "Customer archive" in english and "Consent records" in english and "Merge history" in english
+    assert "Paid" in english and "SMS" in english and "客户档案" not in english
+    client.get("/console/language", params={"to": "zh_CN"})
+    assert "同意记录" in client.get(url).text
+
+    with database.unit_of_work() as session:
+        _, issued = workspaces_service.create_workspace(session, data=WorkspaceIn(
+            slug="en-brand-" + brand.tenant.slug, name="English brand", locale="en"))
+    english_brand = signed_in(app, issued.secret)
+    assert "Customers" in english_brand.get("/console/customers").text
+    assert "Not found" in english_brand.get("/console/customers/999999").text
+    signed_out = TestClient(app, cookies={"yutang_lang": "en"})
+    assert "Sign in to the console" in signed_out.get("/console/login").text
+
+
+def test_analyst_sees_masked_personal_data_and_no_forms(app, brand):
+    client = signed_in(app, brand.analyst_key)
+    listing = client.get("/console/customers").text
+    assert "138****8000" in listing and "+8613800138000" not in listing and "张*" in listing
+    archive = client.get(f"/console/customers/{brand.zhang}").text
+    assert "138****8000" in archive and "¥12.30" in archive
+    assert 'name="body"' not in archive
+    channels = client.get("/console/channels").text
+    assert "天猫旗舰店" in channels and 'name="code"' not in channels
+    refused = client.post("/console/channels", data={"name": "x", "code": "x", "kind": "store"}, headers=HTMX)
+    assert refused.status_code == 422 and "analyst role may not bulk" in refused.text
+    note = client.post(f"/console/customers/{brand.zhang}/notes", data={"body": "hi"}, headers=HTMX)
+    assert note.status_code == 422 and "may not write" in note.text
+
+
+def test_guide_sees_only_own_customers(app, brand):
+    client = signed_in(app, brand.guide_key)
+    listing = client.get("/console/customers").text
+    assert "139****9000" in listing and "李*" in listing  # guides see personal data masked, like analysts
+    assert "138****8000" not in listing and "w***@example.com" not in listing
+    assert client.get(f"/console/customers/{brand.zhang}").status_code == 404
+    assert client.get(f"/console/customers/{brand.li}").status_code == 200
+
+
+def test_channels_page_lists_costs_and_adds_a_channel_inline(app, brand):
+    client = signed_in(app, brand.tenant.key)
+    page = client.get("/console/channels").text
+    assert "天猫旗舰店" in page and "¥12,345.00" in page and "公域" in page and "主流量池" in page
+    added = client.post("/console/channels", data={"name": "杭州西湖店", "code": "store-hz", "kind": "store",
+                                                   "role": "primary", "domain": ""}, headers=HTMX)
+    assert added.status_code == 200 and added.text.startswith('<div id="channels-panel">')
+    assert '<tr class="created">' in added.text and "杭州西湖店" in added.text and "私域" in added.text
+    duplicate = client.post("/console/channels", data={"name": "again", "code": "store-hz", "kind": "store"},
+                            headers=HTMX)
+    assert duplicate.status_code == 422
+    assert re.search(r'value="store-hz".*?<small class="error">a channel with code', duplicate.text, re.S)
+    invalid = client.post("/console/channels", data={"name": "", "code": "Bad Code!", "kind": "store"},
+                          headers=HTMX)
+    assert invalid.status_code == 422
+    assert "此项为必填" in invalid.text and "should match pattern" in invalid.text
+    plain = client.post("/console/channels", data={"name": "JD", "code": "jd", "kind": "jd_shop"},
+                        follow_redirects=False)
+    assert plain.status_code == 303 and plain.headers["location"] == "/console/channels"
+
+
+def test_tags_page_counts_customers(app, brand):
+    client = signed_in(app, brand.tenant.key)
+    page = client.get("/console/tags").text
+    assert re.search(rf'\?tag={brand.tea}">绿茶</a> <span class="count">1</span>', page)
+    assert "咖啡" in page
+    assert "咖啡" not in client.get("/console/tags", params={"q": "绿"}).text
+
+
+def test_console_renders_without_front_end_packages(settings, database, tenant, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="yutang.web"):
+        bare_settings = settings.model_copy(update={"assets_dir": tmp_path / "no-node-modules"})
+        bare = create_app(bare_settings, database=database)
+    assert any("npm ci" in record.getMessage() for record in caplog.records)
+    page = signed_in(bare, tenant.key).get("/console/customers")
+    assert page.status_code == 200 and "npm ci" in page.text and 'role="alert"' in page.text
+    assert TestClient(bare).get("/static/vendor/htmx.org/dist/htmx.min.js").status_code == 404
+
+
+def test_static_files_and_root(app):
+    client = TestClient(app)
+    assert client.get("/static/app/console.css").status_code == 200
+    assert client.get("/", follow_redirects=False).headers["location"] == "/console/customers"
+    assert not any(path.startswith("/console") for path in app.openapi()["paths"])
+
+
+def test_catalogues_translate_every_message():
+    with open(WEB / "babel.cfg") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    extracted = extract_from_dir(str(WEB), method_map, options_map)
+    wanted = {(context, msgid) for _, _, msgid, _, context in extracted}
+    assert len(wanted) > 100
+    for locale in i18n.LOCALES:
+        with open(WEB / "locale" / locale / "LC_MESSAGES" / "messages.po", "rb") as source:
+            catalog = read_po(source, locale=locale)
+        have = {(m.context, m.id) for m in catalog if m.id}
+        missing = sorted(wanted - have, key=str)
+        assert not missing, f"{locale} lacks {missing[:5]}: run pybabel extract and update (see babel.cfg)"
+        if locale == "zh_CN":
+            untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+            assert not untranslated, f"zh_CN needs translations for {untranslated[:5]}"
+    zh = i18n.load_translations()["zh_CN"]
+    assert zh.gettext("Customer archive") == "客户档案" and zh.pgettext("person", "Name") == "姓名"

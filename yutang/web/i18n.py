@@ -1,0 +1,70 @@
+"""Console languages: catalogues read from the .po files at start, the request's locale, value labels."""
+
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from starlette.requests import Request
+
+LOCALES = ("zh_CN", "en")
+LOCALE_COOKIE = "yutang_lang"
+LOCALE_DIR = Path(__file__).parent / "locale"
+HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+# Stored enum values shown to operators; the keys are what the services store and return.
+LABELS = {
+    "active": N_("Active"), "merged": N_("Merged"), "erased": N_("Erased"),
+    "owner": N_("Owner"), "operator": N_("Operator"), "analyst": N_("Analyst"), "guide": N_("Shopping guide"),
+    "female": N_("Female"), "male": N_("Male"), "other": N_("Other"), "unknown": N_("Unknown"),
+    "phone": N_("Phone"), "email": N_("Email"), "wechat_openid": N_("WeChat OpenID"),
+    "wechat_unionid": N_("WeChat UnionID"), "wecom_external_userid": N_("WeCom external contact"),
+    "app_user_id": N_("App user ID"), "marketplace_buyer": N_("Marketplace buyer"),
+    "wechat_service_account": N_("WeChat service account"),
+    "wechat_subscription_account": N_("WeChat subscription account"), "mini_program": N_("Mini program"),
+    "wecom_staff": N_("WeCom staff account"), "customer_group": N_("Customer group"), "app": N_("App"),
+    "store": N_("Store"), "tmall_shop": N_("Tmall shop"), "jd_shop": N_("JD shop"),
+    "douyin_shop": N_("Douyin shop"), "paid_ads": N_("Paid ads"),
+    "primary": N_("Primary pool"), "auxiliary": N_("Auxiliary pool"),
+    "public": N_("Public domain"), "commercial": N_("Commercial domain"), "private": N_("Private domain"),
+    "pending": N_("Pending payment"), "paid": N_("Paid"), "shipped": N_("Shipped"),
+    "completed": N_("Completed"),
+    "partially_refunded": N_("Partially refunded"), "refunded": N_("Refunded"), "cancelled": N_("Cancelled"),
+    "sms": N_("SMS"), "phone_call": N_("Phone call"), "wechat": N_("WeChat"), "wecom": N_("WeCom"),
+    "app_push": N_("App push"), "personalised_marketing": N_("Personalised marketing"),
+    "granted": N_("Granted"), "withdrawn": N_("Withdrawn"),
+    "manual": N_("Manual"),
+}
+
+
+def load_translations() -> dict[str, Translations]:
+    """A Translations per locale, compiled in memory from messages.po (.mo files are not kept)."""
+    result = {}
+    for locale in LOCALES:
+        with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as source:
+            catalog = read_po(source, locale=locale)
+        compiled = BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        result[locale] = Translations(fp=compiled)
+    return result
+
+
+def chosen_locale(request: Request) -> str | None:
+    """The language the operator picked with the switch, if any."""
+    value = request.cookies.get(LOCALE_COOKIE)
+    return value if value in LOCALES else None
+
+
+def supported(locale: str | None, *, fallback: str) -> str:
+    """The locale if the console speaks it, else the fallback (itself checked, defaulting to zh_CN)."""
+    if locale in LOCALES:
+        return locale
+    return fallback if fallback in LOCALES else LOCALES[0]

@@ -1,0 +1,13 @@
+"""The console's pages, one module per section."""
+
+from fastapi import APIRouter
+
+from yutang.web.routes import auth, channels, customers, tags
+
+
+def console_router() -> APIRouter:
+    """Every /console route."""
+    router = APIRouter(include_in_schema=False)
+    for module in (auth, customers, channels, tags):
+        router.include_router(module.router, prefix="/console")
+    return router
