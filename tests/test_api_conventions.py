@@ -60,3 +60,12 @@ def test_search_by_name_and_channel(api):
     assert [c["id"] for c in api.get("/v1/customers", params={"identity": "app_user_id:n1"}).json()["items"]] == [a]
     bad = api.get("/v1/customers", params={"identity": "fax:1"})
     assert bad.status_code == 422 and bad.json()["field"] == "identity"
+
+
+def test_out_of_range_ids_are_invalid_not_server_errors(api):
+    huge = 2**70
+    response = api.get(f"/v1/customers/{huge}")
+    assert response.status_code == 422 and response.json()["field"] == "customer_id"
+    body = api.post("/v1/tags/bulk", json={"customer_ids": [huge], "add": [{"id": 1}]})
+    assert body.status_code in (404, 422)
+    assert body.headers["content-type"] == "application/problem+json"

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -39,3 +39,5 @@ def current_actor(request: Request,
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+# Ids are 64-bit: anything larger is refused here rather than overflowing in PostgreSQL.
+IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]

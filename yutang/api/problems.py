@@ -3,6 +3,7 @@
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yutang.kit.errors import DomainError
@@ -47,6 +48,12 @@ def install(app: FastAPI) -> None:
         errors = [{"field": _location(tuple(e["loc"])), "detail": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['detail']}" for e in errors[:5])
         return problem(422, "invalid", "Invalid input", detail, errors, str(request.url.path))
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError):
+        # The store refused a value (e.g. an integer past 64 bits in a body): the input is at fault, not us.
+        return problem(422, "invalid", "Invalid input", "a value is out of range for its field", None,
+                       str(request.url.path))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from yutang.api.deps import ActorDep, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.channels import service
 from yutang.channels.schemas import ChannelCostIn, ChannelCostOut, ChannelIn, ChannelOut, ChannelPatch
 
@@ -24,28 +24,28 @@ def create_channel(request: Request, actor: ActorDep, data: ChannelIn):
 
 
 @router.get("/{channel_id}", response_model=ChannelOut)
-def get_channel(request: Request, actor: ActorDep, channel_id: int):
+def get_channel(request: Request, actor: ActorDep, channel_id: IdPath):
     """One channel."""
     with unit_of_work(request) as session:
         return service.get_channel(session, actor=actor, channel_id=channel_id)
 
 
 @router.patch("/{channel_id}", response_model=ChannelOut)
-def update_channel(request: Request, actor: ActorDep, channel_id: int, data: ChannelPatch):
+def update_channel(request: Request, actor: ActorDep, channel_id: IdPath, data: ChannelPatch):
     """Change a channel."""
     with unit_of_work(request) as session:
         return service.update_channel(session, actor=actor, channel_id=channel_id, data=data)
 
 
 @router.get("/{channel_id}/costs", response_model=list[ChannelCostOut])
-def list_costs(request: Request, actor: ActorDep, channel_id: int):
+def list_costs(request: Request, actor: ActorDep, channel_id: IdPath):
     """Acquisition cost entries of a channel."""
     with unit_of_work(request) as session:
         return service.list_costs(session, actor=actor, channel_id=channel_id)
 
 
 @router.post("/{channel_id}/costs", response_model=ChannelCostOut, status_code=201)
-def add_cost(request: Request, actor: ActorDep, channel_id: int, data: ChannelCostIn):
+def add_cost(request: Request, actor: ActorDep, channel_id: IdPath, data: ChannelCostIn):
     """Record spend on a channel over a period (fen)."""
     with unit_of_work(request) as session:
         return service.add_cost(session, actor=actor, channel_id=channel_id, data=data)

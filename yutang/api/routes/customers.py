@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from pydantic import ValidationError
 
-from yutang.api.deps import ActorDep, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.archive import importing
 from yutang.archive import service as archive_service
@@ -83,7 +83,7 @@ def import_customers(request: Request, actor: ActorDep, file: UploadFile = File(
 
 
 @router.get("/{customer_id}", response_model=CustomerOut)
-def get_customer(request: Request, actor: ActorDep, customer_id: int):
+def get_customer(request: Request, actor: ActorDep, customer_id: IdPath):
     """One customer with identities (masked for roles that may not see personal data)."""
     with unit_of_work(request) as session:
         customer = service.get_customer(session, actor=actor, customer_id=customer_id)
@@ -91,7 +91,7 @@ def get_customer(request: Request, actor: ActorDep, customer_id: int):
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
-def update_customer(request: Request, actor: ActorDep, customer_id: int, data: CustomerPatch):
+def update_customer(request: Request, actor: ActorDep, customer_id: IdPath, data: CustomerPatch):
     """Change profile fields or the assigned guide."""
     with unit_of_work(request) as session:
         customer = service.update_customer(session, actor=actor, customer_id=customer_id, data=data)
@@ -99,14 +99,14 @@ def update_customer(request: Request, actor: ActorDep, customer_id: int, data: C
 
 
 @router.get("/{customer_id}/archive", response_model=ArchiveOut)
-def get_archive(request: Request, actor: ActorDep, customer_id: int):
+def get_archive(request: Request, actor: ActorDep, customer_id: IdPath):
     """The customer archive (客户档案) in one call."""
     with unit_of_work(request) as session:
         return archive_service.archive(session, actor=actor, customer_id=customer_id)
 
 
 @router.post("/{customer_id}/identities", response_model=CustomerOut)
-def add_identities(request: Request, actor: ActorDep, customer_id: int, data: list[IdentityIn]):
+def add_identities(request: Request, actor: ActorDep, customer_id: IdPath, data: list[IdentityIn]):
     """Attach identities; one held by another customer is a 409 (merge them instead)."""
     with unit_of_work(request) as session:
         customer = service.add_identities(session, actor=actor, customer_id=customer_id, identities_in=data)
@@ -114,7 +114,7 @@ def add_identities(request: Request, actor: ActorDep, customer_id: int, data: li
 
 
 @router.post("/{customer_id}/merge", response_model=MergeOut)
-def merge_customer(request: Request, actor: ActorDep, customer_id: int, data: MergeIn):
+def merge_customer(request: Request, actor: ActorDep, customer_id: IdPath, data: MergeIn):
     """Merge another customer into this one; every reference moves in one transaction."""
     with unit_of_work(request) as session:
         return archive_service.merge(session, actor=actor, winner_id=customer_id, loser_id=data.loser_id,
@@ -122,7 +122,7 @@ def merge_customer(request: Request, actor: ActorDep, customer_id: int, data: Me
 
 
 @router.post("/{customer_id}/channels", response_model=list[MembershipOut])
-def record_membership(request: Request, actor: ActorDep, customer_id: int, data: MembershipIn):
+def record_membership(request: Request, actor: ActorDep, customer_id: IdPath, data: MembershipIn):
     """Record that the customer joined or left a channel; returns all their memberships."""
     with unit_of_work(request) as session:
         return service.record_membership(session, actor=actor, customer_id=customer_id, channel_code=data.channel,
@@ -130,21 +130,21 @@ def record_membership(request: Request, actor: ActorDep, customer_id: int, data:
 
 
 @router.post("/{customer_id}/consents", response_model=ConsentOut, status_code=201)
-def record_consent(request: Request, actor: ActorDep, customer_id: int, data: ConsentIn):
+def record_consent(request: Request, actor: ActorDep, customer_id: IdPath, data: ConsentIn):
     """Append a consent decision to the ledger."""
     with unit_of_work(request) as session:
         return service.record_consent(session, actor=actor, customer_id=customer_id, data=data)
 
 
 @router.post("/{customer_id}/notes", response_model=NoteOut, status_code=201)
-def add_note(request: Request, actor: ActorDep, customer_id: int, data: NoteIn):
+def add_note(request: Request, actor: ActorDep, customer_id: IdPath, data: NoteIn):
     """Add a staff note."""
     with unit_of_work(request) as session:
         return service.add_note(session, actor=actor, customer_id=customer_id, data=data)
 
 
 @router.post("/{customer_id}/tags", response_model=list[CustomerTagOut])
-def tag_customer(request: Request, actor: ActorDep, customer_id: int, data: TaggingIn):
+def tag_customer(request: Request, actor: ActorDep, customer_id: IdPath, data: TaggingIn):
     """Add and remove tags on one customer."""
     with unit_of_work(request) as session:
         add = tags_service.resolve(session, actor=actor, refs=data.add, create_missing=data.create_missing, field="add")
@@ -154,7 +154,7 @@ def tag_customer(request: Request, actor: ActorDep, customer_id: int, data: Tagg
 
 
 @router.delete("/{customer_id}/tags/{tag_id}", response_model=list[CustomerTagOut])
-def untag_customer(request: Request, actor: ActorDep, customer_id: int, tag_id: int):
+def untag_customer(request: Request, actor: ActorDep, customer_id: IdPath, tag_id: IdPath):
     """Remove one tag from a customer."""
     with unit_of_work(request) as session:
         remove = [tags_service.get_tag(session, actor=actor, tag_id=tag_id)]
@@ -163,14 +163,14 @@ def untag_customer(request: Request, actor: ActorDep, customer_id: int, tag_id: 
 
 
 @router.get("/{customer_id}/export")
-def export_customer(request: Request, actor: ActorDep, customer_id: int) -> dict:
+def export_customer(request: Request, actor: ActorDep, customer_id: IdPath) -> dict:
     """Everything held on the customer as JSON (a data-subject access request)."""
     with unit_of_work(request) as session:
         return archive_service.export(session, actor=actor, customer_id=customer_id)
 
 
 @router.post("/{customer_id}/erase", response_model=CustomerOut)
-def erase_customer(request: Request, actor: ActorDep, customer_id: int):
+def erase_customer(request: Request, actor: ActorDep, customer_id: IdPath):
     """Erase the customer's personal data; anonymous aggregates (orders, tags, channels) remain."""
     with unit_of_work(request) as session:
         customer = archive_service.erase(session, actor=actor, customer_id=customer_id)

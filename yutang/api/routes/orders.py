@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 
-from yutang.api.deps import ActorDep, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.pagination import decode_cursor
 from yutang.orders import importing, service
@@ -44,7 +44,7 @@ def import_orders(request: Request, actor: ActorDep,
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-def get_order(request: Request, actor: ActorDep, order_id: int):
+def get_order(request: Request, actor: ActorDep, order_id: IdPath):
     """One order with its lines."""
     with unit_of_work(request) as session:
         order = service.get_order(session, actor=actor, order_id=order_id)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from yutang.api.deps import ActorDep, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.tags import service
 from yutang.tags.schemas import BulkTaggingIn, BulkTaggingOut, TagGroupIn, TagGroupOut, TagIn, TagOut
 
@@ -34,7 +34,7 @@ def create_tag(request: Request, actor: ActorDep, data: TagIn):
 
 
 @router.delete("/tags/{tag_id}", status_code=204)
-def delete_tag(request: Request, actor: ActorDep, tag_id: int) -> None:
+def delete_tag(request: Request, actor: ActorDep, tag_id: IdPath) -> None:
     """Delete a tag and remove it from every customer."""
     with unit_of_work(request) as session:
         service.delete_tag(session, actor=actor, tag_id=tag_id)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Query, Request
 
-from yutang.api.deps import ActorDep, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.pagination import decode_cursor
 from yutang.workspaces import service
@@ -49,7 +49,7 @@ def list_keys(request: Request, actor: ActorDep):
 
 
 @router.post("/members/{member_id}/api-keys", response_model=ApiKeyOut, status_code=201)
-def issue_key(request: Request, actor: ActorDep, member_id: int, name: str = Query("api key", max_length=200)):
+def issue_key(request: Request, actor: ActorDep, member_id: IdPath, name: str = Query("api key", max_length=200)):
     """Issue another key for a member; the secret is in this response only."""
     with unit_of_work(request) as session:
         issued = service.issue_key(session, actor=actor, member_id=member_id, name=name)
@@ -57,7 +57,7 @@ def issue_key(request: Request, actor: ActorDep, member_id: int, name: str = Que
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
-def revoke_key(request: Request, actor: ActorDep, key_id: int):
+def revoke_key(request: Request, actor: ActorDep, key_id: IdPath):
     """Revoke a key."""
     with unit_of_work(request) as session:
         return service.revoke_key(session, actor=actor, key_id=key_id)
