@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from yutang.app import create_app
 from yutang.kit.settings import Settings
 from yutang.runtime.database import Database, open_database
+from yutang.runtime.pipeline import Pipeline, open_pipeline
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Role
 from yutang.workspaces.schemas import WorkspaceIn
@@ -18,17 +19,20 @@ from yutang.workspaces.schemas import WorkspaceIn
 # The suite runs once per store: unset means a SQLite file, or a PostgreSQL URL such as
 # postgresql+psycopg://postgres@127.0.0.1:5432/test (the schema is dropped and rebuilt).
 TEST_DATABASE_URL = os.environ.get("YUTANG_TEST_DATABASE_URL", "")
+# The warehouse likewise: unset means a DuckDB file, or a PostgreSQL URL (its "warehouse" schema is rebuilt).
+TEST_WAREHOUSE_URL = os.environ.get("YUTANG_TEST_WAREHOUSE_URL", "")
 
 
 def pytest_report_header(config):
-    return f"yutang OLTP store: {TEST_DATABASE_URL or 'sqlite (temporary file)'}"
+    return (f"yutang OLTP store: {TEST_DATABASE_URL or 'sqlite (temporary file)'}; "
+            f"warehouse: {TEST_WAREHOUSE_URL or 'duckdb (temporary file)'}")
 
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory) -> Settings:
     data_dir = tmp_path_factory.mktemp("yutang")
     return Settings(data_dir=data_dir, database_url=TEST_DATABASE_URL or None,
-                    secret_key="test-secret-" + secrets.token_hex(8))
+                    warehouse_url=TEST_WAREHOUSE_URL or None, secret_key="test-secret-" + secrets.token_hex(8))
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +48,19 @@ def database(settings) -> Database:
 
 
 @pytest.fixture(scope="session")
-def app(settings, database):
-    return create_app(settings, database=database)
+def pipeline(settings, database) -> Pipeline:
+    if settings.resolved_warehouse_url.startswith("postgres"):
+        with create_engine(settings.resolved_warehouse_url.replace("postgresql://", "postgresql+psycopg://", 1)
+                           ).begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS warehouse CASCADE"))
+    opened = open_pipeline(database)
+    yield opened
+    opened.stop()
+
+
+@pytest.fixture(scope="session")
+def app(settings, database, pipeline):
+    return create_app(settings, database=database, pipeline=pipeline)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """create_app(settings): the one ASGI app serving the API, the console and its static assets."""
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from yutang import __version__, web
@@ -7,15 +9,29 @@ from yutang.api import problems
 from yutang.api.app import api_router
 from yutang.kit.settings import Settings, create_settings
 from yutang.runtime.database import Database, open_database
+from yutang.runtime.pipeline import Pipeline, open_pipeline
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, database: Database | None = None,
+               pipeline: Pipeline | None = None) -> FastAPI:
     """Build the app for the settings (read from the environment when not given)."""
     settings = settings or create_settings()
-    app = FastAPI(title="Yutang", version=__version__, openapi_url="/openapi.json",
+    database = database or open_database(settings)
+    pipeline = pipeline or open_pipeline(database)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        pipeline.start()
+        try:
+            yield
+        finally:
+            pipeline.relay.stop()
+
+    app = FastAPI(title="Yutang", version=__version__, openapi_url="/openapi.json", lifespan=lifespan,
                   description="Private-domain customer operations: one customer pool, tags, orders and more.")
     app.state.settings = settings
-    app.state.database = database or open_database(settings)
+    app.state.database = database
+    app.state.pipeline = pipeline
     problems.install(app)
     app.include_router(api_router())
     web.install(app, settings)

@@ -378,14 +378,19 @@ def require_active(customer: Customer) -> None:
 
 
 def emit_changed(session: Session, *, customer: Customer) -> None:
-    """Tell the warehouse about a customer's new state (no phone or email: those stay in the OLTP store)."""
+    """Tell the warehouse a customer's new state: profile and identity kinds, never phone or email values."""
+    session.flush()
+    kinds = session.execute(select(CustomerIdentity.kind, CustomerIdentity.namespace).distinct()
+                            .where(CustomerIdentity.customer_id == customer.id)).all()
     outbox.emit(session, workspace_id=customer.workspace_id, topic="customer.changed", entity_id=customer.id,
                 payload={"id": customer.id, "status": customer.status, "gender": customer.gender,
-                         "birthday": customer.birthday.isoformat() if customer.birthday else None,
-                         "province": customer.province, "city": customer.city,
-                         "first_channel_id": customer.first_channel_id, "source_campaign": customer.source_campaign,
-                         "merged_into_id": customer.merged_into_id,
-                         "refuses_personalised": customer.refuses_personalised})
+                         "birthday": _jsonable(customer.birthday), "province": customer.province,
+                         "city": customer.city, "first_channel_id": customer.first_channel_id,
+                         "source_campaign": customer.source_campaign, "merged_into_id": customer.merged_into_id,
+                         "refuses_personalised": customer.refuses_personalised,
+                         "assigned_member_id": customer.assigned_member_id,
+                         "first_seen_at": _jsonable(customer.first_seen_at),
+                         "identities": [{"kind": kind, "namespace": namespace} for kind, namespace in kinds]})
 
 
 # ---- channels, consents, notes ------------------------------------------------------------------------
@@ -401,13 +406,20 @@ def join_channel(session: Session, *, actor: Actor, customer: Customer, channel_
                                        channel_id=channel_id, joined_at=joined_at or utcnow())
         session.add(membership)
         session.flush()
-        outbox.emit(session, workspace_id=actor.workspace_id, topic="membership.changed", entity_id=customer.id,
-                    payload={"customer_id": customer.id, "channel_id": channel_id, "joined": True})
+        _emit_membership(session, membership)
         return membership
     if membership.left_at is not None:
         membership.left_at = None
+        _emit_membership(session, membership)
         return membership
     return None
+
+
+def _emit_membership(session: Session, membership: ChannelMembership) -> None:
+    outbox.emit(session, workspace_id=membership.workspace_id, topic="membership.changed",
+                entity_id=membership.customer_id,
+                payload={"customer_id": membership.customer_id, "channel_id": membership.channel_id,
+                         "joined_at": _jsonable(membership.joined_at), "left_at": _jsonable(membership.left_at)})
 
 
 def leave_channel(session: Session, *, actor: Actor, customer: Customer, channel_id: int,
@@ -418,8 +430,7 @@ def leave_channel(session: Session, *, actor: Actor, customer: Customer, channel
     if membership is None or membership.left_at is not None:
         return None
     membership.left_at = at or utcnow()
-    outbox.emit(session, workspace_id=actor.workspace_id, topic="membership.changed", entity_id=customer.id,
-                payload={"customer_id": customer.id, "channel_id": channel_id, "joined": False})
+    _emit_membership(session, membership)
     return membership
 
 
@@ -552,6 +563,8 @@ def absorb(session: Session, *, actor: Actor, winner: Customer, loser: Customer,
                 payload={"winner_id": winner.id, "loser_id": loser.id, "reason": reason})
     emit_changed(session, customer=winner)
     emit_changed(session, customer=loser)
+    for membership in memberships_of(session, customer_id=winner.id):
+        _emit_membership(session, membership)
     return record
 
 

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the OLTP store; default a SQLite file in data_dir."
     )
+    warehouse_url: str | None = Field(
+        default=None,
+        description="duckdb:///path/file.duckdb or postgresql://…; default a DuckDB file beside the SQLite file.",
+    )
     secret_key: str = Field(
         default="dev-only-secret-change-me",
         description="Keys the phone/email HMAC and the console session cookie.",
@@ -41,6 +45,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'yutang.sqlite3').resolve()}"
+
+    @property
+    def resolved_warehouse_url(self) -> str:
+        """The warehouse URL, defaulting to a DuckDB file under data_dir."""
+        if self.warehouse_url:
+            return self.warehouse_url
+        return f"duckdb:///{(self.data_dir / 'warehouse.duckdb').resolve()}"
 
     @property
     def resolved_assets_dir(self) -> Path:

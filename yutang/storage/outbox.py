@@ -3,9 +3,10 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from yutang.kit.clock import utcnow
 from yutang.storage.base import Base, WorkspaceScoped
 from yutang.storage.types import Json, UTCDateTime
 
@@ -25,3 +26,15 @@ class OutboxRow(WorkspaceScoped, Base):
 def emit(session: Session, *, workspace_id: int, topic: str, entity_id: int | None, payload: dict) -> None:
     """Record a change for the relay; it commits or rolls back with the caller's transaction."""
     session.add(OutboxRow(workspace_id=workspace_id, topic=topic, entity_id=entity_id, payload=payload))
+
+
+def pending(session: Session, *, limit: int) -> list[OutboxRow]:
+    """Rows not yet relayed, oldest first (ids follow commit order for changes to the same entity)."""
+    query = select(OutboxRow).where(OutboxRow.relayed_at.is_(None)).order_by(OutboxRow.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def mark_relayed(session: Session, *, ids: list[int]) -> None:
+    """Mark rows as applied to the warehouse."""
+    if ids:
+        session.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(relayed_at=utcnow()))

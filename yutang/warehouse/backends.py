@@ -1,0 +1,170 @@
+"""The two warehouse engines behind one small interface; every dialect difference lives in this module."""
+
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from yutang.warehouse.schema import statements
+
+PARAM = re.compile(r"%\((\w+)\)s")
+
+
+class Tx:
+    """One warehouse transaction: execute statements with %(name)s parameters, fetch rows."""
+
+    def __init__(self, cursor, *, dialect: str):
+        self._cursor = cursor
+        self._dialect = dialect
+
+    def _sql(self, sql: str) -> str:
+        if self._dialect != "duckdb":
+            return sql
+        return PARAM.sub(r"$\1", sql).replace("%%", "%")
+
+    def _params(self, sql: str, params: dict | None) -> dict:
+        # DuckDB refuses parameters a statement does not name; PostgreSQL ignores them.
+        if not params or self._dialect != "duckdb":
+            return params or {}
+        return {name: params[name] for name in PARAM.findall(sql)}
+
+    def execute(self, sql: str, params: dict | None = None) -> "Tx":
+        """Run one statement."""
+        self._cursor.execute(self._sql(sql), self._params(sql, params))
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[dict]) -> None:
+        """Run one statement for many parameter sets."""
+        if rows:
+            self._cursor.executemany(self._sql(sql), [self._params(sql, row) for row in rows])
+
+    def fetchall(self) -> list[tuple]:
+        """Rows of the last statement."""
+        return self._cursor.fetchall()
+
+
+class DuckDBWarehouse:
+    """Embedded warehouse in one DuckDB file; one process writes (the server), cursors read in parallel."""
+
+    dialect = "duckdb"
+    json_type = "JSON"
+
+    def __init__(self, path: str):
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._connection = duckdb.connect(path)
+        self._write_lock = threading.Lock()
+        with self.transaction() as tx:
+            for ddl in statements(self.json_type, with_indexes=False):
+                tx.execute(ddl)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A write transaction; writers take turns (DuckDB allows one writer at a time without conflicts)."""
+        with self._write_lock:
+            cursor = self._connection.cursor()
+            try:
+                cursor.begin()
+                yield Tx(cursor, dialect=self.dialect)
+                cursor.commit()
+            except BaseException:
+                cursor.rollback()
+                raise
+            finally:
+                cursor.close()
+
+    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        """A read on its own cursor (sees committed data)."""
+        cursor = self._connection.cursor()
+        try:
+            return Tx(cursor, dialect=self.dialect).execute(sql, params).fetchall()
+        finally:
+            cursor.close()
+
+    def append_arrow(self, tx: Tx, table: str, data: pa.Table) -> None:
+        """Bulk-insert an Arrow table (columns named as the target's) inside a transaction."""
+        tx._cursor.register("_incoming", data)
+        try:
+            columns = ", ".join(data.column_names)
+            tx._cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming")
+        finally:
+            tx._cursor.unregister("_incoming")
+
+    def close(self) -> None:
+        """Close the database file."""
+        self._connection.close()
+
+
+class PostgresWarehouse:
+    """Warehouse tables in their own schema of a PostgreSQL database (the tested second backend)."""
+
+    dialect = "postgres"
+    json_type = "JSONB"
+
+    def __init__(self, url: str, *, schema: str = "warehouse"):
+        parsed = make_url(url)
+        schema = parsed.query.get("schema", schema)
+        parsed = parsed.difference_update_query(["schema"]).set(drivername="postgresql+psycopg")
+        self.schema = schema
+        self._engine = create_engine(parsed, pool_size=5, max_overflow=10, pool_pre_ping=True,
+                                     connect_args={"options": f"-c search_path={schema}"})
+        with self.transaction() as tx:
+            tx.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            for ddl in statements(self.json_type, with_indexes=True):
+                tx.execute(ddl)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A write transaction on a pooled connection."""
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            yield Tx(cursor, dialect=self.dialect)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        """A read in its own short transaction."""
+        with self.transaction() as tx:
+            return tx.execute(sql, params).fetchall()
+
+    def append_arrow(self, tx: Tx, table: str, data: pa.Table) -> None:
+        """Bulk-insert an Arrow table with COPY (binary-safe text rows)."""
+        columns = ", ".join(data.column_names)
+        with tx._cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in zip(*(column.to_pylist() for column in data.columns), strict=True):
+                copy.write_row([_copy_value(value) for value in row])
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._engine.dispose()
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def open_warehouse(url: str) -> DuckDBWarehouse | PostgresWarehouse:
+    """Open the warehouse named by a URL: duckdb:///path.duckdb (default) or postgresql://…"""
+    if url.startswith("duckdb://"):
+        # As with SQLite URLs: duckdb:///relative.duckdb, duckdb:////absolute/path.duckdb, duckdb:// for memory.
+        path = url.removeprefix("duckdb://").removeprefix("/")
+        return DuckDBWarehouse(path or ":memory:")
+    if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        return PostgresWarehouse(url.replace("postgres://", "postgresql://", 1))
+    raise ValueError(f"unsupported warehouse URL {url!r} (duckdb:///… or postgresql://…)")

@@ -1,0 +1,98 @@
+"""The outbox relay: applies committed OLTP changes to the warehouse in order, in batches, idempotently."""
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from yutang.storage import outbox
+from yutang.storage.engine import unit_of_work
+from yutang.warehouse import replica
+from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse
+
+log = logging.getLogger(__name__)
+RELAY_LOCK_KEY = 72_617_301  # PostgreSQL advisory lock: one relay at a time across processes
+
+
+class Relay:
+    """Moves outbox rows into the warehouse; runs in the background and can be caught up on demand."""
+
+    def __init__(self, factory: sessionmaker[Session], warehouse: DuckDBWarehouse | PostgresWarehouse, *,
+                 batch_size: int = 2000, idle_seconds: float = 1.0):
+        self.factory = factory
+        self.warehouse = warehouse
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def relay_once(self) -> int:
+        """Apply one batch of pending rows; returns how many were applied."""
+        with self._lock, self._exclusive():
+            # Three short steps so no OLTP lock is held while the warehouse works: read, apply, mark.
+            with unit_of_work(self.factory) as session:
+                changes = [replica.Change(id=r.id, workspace_id=r.workspace_id, topic=r.topic,
+                                          entity_id=r.entity_id, payload=r.payload, created_at=r.created_at)
+                           for r in outbox.pending(session, limit=self.batch_size)]
+            if not changes:
+                return 0
+            # Warehouse first, then mark: a crash in between re-applies the batch, which apply() makes harmless.
+            with self.warehouse.transaction() as tx:
+                replica.apply(tx, changes)
+            with unit_of_work(self.factory) as session:
+                outbox.mark_relayed(session, ids=[change.id for change in changes])
+            return len(changes)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        # On PostgreSQL several processes may run a relay; a session advisory lock keeps them in single file.
+        bind = self.factory.kw["bind"]
+        if bind.dialect.name != "postgresql":
+            yield
+            return
+        with bind.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RELAY_LOCK_KEY})
+                connection.commit()
+
+    def catch_up(self) -> int:
+        """Apply everything committed so far (for queries that must read their own writes)."""
+        total = 0
+        while applied := self.relay_once():
+            total += applied
+        return total
+
+    def notify(self) -> None:
+        """Wake the background loop (called after each OLTP commit)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run the relay in a daemon thread until stop()."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="yutang-relay", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background loop after its current batch."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.idle_seconds)
+            self._wake.clear()
+            try:
+                self.catch_up()
+            except Exception:  # the loop must survive a bad batch; it retries on the next wake
+                log.exception("warehouse relay failed; will retry")

@@ -1,0 +1,92 @@
+"""The warehouse's own schema: events and the replicas analytics reads. Created idempotently on open."""
+
+# {json} is JSON on DuckDB and JSONB on PostgreSQL; everything else is portable SQL.
+TABLES = [
+    """CREATE TABLE IF NOT EXISTS events (
+        workspace_id BIGINT NOT NULL,
+        message_id VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,
+        event VARCHAR,
+        customer_id BIGINT,
+        user_id VARCHAR,
+        anonymous_id VARCHAR,
+        properties {json},
+        context {json},
+        ts TIMESTAMPTZ NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL,
+        source VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS customers (
+        workspace_id BIGINT NOT NULL,
+        id BIGINT PRIMARY KEY,
+        status VARCHAR NOT NULL,
+        gender VARCHAR,
+        birthday DATE,
+        province VARCHAR,
+        city VARCHAR,
+        first_channel_id BIGINT,
+        source_campaign VARCHAR,
+        merged_into_id BIGINT,
+        refuses_personalised BOOLEAN NOT NULL,
+        assigned_member_id BIGINT,
+        first_seen_at TIMESTAMPTZ,
+        updated_at TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS identities (
+        workspace_id BIGINT NOT NULL,
+        customer_id BIGINT NOT NULL,
+        kind VARCHAR NOT NULL,
+        namespace VARCHAR NOT NULL,
+        PRIMARY KEY (customer_id, kind, namespace)
+    )""",
+    """CREATE TABLE IF NOT EXISTS customer_tags (
+        workspace_id BIGINT NOT NULL,
+        customer_id BIGINT NOT NULL,
+        tag_id BIGINT NOT NULL,
+        added_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (customer_id, tag_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS memberships (
+        workspace_id BIGINT NOT NULL,
+        customer_id BIGINT NOT NULL,
+        channel_id BIGINT NOT NULL,
+        joined_at TIMESTAMPTZ NOT NULL,
+        left_at TIMESTAMPTZ,
+        PRIMARY KEY (customer_id, channel_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS orders (
+        workspace_id BIGINT NOT NULL,
+        id BIGINT PRIMARY KEY,
+        customer_id BIGINT,
+        channel_id BIGINT NOT NULL,
+        external_id VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        total_fen BIGINT NOT NULL,
+        paid_fen BIGINT NOT NULL,
+        refunded_fen BIGINT NOT NULL,
+        placed_at TIMESTAMPTZ NOT NULL,
+        paid_at TIMESTAMPTZ
+    )""",
+    """CREATE TABLE IF NOT EXISTS order_lines (
+        workspace_id BIGINT NOT NULL,
+        order_id BIGINT NOT NULL,
+        line_no INTEGER NOT NULL,
+        sku VARCHAR NOT NULL,
+        category VARCHAR,
+        quantity INTEGER NOT NULL,
+        amount_fen BIGINT NOT NULL,
+        PRIMARY KEY (order_id, line_no)
+    )""",
+]
+
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS ix_events_customer ON events (workspace_id, customer_id, ts)",
+    "CREATE INDEX IF NOT EXISTS ix_events_message ON events (workspace_id, message_id)",
+    "CREATE INDEX IF NOT EXISTS ix_orders_customer ON orders (workspace_id, customer_id)",
+]
+
+
+def statements(json_type: str, *, with_indexes: bool) -> list[str]:
+    """DDL for one backend."""
+    ddl = [table.format(json=json_type) for table in TABLES]
+    return ddl + (INDEXES if with_indexes else [])
