@@ -25,7 +25,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             yield
         finally:
-            pipeline.relay.stop()
+            pipeline.pause()
+            pipeline.catch_up()  # drain: a graceful stop leaves nothing waiting in the journal or outbox
 
     app = FastAPI(title="Yutang", version=__version__, openapi_url="/openapi.json", lifespan=lifespan,
                   description="Private-domain customer operations: one customer pool, tags, orders and more.")

@@ -1,14 +1,8 @@
 """A live console for the browser tests: the real app under uvicorn on a loopback port, and headless Chromium."""
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
-
-from yutang.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -17,28 +11,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="session")
-def live_server(settings, database):
-    """The base URL of the app served by uvicorn in a background thread, against the test database."""
+def console_assets():
+    """The console's npm packages, which the browser tests need for HTMX."""
     assets = ROOT / "node_modules"
     if not (assets / "htmx.org" / "dist" / "htmx.min.js").is_file():
         pytest.fail(f"the console's npm packages are not installed in {assets}: run `npm ci` in {ROOT}")
-    app = create_app(settings.model_copy(update={"assets_dir": assets}), database=database)
-    # Binding the socket here (port 0) hands uvicorn a port nobody else can take in between.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    return assets
 
 
 @pytest.fixture(scope="session")

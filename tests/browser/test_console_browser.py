@@ -10,7 +10,7 @@ from tests.test_web_console import seed_brand
 pytestmark = pytest.mark.browser
 
 
-def test_operator_walks_through_the_console(live_server, page, database, tenant):
+def test_operator_walks_through_the_console(live_server, console_assets, page, database, tenant):
     brand = seed_brand(database, tenant)
     failures: list[str] = []
     page.on("pageerror", lambda error: failures.append(str(error)))

@@ -17,6 +17,7 @@ class IdentityKind(StrEnum):
     WECOM_EXTERNAL_USERID = "wecom_external_userid"
     APP_USER_ID = "app_user_id"
     MARKETPLACE_BUYER = "marketplace_buyer"
+    ANONYMOUS_ID = "anonymous_id"  # a device / browser id from event tracking (Segment anonymousId)
 
 
 # Kinds whose values are per-app or per-shop and so need a namespace (the appid or the shop's channel code).

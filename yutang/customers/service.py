@@ -17,6 +17,7 @@ from yutang.customers.models import (
     MergeRecord,
 )
 from yutang.customers.schemas import (
+    PERSONAL,
     ConsentChannel,
     ConsentIn,
     ConsentStatus,
@@ -202,6 +203,24 @@ def match(session: Session, *, actor: Actor, identities_in: list[IdentityIn]) ->
                    Customer.status == ACTIVE))
         if customer_id is not None and customer_id not in found:
             found.append(customer_id)
+    return found
+
+
+def lookup_many(session: Session, *, actor: Actor, kind: IdentityKind, values: set[str],
+                namespace: str = "") -> dict[str, int]:
+    """Active customers holding non-personal identities (app user ids, anonymous ids), keyed by value."""
+    if kind in PERSONAL or not values:
+        return {}
+    found: dict[str, int] = {}
+    ordered = sorted(values)
+    for start in range(0, len(ordered), 1000):  # stay well under any bind-parameter limit
+        rows = session.execute(
+            select(CustomerIdentity.lookup, CustomerIdentity.customer_id)
+            .join(Customer, Customer.id == CustomerIdentity.customer_id)
+            .where(CustomerIdentity.workspace_id == actor.workspace_id, CustomerIdentity.kind == kind.value,
+                   CustomerIdentity.namespace == namespace, CustomerIdentity.lookup.in_(ordered[start:start + 1000]),
+                   Customer.status == ACTIVE))
+        found.update(dict(rows.all()))
     return found
 
 

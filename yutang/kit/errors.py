@@ -33,6 +33,12 @@ class Invalid(DomainError):
     status, code, title = 422, "invalid", "Invalid input"
 
 
+class BadRequest(DomainError):
+    """The request itself is malformed or too large (Segment answers these with 400)."""
+
+    status, code, title = 400, "bad-request", "Bad request"
+
+
 class NotFound(DomainError):
     """No such thing in this workspace (or not visible to the caller)."""
 

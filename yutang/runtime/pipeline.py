@@ -1,34 +1,69 @@
-"""The analytics side of a running server: the warehouse it owns and the relay that feeds it."""
+"""The analytics side of a running server: the warehouse it owns, the relay and the event ingest that feed it."""
 
 from dataclasses import dataclass
 
 from sqlalchemy import event
 
+from yutang.events import service as events_service
+from yutang.events.ingest import Ingest
+from yutang.events.journal import Journal
+from yutang.events.loader import Loader
 from yutang.runtime.database import Database
+from yutang.runtime.resolution import OltpResolver
+from yutang.storage import outbox
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, open_warehouse
 from yutang.warehouse.relay import Relay
 
 
 @dataclass
 class Pipeline:
-    """Warehouse + relay; in embedded mode the server process is the warehouse's only writer."""
+    """Warehouse, outbox relay, event journal and loader; in embedded mode the server is the only writer."""
 
     warehouse: DuckDBWarehouse | PostgresWarehouse
     relay: Relay
+    journal: Journal
+    loader: Loader
+    ingest: Ingest
 
     def start(self) -> None:
-        """Begin relaying in the background (and right after every commit)."""
+        """Begin relaying and loading in the background."""
         self.relay.start()
+        self.loader.start()
+
+    def catch_up(self) -> None:
+        """Bring the warehouse up to every commit and every acknowledged event (read-your-writes)."""
+        self.loader.catch_up()
+        self.relay.catch_up()
+
+    def pause(self) -> None:
+        """Stop the background threads (the warehouse stays open)."""
+        self.loader.stop()
+        self.relay.stop()
 
     def stop(self) -> None:
-        """Stop relaying and close the warehouse."""
-        self.relay.stop()
+        """Stop the background threads and close the journal and the warehouse."""
+        self.pause()
+        self.journal.close()
         self.warehouse.close()
 
 
 def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pipeline:
-    """Open the configured warehouse and wire the relay to wake after each OLTP commit."""
-    warehouse = open_warehouse(warehouse_url or database.settings.resolved_warehouse_url)
+    """Open the warehouse and the journal, and wire the relay to wake after each OLTP commit."""
+    settings = database.settings
+    warehouse = open_warehouse(warehouse_url or settings.resolved_warehouse_url)
     relay = Relay(database.factory, warehouse)
-    event.listen(database.factory, "after_commit", lambda _session: relay.notify())
-    return Pipeline(warehouse=warehouse, relay=relay)
+    def wake_relay(session) -> None:
+        # Only commits that wrote outbox rows wake it; the relay's own commits must not (that would spin).
+        if outbox.take_written_flag(session):
+            relay.notify()
+
+    event.listen(database.factory, "after_commit", wake_relay)
+    journal = Journal(settings.data_dir / "journal")
+    loader = Loader(journal, warehouse, OltpResolver(database))
+
+    def authenticate(write_key: str) -> tuple[int, int]:
+        with database.unit_of_work() as session:
+            return events_service.authenticate(session, write_key=write_key)
+
+    return Pipeline(warehouse=warehouse, relay=relay, journal=journal, loader=loader,
+                    ingest=Ingest(journal, authenticate))

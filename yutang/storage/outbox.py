@@ -10,6 +10,8 @@ from yutang.kit.clock import utcnow
 from yutang.storage.base import Base, WorkspaceScoped
 from yutang.storage.types import Json, UTCDateTime
 
+WROTE_OUTBOX = "yutang.wrote_outbox"
+
 
 class OutboxRow(WorkspaceScoped, Base):
     """A change to relay to the warehouse (and to jobs) after commit, in id order."""
@@ -26,6 +28,12 @@ class OutboxRow(WorkspaceScoped, Base):
 def emit(session: Session, *, workspace_id: int, topic: str, entity_id: int | None, payload: dict) -> None:
     """Record a change for the relay; it commits or rolls back with the caller's transaction."""
     session.add(OutboxRow(workspace_id=workspace_id, topic=topic, entity_id=entity_id, payload=payload))
+    session.info[WROTE_OUTBOX] = True
+
+
+def take_written_flag(session: Session) -> bool:
+    """Whether the transaction just committed wrote outbox rows (and reset the flag)."""
+    return bool(session.info.pop(WROTE_OUTBOX, False))
 
 
 def pending(session: Session, *, limit: int) -> list[OutboxRow]:

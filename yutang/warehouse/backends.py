@@ -99,6 +99,18 @@ class DuckDBWarehouse:
         finally:
             tx._cursor.unregister("_incoming")
 
+    def existing_message_ids(self, tx: Tx, pairs: pa.Table, *, since) -> set[tuple[int, str]]:
+        """Which (workspace_id, message_id) pairs are already stored, among events received since a time."""
+        tx._cursor.register("_probe", pairs)
+        try:
+            rows = tx._cursor.execute(
+                "SELECT e.workspace_id, e.message_id FROM events e JOIN _probe p "
+                "ON e.workspace_id = p.workspace_id AND e.message_id = p.message_id WHERE e.received_at >= $since",
+                {"since": since}).fetchall()
+        finally:
+            tx._cursor.unregister("_probe")
+        return set(rows)
+
     def close(self) -> None:
         """Close the database file."""
         self._connection.close()
@@ -147,6 +159,20 @@ class PostgresWarehouse:
         with tx._cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in zip(*(column.to_pylist() for column in data.columns), strict=True):
                 copy.write_row([_copy_value(value) for value in row])
+
+    def existing_message_ids(self, tx: Tx, pairs: pa.Table, *, since) -> set[tuple[int, str]]:
+        """Which (workspace_id, message_id) pairs are already stored, among events received since a time."""
+        found: set[tuple[int, str]] = set()
+        by_workspace: dict[int, list[str]] = {}
+        for workspace_id, message_id in zip(pairs["workspace_id"].to_pylist(), pairs["message_id"].to_pylist(),
+                                            strict=True):
+            by_workspace.setdefault(workspace_id, []).append(message_id)
+        for workspace_id, ids in by_workspace.items():
+            rows = tx.execute("SELECT message_id FROM events WHERE workspace_id = %(w)s AND message_id = ANY(%(ids)s) "
+                              "AND received_at >= %(since)s",
+                              {"w": workspace_id, "ids": ids, "since": since}).fetchall()
+            found.update((workspace_id, message_id) for (message_id,) in rows)
+        return found
 
     def close(self) -> None:
         """Close pooled connections."""

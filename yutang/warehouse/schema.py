@@ -77,6 +77,12 @@ TABLES = [
         amount_fen BIGINT NOT NULL,
         PRIMARY KEY (order_id, line_no)
     )""",
+
+    """CREATE TABLE IF NOT EXISTS ingest_checkpoint (
+        journal VARCHAR PRIMARY KEY,
+        segment BIGINT NOT NULL,
+        "offset" BIGINT NOT NULL
+    )""",
 ]
 
 INDEXES = [

@@ -1,0 +1,15 @@
+"""What the loader needs to turn ids in events into customers (implemented by the composition root)."""
+
+from typing import Protocol
+
+from yutang.customers.schemas import IdentityIn, IdentityKind
+
+
+class CustomerResolver(Protocol):
+    """Finds customers by ids in events, and upserts them (OneID, merging if identities link people)."""
+
+    def lookup(self, workspace_id: int, kind: IdentityKind, values: set[str]) -> dict[str, int]:
+        """Customer ids of the given non-personal identities, by value."""
+
+    def identify(self, workspace_id: int, identities: list[IdentityIn], profile: dict) -> int:
+        """Upsert the customer holding these identities, with profile traits; returns the customer id."""

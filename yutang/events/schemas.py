@@ -1,0 +1,53 @@
+"""In/Out shapes for event sources, ingest results and the customer timeline."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SourceKind(StrEnum):
+    """What sends the events."""
+
+    MINI_PROGRAM = "mini_program"
+    APP = "app"
+    WEB = "web"
+    SERVER = "server"
+
+
+class SourceIn(BaseModel):
+    """A new source; its write key is returned once."""
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: SourceKind = SourceKind.SERVER
+
+
+class SourceOut(BaseModel):
+    """A source as shown (the write key only when just created)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    kind: SourceKind
+    write_key_prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    write_key: str | None = None
+
+
+class TimelineEntry(BaseModel):
+    """One thing that happened to or by a customer."""
+
+    kind: str = Field(description="event, order or change")
+    at: datetime
+    name: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    ref: str = Field(description="stable id of the entry within its kind")
+
+
+class TimelinePage(BaseModel):
+    """A page of the timeline, newest first."""
+
+    items: list[TimelineEntry]
+    next_cursor: str | None = None
