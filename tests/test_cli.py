@@ -64,8 +64,11 @@ def test_import_orders_csv(cli_env, tmp_path, tenant, api):
 
 
 def test_demo_seeds_a_brand_without_serving(cli_env):
-    result = runner.invoke(app, ["demo", "--customers", "40", "--no-serve"])
+    result = runner.invoke(app, ["demo", "--showcase", "20", "--visitors", "300", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "console: http://127.0.0.1:8000/console/login?key=yt_" in result.output
+    assert "passed" in result.output and "left contact" in result.output
+    customers = int(result.output.split("': ")[1].split(" customers")[0])
+    assert 20 + 60 < customers < 20 + 300
     again = runner.invoke(app, ["demo", "--no-serve"])  # a second run reuses the brand and issues a new key
-    assert again.exit_code == 0 and "demo workspace 'demo-tea': 40 customers" in again.output
+    assert again.exit_code == 0 and f"demo workspace 'demo-tea': {customers} customers" in again.output

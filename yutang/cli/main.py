@@ -17,6 +17,7 @@ from yutang.kit.errors import DomainError
 from yutang.kit.settings import create_settings
 from yutang.orders import importing as order_import
 from yutang.runtime.database import Database, open_database
+from yutang.runtime.pipeline import open_pipeline
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import system_actor
 from yutang.workspaces.schemas import WorkspaceIn
@@ -52,34 +53,44 @@ def migrate() -> None:
     typer.echo(f"database at head: {settings.resolved_database_url}")
 
 
+AccessLogOpt = Annotated[bool, typer.Option("--access-log/--no-access-log", help="log every request")]
+
+
 @app.command()
-def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, access_log: AccessLogOpt = True) -> None:
     """Migrate, then serve the API and console."""
     database = _database()
-    uvicorn.run(create_app(database.settings, database=database), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(database.settings, database=database), host=host, port=port, log_level="info",
+                access_log=access_log)
 
 
 @app.command()
 def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
-         customers: Annotated[int, typer.Option(help="customers to seed the first time")] = 600,
+         visitors: Annotated[int, typer.Option(help="shoppers walking through the store funnel (first run)")] = 60_000,
+         showcase: Annotated[int, typer.Option(help="customers seeded through the services (first run)")] = 200,
          serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after seeding")] = True,
          open_browser: Annotated[bool, typer.Option("--open/--no-open", help="open the console")] = True) -> None:
     """Seed the demo brand (embedded SQLite by default) and serve the API and console."""
     database = _database()
+    pipeline = open_pipeline(database)
     started = time.monotonic()
     with database.unit_of_work() as session:
-        result = demo_seed.seed(session, customers=customers)
+        result = demo_seed.seed(session, warehouse=pipeline.warehouse, showcase=showcase, visitors=visitors)
     url = f"http://{host}:{port}/console/login?key={result.key}"
+    funnel = ", ".join(f"{count} {step}" for step, count in result.funnel.items())
     typer.echo(f"demo workspace '{result.slug}': {result.customers} customers "
-               f"({time.monotonic() - started:.1f}s)")
+               f"({time.monotonic() - started:.1f}s){'; funnel: ' + funnel if funnel else ''}")
     typer.echo(f"API key (owner): {result.key}")
     typer.echo(f"console: {url}")
     typer.echo(f"API docs: http://{host}:{port}/docs")
     if not serve_after:
+        pipeline.relay.catch_up()
+        pipeline.stop()
         return
     if open_browser and sys.stdout.isatty():
         webbrowser.open(url)
-    uvicorn.run(create_app(database.settings, database=database), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(database.settings, database=database, pipeline=pipeline), host=host, port=port,
+                log_level="info")
 
 
 @workspace_app.command("create")

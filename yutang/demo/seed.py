@@ -1,7 +1,7 @@
 """Seed a demo tea brand: channels with costs, tag groups, customers across channels, orders with skew."""
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
@@ -11,12 +11,14 @@ from yutang.channels import service as channels_service
 from yutang.channels.schemas import ChannelCostIn, ChannelIn
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import ConsentIn, CustomerIn, IdentityIn, NoteIn
+from yutang.demo import crowd
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import NotFound
 from yutang.orders import service as orders_service
 from yutang.orders.schemas import OrderIn, OrderLineIn, OrderStatus
 from yutang.tags import service as tags_service
 from yutang.tags.schemas import TagGroupIn
+from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Role, system_actor
 from yutang.workspaces.schemas import MemberIn, WorkspaceIn
@@ -56,10 +58,16 @@ class DemoResult:
     key: str
     customers: int
     orders: int
+    funnel: dict[str, int] = field(default_factory=dict)
 
 
-def seed(session: Session, *, customers: int = 600, rng_seed: int = 7) -> DemoResult:
-    """Create the demo workspace (or issue a new key if it exists) and fill it."""
+def seed(session: Session, *, warehouse: DuckDBWarehouse | PostgresWarehouse, showcase: int = 200,
+         visitors: int = 60_000, rng_seed: int = 7) -> DemoResult:
+    """Create the demo workspace (or issue a new key if it exists) and fill it.
+
+    `showcase` customers go through the services (notes, consents, merges, full audit); `visitors` walk through
+    the department-store funnel in bulk (yutang.demo.crowd), those who leave contact becoming customers.
+    """
     try:
         workspace = workspaces_service.find_workspace(session, slug=DEMO_SLUG)
     except NotFound:
@@ -85,7 +93,7 @@ def seed(session: Session, *, customers: int = 600, rng_seed: int = 7) -> DemoRe
     orders = 0
     today = utcnow()
     weights = [share for *_, share, _ in CHANNELS]
-    for index in range(customers):
+    for index in range(showcase):
         code = rng.choices([c[0] for c in CHANNELS], weights=weights)[0]
         seen = today - timedelta(days=rng.randint(0, 540), minutes=rng.randint(0, 1440))
         prefix = rng.choice(["138", "139", "135", "136", "186", "158", "159", "177"])
@@ -113,7 +121,11 @@ def seed(session: Session, *, customers: int = 600, rng_seed: int = 7) -> DemoRe
             customers_service.add_note(session, actor=actor, customer_id=customer.id,
                                        data=NoteIn(body="喜欢浓香型乌龙，春茶上新时提醒。"))
         orders += _orders(session, actor, rng, customer.id, code, seen, channels)
-    return DemoResult(workspace.id, DEMO_SLUG, issued.secret, customers, orders)
+    funnel = crowd.populate(session, warehouse, workspace_id=workspace.id, channels=channels,
+                            tag_ids=[t.id for t in tags], guide_ids=[g.id for g in guides], products=PRODUCTS,
+                            passers=visitors, now=today, seed=rng_seed)
+    return DemoResult(workspace.id, DEMO_SLUG, issued.secret, showcase + funnel["left contact"],
+                      orders + funnel["orders"], dict(funnel))
 
 
 def _channels(session: Session, actor: Actor) -> dict[str, int]:
