@@ -319,3 +319,71 @@ def test_catalogues_translate_every_message():
             assert not untranslated, f"zh_CN needs translations for {untranslated[:5]}"
     zh = i18n.load_translations()["zh_CN"]
     assert zh.gettext("Customer archive") == "客户档案" and zh.pgettext("person", "Name") == "姓名"
+
+
+def test_archive_timeline_filters_by_kind_and_loads_more_with_htmx(app, brand, monkeypatch):
+    api = TestClient(app, headers=brand.tenant.headers)
+    write_key = api.post("/v1/sources", json={"name": "小程序"}).json()["write_key"]
+    batch = [{"type": "identify", "userId": "zhang-app", "timestamp": "2026-10-19T02:00:00Z",
+              "traits": {"phone": "13800138000"}}]
+    batch += [{"type": "track", "userId": "zhang-app", "event": "Article Read", "timestamp": f"2026-10-2{n}T02:00:00Z",
+               "properties": {"title": f"第{n}篇茶经"}} for n in range(5)]
+    sent = api.post("/v1/batch", json={"batch": batch}, auth=(write_key, ""))
+    assert sent.status_code == 200, sent.text
+    url = f"/console/customers/{brand.zhang}"
+    client = signed_in(app, brand.tenant.key)
+
+    text = client.get(url).text  # the server catches the warehouse up: the events are there at once
+    section = text.split('<article id="timeline">')[1].split("</article>")[0]
+    assert "时间线" in text and all(label in section for label in ("全部", "行为事件", "订单", "变更记录"))
+    assert "Article Read" in section and "第4篇茶经" in section and "来源：小程序" in section
+    assert "2026-10-24 10:00" in section  # 02:00 UTC shown in Asia/Shanghai
+    assert "MP-1001" in section and "¥12.30" in section and "LJ-250" in section and "小程序商城" in section
+    assert "订单支付" in section and "打标签" in section and "绿茶" in section and "创建客户" in section
+    assert "操作人：Owner" in section and "已同意" in section
+
+    orders = client.get(f"{url}/timeline", params={"kind": "order"}, headers=HTMX)
+    assert orders.status_code == 200 and orders.text.startswith('<article id="timeline">')
+    assert "MP-1001" in orders.text and "Article Read" not in orders.text and "创建客户" not in orders.text
+    pressed = re.findall(r'aria-pressed="true">([^<]+)</a>', orders.text)
+    assert pressed == ["订单"]
+    both = client.get(f"{url}/timeline", params={"kind": ["order", "bogus"]}, headers=HTMX)
+    assert "MP-1001" in both.text and "Article Read" not in both.text
+    plain = client.get(f"{url}/timeline", params={"kind": "event"}, follow_redirects=False)
+    assert plain.status_code == 303 and plain.headers["location"] == f"{url}?kind=event#timeline"
+    assert "创建客户" not in client.get(plain.headers["location"]).text.split('<article id="timeline">')[1]
+
+    def entries(html: str) -> list[str]:
+        return re.findall(r'<li class="entry kind-(\w+)">\s*<time datetime="([^"]+)"', html)
+
+    monkeypatch.setattr("yutang.web.routes.customers.TIMELINE_PAGE", 500)
+    everything = entries(client.get(url).text)
+    assert len(everything) > 10
+    monkeypatch.setattr("yutang.web.routes.customers.TIMELINE_PAGE", 3)
+    first = client.get(url).text
+    walked = entries(first)
+    more = re.search(r'hx-get="([^"]*cursor=[^"]*)"', first)
+    while more:
+        rows = client.get(more[1].replace("&amp;", "&"), headers=HTMX)
+        assert rows.status_code == 200 and "<article" not in rows.text and rows.text.lstrip().startswith("<li")
+        walked += entries(rows.text)
+        more = re.search(r'hx-get="([^"]*cursor=[^"]*)"', rows.text)
+    assert walked == everything
+    assert "加载更多" in first and client.get(f"{url}/timeline?cursor=garbage", headers=HTMX).status_code == 422
+
+
+def test_timeline_in_the_console_follows_roles(app, brand):
+    api = TestClient(app, headers=brand.tenant.headers)
+    write_key = api.post("/v1/sources", json={"name": "app"}).json()["write_key"]
+    identify = {"userId": "zhang-app", "traits": {"phone": "13800138000", "name": "张三"}}
+    assert api.post("/v1/identify", json=identify, auth=(write_key, "")).status_code == 200
+    analyst = signed_in(app, brand.analyst_key).get(f"/console/customers/{brand.zhang}").text
+    section = analyst.split('<article id="timeline">')[1]
+    assert "身份识别" in section and "138****8000" in section and "13800138000" not in analyst
+    guide = signed_in(app, brand.guide_key)
+    assert guide.get(f"/console/customers/{brand.zhang}/timeline", headers=HTMX).status_code == 404
+    assert "时间线" in guide.get(f"/console/customers/{brand.li}").text
+    english = signed_in(app, brand.tenant.key)
+    english.get("/console/language", params={"to": "en"})
+    page = english.get(f"/console/customers/{brand.zhang}").text
+    assert "Timeline" in page and "Behaviour events" in page and "Order paid" in page

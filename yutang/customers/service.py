@@ -539,6 +539,12 @@ def merges_of(session: Session, *, customer_id: int) -> list[MergeRecord]:
                                 .order_by(MergeRecord.id.desc())))
 
 
+def merged_into(session: Session, *, customer_id: int) -> list[int]:
+    """Ids of the customers merged into this one (their tombstones point here, chains included)."""
+    return list(session.scalars(select(Customer.id).where(Customer.merged_into_id == customer_id)
+                                .order_by(Customer.id)))
+
+
 # ---- merge and erase (the customer-domain part; archive composes the other domains) ------------------
 
 

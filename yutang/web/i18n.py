@@ -41,6 +41,17 @@ LABELS = {
     "app_push": N_("App push"), "personalised_marketing": N_("Personalised marketing"),
     "granted": N_("Granted"), "withdrawn": N_("Withdrawn"),
     "manual": N_("Manual"),
+    # The timeline: Segment's identity calls, Yutang's own event names and the audit log's actions on a customer.
+    "identify": N_("Identified"), "alias": N_("Alias"),
+    "Order Paid": N_("Order paid"), "Order Refunded": N_("Order refunded"), "Tag Added": N_("Tag added"),
+    "Tag Removed": N_("Tag removed"), "Consent Changed": N_("Consent changed"),
+    "Customer Merged": N_("Customer merged"),
+    "customer.created": N_("Customer created"), "customer.updated": N_("Profile updated"),
+    "customer.identities_added": N_("Identities added"), "customer.identity_removed": N_("Identity removed"),
+    "customer.joined": N_("Joined a channel"), "customer.left": N_("Left a channel"),
+    "customer.consent": N_("Consent recorded"), "customer.tagged": N_("Tags changed"),
+    "customer.note_added": N_("Note added"), "customer.merged": N_("Merged another customer in"),
+    "customer.exported": N_("Data exported"), "customer.erased": N_("Personal data erased"),
 }
 
 

@@ -3,8 +3,9 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -168,6 +169,24 @@ def list_audit(session: Session, *, actor: Actor, entity_type: str | None = None
     if after_id is not None:
         query = query.where(AuditEntry.id < after_id)
     return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+def audit_of(session: Session, *, actor: Actor, entity_type: str, entity_ids: list[int],
+             before: tuple[datetime, int] | None = None, limit: int = 50) -> list[AuditEntry]:
+    """Audit entries of entities the caller has shown the actor may see, newest first by (created_at, id).
+
+    Unlike list_audit this needs no admin permission: a customer's timeline shows how the customer was touched
+    to anyone who may see the customer (the caller checks that first).
+    """
+    actor.require(Permission.READ)
+    if not entity_ids:
+        return []
+    query = select(AuditEntry).where(AuditEntry.workspace_id == actor.workspace_id,
+                                     AuditEntry.entity_type == entity_type, AuditEntry.entity_id.in_(entity_ids))
+    if before is not None:
+        at, last_id = before
+        query = query.where(or_(AuditEntry.created_at < at, and_(AuditEntry.created_at == at, AuditEntry.id < last_id)))
+    return list(session.scalars(query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)))
 
 
 def scrub_audit(session: Session, *, actor: Actor, entity_type: str, entity_id: int) -> None:

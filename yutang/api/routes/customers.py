@@ -24,6 +24,8 @@ from yutang.customers.schemas import (
     NoteIn,
     NoteOut,
 )
+from yutang.events import timeline
+from yutang.events.schemas import TimelinePage
 from yutang.kit.errors import Invalid
 from yutang.kit.pagination import decode_cursor
 from yutang.orders.schemas import ImportReport
@@ -31,6 +33,8 @@ from yutang.tags import service as tags_service
 from yutang.tags.schemas import CustomerTagOut, TaggingIn
 
 router = APIRouter(prefix="/customers", tags=["customers"])
+KindsQuery = Annotated[list[str] | None, Query(description="event, order or change; repeat for several (default all)")]
+EventNameQuery = Annotated[str | None, Query(max_length=200, description="only events of this name (kind=event)")]
 
 
 def parse_identity(text: str, *, field: str = "identity") -> IdentityIn:
@@ -103,6 +107,20 @@ def get_archive(request: Request, actor: ActorDep, customer_id: IdPath):
     """The customer archive (客户档案) in one call."""
     with unit_of_work(request) as session:
         return archive_service.archive(session, actor=actor, customer_id=customer_id)
+
+
+@router.get("/{customer_id}/timeline", response_model=TimelinePage)
+def get_timeline(request: Request, actor: ActorDep, customer_id: IdPath, kind: KindsQuery = None,
+                 event: EventNameQuery = None, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
+    """What the customer read, clicked and bought, and how they were touched: events, orders and changes,
+    newest first, cursor-paged."""
+    before = timeline.decode_cursor(cursor)
+    timeline.parse_kinds(kind)  # a bad kind is a 422 before any work
+    pipeline = request.app.state.pipeline
+    pipeline.catch_up()  # read your own writes; before the unit of work, which may hold SQLite's write lock
+    with unit_of_work(request) as session:
+        return timeline.timeline(session, actor=actor, warehouse=pipeline.warehouse, customer_id=customer_id,
+                                 kinds=set(kind or ()), event=event, before=before, limit=limit)
 
 
 @router.post("/{customer_id}/identities", response_model=CustomerOut)
