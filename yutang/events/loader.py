@@ -13,6 +13,7 @@ from yutang.customers.schemas import IdentityKind
 from yutang.events import traits as trait_rules
 from yutang.events.journal import Journal, Position
 from yutang.events.resolution import CustomerResolver
+from yutang.kit.background import Worker
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, Tx
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,10 @@ class Loader:
         self.resolver = resolver
         self.batch_lines = batch_lines
         self.dedupe_window = timedelta(days=dedupe_days)
-        self.idle_seconds = idle_seconds
         self.on_loaded = on_loaded
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        journal.listeners.append(self._wake.set)
+        self._worker = Worker(self.catch_up, name="yutang-loader", idle_seconds=idle_seconds)
+        journal.listeners.append(self._worker.wake)
 
     def position(self) -> Position:
         """Where the warehouse says loading has reached."""
@@ -173,23 +171,8 @@ class Loader:
 
     def start(self) -> None:
         """Load in a daemon thread, woken by each journal append."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="yutang-loader", daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop after the current batch."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.idle_seconds)
-            self._wake.clear()
-            try:
-                self.catch_up()
-            except Exception:  # keep loading later batches; the failed one is retried from the journal
-                log.exception("event loading failed; will retry")
+        self._worker.stop()

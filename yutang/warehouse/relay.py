@@ -1,6 +1,5 @@
 """The outbox relay: applies committed OLTP changes to the warehouse in order, in batches, idempotently."""
 
-import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,12 +7,12 @@ from contextlib import contextmanager
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from yutang.kit.background import Worker
 from yutang.storage import outbox
 from yutang.storage.engine import unit_of_work
 from yutang.warehouse import replica
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse
 
-log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 72_617_301  # PostgreSQL advisory lock: one relay at a time across processes
 
 
@@ -25,11 +24,8 @@ class Relay:
         self.factory = factory
         self.warehouse = warehouse
         self.batch_size = batch_size
-        self.idle_seconds = idle_seconds
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker(self.catch_up, name="yutang-relay", idle_seconds=idle_seconds)
 
     def relay_once(self) -> int:
         """Apply one batch of pending rows; returns how many were applied."""
@@ -71,28 +67,13 @@ class Relay:
         return total
 
     def notify(self) -> None:
-        """Wake the background loop (called after each OLTP commit)."""
-        self._wake.set()
+        """Wake the background loop (called after each OLTP commit that wrote outbox rows)."""
+        self._worker.wake()
 
     def start(self) -> None:
         """Run the relay in a daemon thread until stop()."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="yutang-relay", daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop the background loop after its current batch."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.idle_seconds)
-            self._wake.clear()
-            try:
-                self.catch_up()
-            except Exception:  # the loop must survive a bad batch; it retries on the next wake
-                log.exception("warehouse relay failed; will retry")
+        self._worker.stop()
