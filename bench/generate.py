@@ -232,13 +232,15 @@ def generate(out_dir: str | Path, customers: int, events: int, seed: int, worksp
 
 
 def iter_event_batches(customers: int, events: int, seed: int, batch_rows: int, *, workspace_id: int = 1,
-                       orders: int | None = None, as_of: date = DEFAULT_AS_OF) -> Iterator[pa.Table]:
-    """Yield the events of `generate` with the same arguments, in file order, batch_rows rows at a time."""
+                       orders: int | None = None, as_of: date = DEFAULT_AS_OF, start: int = 0) -> Iterator[pa.Table]:
+    """Yield the events of `generate` with the same arguments, in file order, batch_rows rows at a time.
+
+    start skips to that row of the stream (rows are a function of their number, so nothing before is built)."""
     if batch_rows < 1:
         raise ValueError("batch_rows must be positive")
     plan = _EventPlan(_population(customers, seed, orders=orders, as_of=as_of), events, workspace_id)
-    for start in range(0, events, batch_rows):
-        yield plan.chunk(start, min(start + batch_rows, events))
+    for first in range(start, events, batch_rows):
+        yield plan.chunk(first, min(first + batch_rows, events))
 
 
 EVENTS_SCHEMA = pa.schema([

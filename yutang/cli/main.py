@@ -1,4 +1,4 @@
-"""`yutang` commands: serve, demo, migrate, workspace create, import customers / orders."""
+"""`yutang` commands: serve, demo, migrate, workspace create, import customers / orders, warehouse load-events."""
 
 import json
 import sys
@@ -7,6 +7,8 @@ import webbrowser
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import typer
 import uvicorn
 
@@ -18,6 +20,8 @@ from yutang.kit.settings import create_settings
 from yutang.orders import importing as order_import
 from yutang.runtime.database import Database, open_database
 from yutang.runtime.pipeline import open_pipeline
+from yutang.warehouse import bulk
+from yutang.warehouse.backends import WarehouseLocked, open_warehouse
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import system_actor
 from yutang.workspaces.schemas import WorkspaceIn
@@ -26,7 +30,9 @@ app = typer.Typer(help="Yutang: a brand's private-domain customer operations.", 
 workspace_app = typer.Typer(help="Workspaces (one per brand).", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports into a workspace.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
+warehouse_app = typer.Typer(help="The analytics warehouse.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(warehouse_app, name="warehouse")
 
 HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
 PortOpt = Annotated[int, typer.Option(help="port to listen on")]
@@ -144,6 +150,57 @@ def import_orders(file: FileArg, workspace: WorkspaceOpt,
     data = file.read_bytes()
     _run_import(workspace, lambda session, actor: order_import.import_orders(
         session, actor=actor, data=data, format=format, channel=channel))
+
+
+PARQUET_BATCH_ROWS = 1_000_000  # the generator writes 1M-row row groups; DuckDB inserts big batches best
+
+
+@warehouse_app.command("load-events")
+def load_events(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True,
+                                                            help="Parquet files of event rows")],
+                workspace_id: Annotated[int | None, typer.Option(
+                    help="set every row's workspace (else the files' workspace_id column)")] = None,
+                transaction_rows: Annotated[int, typer.Option(help="rows per transaction")] = (
+                    bulk.DEFAULT_TRANSACTION_ROWS)) -> None:
+    """Bulk-load event history from Parquet (the warehouse events table's columns) straight into the warehouse.
+
+    No customer resolution and no replay check: rows land as they are; loading a file twice stores it twice.
+    On the embedded DuckDB warehouse run it while the server is stopped (the server owns the file).
+    """
+    settings = create_settings()
+    if workspace_id is not None:
+        database = _database()
+        try:
+            with database.unit_of_work() as session:
+                workspaces_service.get_workspace(session, workspace_id=workspace_id)
+        except DomainError as exc:
+            _fail(exc)
+    try:  # every file's columns are checked before anything is written
+        for file in files:
+            bulk.conform(pq.read_schema(file).empty_table(), workspace_id=workspace_id)
+    except bulk.BulkLoadError as exc:
+        typer.secho(f"error: {file}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    try:
+        warehouse = open_warehouse(settings.resolved_warehouse_url)
+    except WarehouseLocked as exc:
+        typer.secho(f"error: {exc}\nThe server owns the embedded warehouse: stop the server or load through it "
+                    "(POST /v1/batch).", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+
+    def batches():
+        for file in files:
+            for batch in pq.ParquetFile(file).iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                yield pa.Table.from_batches([batch])
+
+    try:
+        report = bulk.load_events(warehouse, batches(), workspace_id=workspace_id, transaction_rows=transaction_rows)
+    except bulk.BulkLoadError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        warehouse.close()
+    typer.echo(json.dumps({**report, "files": len(files)}, ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":

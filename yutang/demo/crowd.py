@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from yutang.customers import identities as identity_rules
 from yutang.customers.models import ChannelMembership, Customer, CustomerIdentity
 from yutang.customers.schemas import IdentityIn, IdentityKind
-from yutang.events.loader import EVENT_COLUMNS
 from yutang.orders.models import Order, OrderLine
 from yutang.tags.models import CustomerTag
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse
+from yutang.warehouse.schema import EVENTS_ARROW
 
 # The funnel of the department-store example: of those who pass, a share ask, a share buy, a share leave contact.
 ASK_SHARE, BUY_SHARE_OF_ASKERS, BUY_SHARE_OF_BROWSERS, CONTACT_SHARE = 0.35, 0.45, 0.06, 0.40
@@ -40,7 +40,7 @@ class Crowd:
     tags: list[dict] = field(default_factory=list)
     orders: list[dict] = field(default_factory=list)
     lines: list[dict] = field(default_factory=list)
-    events: dict[str, list] = field(default_factory=lambda: {name: [] for name in EVENT_COLUMNS.names})
+    events: dict[str, list] = field(default_factory=lambda: {name: [] for name in EVENTS_ARROW.names})
     by_anonymous_id: dict[str, list[int]] = field(default_factory=dict)
     funnel: Counter = field(default_factory=Counter)
 
@@ -223,4 +223,4 @@ def _mirror(warehouse, crowd: Crowd, order_ids: list[int]) -> None:
             "refunded_fen", "placed_at", "paid_at"]))
         warehouse.append_arrow(tx, "order_lines", table(crowd.lines, [
             "workspace_id", "order_id", "line_no", "sku", "category", "quantity", "amount_fen"]))
-        warehouse.append_arrow(tx, "events", pa.table(crowd.events, schema=EVENT_COLUMNS))
+        warehouse.append_arrow(tx, "events", pa.table(crowd.events, schema=EVENTS_ARROW))

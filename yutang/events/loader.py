@@ -15,14 +15,9 @@ from yutang.events.journal import Journal, Position
 from yutang.events.resolution import CustomerResolver
 from yutang.kit.background import Worker
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, Tx
+from yutang.warehouse.schema import EVENTS_ARROW
 
 log = logging.getLogger(__name__)
-EVENT_COLUMNS = pa.schema([
-    ("workspace_id", pa.int64()), ("message_id", pa.string()), ("type", pa.string()), ("event", pa.string()),
-    ("customer_id", pa.int64()), ("user_id", pa.string()), ("anonymous_id", pa.string()),
-    ("properties", pa.string()), ("context", pa.string()), ("ts", pa.timestamp("us", tz="UTC")),
-    ("received_at", pa.timestamp("us", tz="UTC")), ("source", pa.string()),
-])
 
 
 class Loader:
@@ -128,7 +123,7 @@ class Loader:
 
     def _rows(self, records: list[dict], customers: dict[int, int | None]) -> pa.Table:
         seen: set[tuple[int, str]] = set()
-        columns: dict[str, list] = {name: [] for name in EVENT_COLUMNS.names}
+        columns: dict[str, list] = {name: [] for name in EVENTS_ARROW.names}
         for index, record in enumerate(records):
             key = (record["w"], record["messageId"])
             if key in seen:
@@ -150,7 +145,7 @@ class Loader:
             columns["ts"].append(datetime.fromisoformat(record["timestamp"]))
             columns["received_at"].append(datetime.fromisoformat(record["receivedAt"]))
             columns["source"].append(str(record["src"]))
-        return pa.table(columns, schema=EVENT_COLUMNS)
+        return pa.table(columns, schema=EVENTS_ARROW)
 
     def _without_replays(self, tx: Tx, table: pa.Table) -> pa.Table:
         if not table.num_rows:

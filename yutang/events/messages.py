@@ -4,6 +4,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from yutang.kit.errors import BadRequest, FieldError
@@ -12,6 +13,14 @@ MAX_EVENT_BYTES = 32 * 1024  # Segment: 32 KB per call
 MAX_BATCH_BYTES = 500 * 1024  # Segment: 500 KB per batch request
 TYPES = {"identify", "track", "page", "screen", "group", "alias"}
 OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+# One encoder for every line (json.dumps with options builds a new one per call); stateless, so thread-safe.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+@lru_cache(maxsize=16)
+def _iso(moment: datetime) -> str:
+    # A batch's messages share one receivedAt: format it once, not once per message.
+    return moment.isoformat()
 
 
 @dataclass(frozen=True)
@@ -91,9 +100,9 @@ def _accept(raw: Any, *, kind: str | None, received_at: datetime, batch_sent_at:
         "properties": raw.get("properties") or {}, "traits": raw.get("traits") or {},
         "context": raw.get("context") or {}, "timestamp": ts.astimezone(UTC).isoformat(),
         "originalTimestamp": original.isoformat() if original else None,
-        "receivedAt": received_at.isoformat(),
+        "receivedAt": _iso(received_at),
     }
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    line = _encode(record).encode()
     if len(line) > MAX_EVENT_BYTES:
         raise ValueError(f"the message is {len(line)} bytes; at most {MAX_EVENT_BYTES} are accepted")
     return Accepted(message_id=message_id, line=line)

@@ -10,12 +10,14 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from yutang.warehouse.schema import statements
 
 PARAM = re.compile(r"%\((\w+)\)s")
+COPY_CHUNK_ROWS = 100_000  # rows of CSV built at a time for PostgreSQL COPY
 
 
 class Tx:
@@ -51,6 +53,10 @@ class Tx:
         return self._cursor.fetchall()
 
 
+class WarehouseLocked(RuntimeError):
+    """Another process holds the DuckDB warehouse file (embedded mode allows one: the server)."""
+
+
 class DuckDBWarehouse:
     """Embedded warehouse in one DuckDB file; one process writes (the server), cursors read in parallel."""
 
@@ -61,7 +67,12 @@ class DuckDBWarehouse:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._connection = duckdb.connect(path)
+        try:
+            self._connection = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            raise WarehouseLocked(f"the warehouse file {path} is in use by another process: {exc}") from exc
         self._write_lock = threading.Lock()
         with self.transaction() as tx:
             for ddl in statements(self.json_type, with_indexes=False):
@@ -97,7 +108,11 @@ class DuckDBWarehouse:
             columns = ", ".join(data.column_names)
             tx._cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming")
         finally:
-            tx._cursor.unregister("_incoming")
+            try:
+                tx._cursor.unregister("_incoming")
+            except duckdb.TransactionException:
+                pass  # the insert failed and aborted the transaction; its error is the one to raise, and the
+                # registration goes with the cursor, which the transaction closes
 
     def existing_message_ids(self, tx: Tx, pairs: pa.Table, *, since) -> set[tuple[int, str]]:
         """Which (workspace_id, message_id) pairs are already stored, among events received since a time."""
@@ -154,11 +169,21 @@ class PostgresWarehouse:
             return tx.execute(sql, params).fetchall()
 
     def append_arrow(self, tx: Tx, table: str, data: pa.Table) -> None:
-        """Bulk-insert an Arrow table with COPY (binary-safe text rows)."""
-        columns = ", ".join(data.column_names)
-        with tx._cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in zip(*(column.to_pylist() for column in data.columns), strict=True):
-                copy.write_row([_copy_value(value) for value in row])
+        """Bulk-insert an Arrow table with COPY: CSV written by Arrow in slices, or rows for nested columns."""
+        columns = ", ".join(f'"{name}"' for name in data.column_names)
+        if any(pa.types.is_nested(field.type) for field in data.schema):  # CSV cannot carry nested values
+            with tx._cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in zip(*(column.to_pylist() for column in data.columns), strict=True):
+                    copy.write_row([_copy_value(value) for value in row])
+            return
+        # Arrow quotes every string and leaves nulls empty and unquoted: CSV COPY reads "" as '' and nothing as
+        # NULL, and a \. inside a quoted value is data, so any text (JSON included) arrives as it was.
+        options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+        with tx._cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            for batch in data.to_batches(max_chunksize=COPY_CHUNK_ROWS):
+                sink = pa.BufferOutputStream()
+                pa_csv.write_csv(batch, sink, options)
+                copy.write(memoryview(sink.getvalue()))
 
     def existing_message_ids(self, tx: Tx, pairs: pa.Table, *, since) -> set[tuple[int, str]]:
         """Which (workspace_id, message_id) pairs are already stored, among events received since a time."""

@@ -1,5 +1,18 @@
 """The warehouse's own schema: events and the replicas analytics reads. Created idempotently on open."""
 
+import pyarrow as pa
+
+# The events table as Arrow columns (JSON columns travel as JSON text), for the loader and bulk loads.
+EVENTS_ARROW = pa.schema([
+    pa.field("workspace_id", pa.int64(), nullable=False), pa.field("message_id", pa.string(), nullable=False),
+    pa.field("type", pa.string(), nullable=False), pa.field("event", pa.string()),
+    pa.field("customer_id", pa.int64()), pa.field("user_id", pa.string()), pa.field("anonymous_id", pa.string()),
+    pa.field("properties", pa.string()), pa.field("context", pa.string()),
+    pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("received_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+])
+
 # {json} is JSON on DuckDB and JSONB on PostgreSQL; everything else is portable SQL.
 TABLES = [
     """CREATE TABLE IF NOT EXISTS events (
