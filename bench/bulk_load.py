@@ -18,7 +18,6 @@ Prints one JSON object: rows/s of each and the ratio (target: Yutang's DuckDB lo
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -161,10 +160,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    result = run(parser().parse_args(argv))
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-    return 0
+    return harness.print_json(run(parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -167,3 +167,10 @@ def segment_messages(table: pa.Table) -> list[str]:
 
 def batch_body(messages: list[str]) -> bytes:
     return ('{"batch":[' + ",".join(messages) + "]}").encode()
+
+
+def print_json(result: dict) -> int:
+    """Print a benchmark's figures as JSON on stdout; the exit status of a finished run."""
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0

@@ -19,7 +19,6 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import shutil
@@ -236,10 +235,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    result = run(parser().parse_args(argv))
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-    return 0
+    return harness.print_json(run(parser().parse_args(argv)))
 
 
 if __name__ == "__main__":
