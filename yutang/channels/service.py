@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from yutang.channels.models import Channel, ChannelCost
 from yutang.channels.schemas import ChannelCostIn, ChannelIn, ChannelPatch
 from yutang.kit.errors import Conflict, NotFound
+from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
@@ -41,10 +42,8 @@ def _by_code(session: Session, workspace_id: int, code: str) -> Channel | None:
 
 def get_channel(session: Session, *, actor: Actor, channel_id: int) -> Channel:
     """A channel of the actor's workspace by id."""
-    channel = session.get(Channel, channel_id)
-    if channel is None or channel.workspace_id != actor.workspace_id:
-        raise NotFound("no such channel", field="channel_id")
-    return channel
+    return get_in_workspace(session, Channel, channel_id, workspace_id=actor.workspace_id, what="channel",
+                            field="channel_id")
 
 
 def find_channel(session: Session, *, actor: Actor, code: str, field: str = "channel") -> Channel:

@@ -338,7 +338,7 @@ def add_identities(session: Session, *, actor: Actor, customer_id: int, identiti
     """Attach identities to an active customer the actor may change."""
     actor.require(Permission.WRITE)
     customer = get_customer(session, actor=actor, customer_id=customer_id)
-    _require_active(customer)
+    require_active(customer)
     added = attach_identities(session, actor=actor, customer=customer, identities_in=identities_in)
     if added:
         workspaces_service.record(session, actor=actor, action="customer.identities_added", entity_type="customer",
@@ -363,7 +363,7 @@ def update_customer(session: Session, *, actor: Actor, customer_id: int, data: C
     """Change profile fields or the assigned guide (guides may not reassign)."""
     actor.require(Permission.WRITE)
     customer = get_customer(session, actor=actor, customer_id=customer_id)
-    _require_active(customer)
+    require_active(customer)
     changed = _apply_fields(customer, data, overwrite=True)
     provided = data.model_fields_set
     if "assigned_member_id" in provided and data.assigned_member_id != customer.assigned_member_id:
@@ -384,16 +384,12 @@ def update_customer(session: Session, *, actor: Actor, customer_id: int, data: C
     return customer
 
 
-def _require_active(customer: Customer) -> None:
+def require_active(customer: Customer) -> None:
+    """Raise Conflict for merged or erased customers, which take no new data."""
     if customer.status == MERGED:
         raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}", field="customer_id")
     if customer.status == ERASED:
         raise Conflict(f"customer {customer.id} was erased", field="customer_id")
-
-
-def require_active(customer: Customer) -> None:
-    """Raise Conflict for merged or erased customers, which take no new data."""
-    _require_active(customer)
 
 
 def emit_changed(session: Session, *, customer: Customer) -> None:
@@ -458,7 +454,7 @@ def record_membership(session: Session, *, actor: Actor, customer_id: int, chann
     """A customer joined (followed, added the contact) or left a channel; returns their memberships."""
     actor.require(Permission.WRITE)
     customer = get_customer(session, actor=actor, customer_id=customer_id)
-    _require_active(customer)
+    require_active(customer)
     channel = channels_service.find_channel(session, actor=actor, code=channel_code, field="channel")
     if joined:
         changed = join_channel(session, actor=actor, customer=customer, channel_id=channel.id, joined_at=at)
@@ -480,7 +476,7 @@ def record_consent(session: Session, *, actor: Actor, customer_id: int, data: Co
     """Append a consent decision; withdrawing personalised marketing sets the refusal flag."""
     actor.require(Permission.WRITE)
     customer = get_customer(session, actor=actor, customer_id=customer_id)
-    _require_active(customer)
+    require_active(customer)
     entry = ConsentEntry(workspace_id=actor.workspace_id, customer_id=customer.id, channel=data.channel.value,
                          status=data.status.value, method=data.method, source=data.source,
                          occurred_at=data.occurred_at or utcnow(), member_id=actor.member_id)
@@ -516,7 +512,7 @@ def add_note(session: Session, *, actor: Actor, customer_id: int, data: NoteIn) 
     """Add a staff note to a customer."""
     actor.require(Permission.WRITE)
     customer = get_customer(session, actor=actor, customer_id=customer_id)
-    _require_active(customer)
+    require_active(customer)
     note = CustomerNote(workspace_id=actor.workspace_id, customer_id=customer.id, member_id=actor.member_id,
                         body=data.body)
     session.add(note)

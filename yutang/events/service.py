@@ -1,23 +1,18 @@
 """Event sources: create, list, revoke, and authenticate a write key."""
 
-import hashlib
-import secrets
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yutang.events.models import Source
 from yutang.events.schemas import SourceIn
+from yutang.kit import tokens
 from yutang.kit.clock import utcnow
-from yutang.kit.errors import Conflict, NotFound, Unauthorized
+from yutang.kit.errors import Conflict, Unauthorized
+from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
 WRITE_KEY_PREFIX = "ywk_"
-
-
-def _hash(write_key: str) -> str:
-    return hashlib.sha256(write_key.encode()).hexdigest()
 
 
 def create_source(session: Session, *, actor: Actor, data: SourceIn) -> tuple[Source, str]:
@@ -25,9 +20,9 @@ def create_source(session: Session, *, actor: Actor, data: SourceIn) -> tuple[So
     actor.require(Permission.BULK)
     if session.scalar(select(Source.id).where(Source.workspace_id == actor.workspace_id, Source.name == data.name)):
         raise Conflict(f"a source named {data.name!r} exists already", field="name")
-    write_key = WRITE_KEY_PREFIX + secrets.token_urlsafe(24)
+    write_key = tokens.mint(WRITE_KEY_PREFIX, nbytes=24)
     source = Source(workspace_id=actor.workspace_id, name=data.name, kind=data.kind.value,
-                    write_key_prefix=write_key[:10], write_key_hash=_hash(write_key))
+                    write_key_prefix=write_key[:10], write_key_hash=tokens.digest(write_key))
     session.add(source)
     session.flush()
     workspaces_service.record(session, actor=actor, action="source.created", entity_type="source",
@@ -44,9 +39,8 @@ def list_sources(session: Session, *, actor: Actor) -> list[Source]:
 def revoke_source(session: Session, *, actor: Actor, source_id: int) -> Source:
     """Stop accepting events with a source's write key."""
     actor.require(Permission.BULK)
-    source = session.get(Source, source_id)
-    if source is None or source.workspace_id != actor.workspace_id:
-        raise NotFound("no such source", field="source_id")
+    source = get_in_workspace(session, Source, source_id, workspace_id=actor.workspace_id, what="source",
+                              field="source_id")
     if source.revoked_at is None:
         source.revoked_at = utcnow()
         workspaces_service.record(session, actor=actor, action="source.revoked", entity_type="source",
@@ -56,7 +50,7 @@ def revoke_source(session: Session, *, actor: Actor, source_id: int) -> Source:
 
 def authenticate(session: Session, *, write_key: str) -> tuple[int, int]:
     """(workspace id, source id) for a write key."""
-    source = session.scalar(select(Source).where(Source.write_key_hash == _hash(write_key or "")))
+    source = session.scalar(select(Source).where(Source.write_key_hash == tokens.digest(write_key or "")))
     if source is None or source.revoked_at is not None:
         raise Unauthorized("unknown or revoked write key")
     return source.workspace_id, source.id

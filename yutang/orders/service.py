@@ -15,6 +15,7 @@ from yutang.kit.errors import Invalid, NotFound
 from yutang.orders.models import Order, OrderLine
 from yutang.orders.schemas import OrderIn, OrderLineOut, OrderOut, OrderStatus
 from yutang.storage import outbox
+from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
@@ -109,9 +110,8 @@ def _emit(session: Session, *, order: Order, data: OrderIn, before: dict | None)
 def get_order(session: Session, *, actor: Actor, order_id: int) -> Order:
     """An order of the workspace the actor may see."""
     actor.require(Permission.READ)
-    order = session.get(Order, order_id)
-    if order is None or order.workspace_id != actor.workspace_id:
-        raise NotFound("no such order", field="order_id")
+    order = get_in_workspace(session, Order, order_id, workspace_id=actor.workspace_id, what="order",
+                             field="order_id")
     if actor.sees_own_customers_only:
         if order.customer_id is None:
             raise NotFound("no such order", field="order_id")

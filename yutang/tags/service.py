@@ -5,8 +5,9 @@ from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
 from yutang.customers.models import Customer
-from yutang.kit.errors import Conflict, FieldError, Invalid, NotFound
+from yutang.kit.errors import Conflict, FieldError, Invalid
 from yutang.storage import outbox
+from yutang.storage.scoped import get_in_workspace
 from yutang.tags.models import CustomerTag, Tag, TagGroup
 from yutang.tags.schemas import CustomerTagOut, TagGroupIn, TagGroupOut, TagIn, TagOut, TagRef
 from yutang.workspaces import service as workspaces_service
@@ -47,10 +48,8 @@ def create_tag(session: Session, *, actor: Actor, data: TagIn) -> Tag:
 
 
 def _group(session: Session, actor: Actor, group_id: int) -> TagGroup:
-    group = session.get(TagGroup, group_id)
-    if group is None or group.workspace_id != actor.workspace_id:
-        raise NotFound("no such tag group", field="group_id")
-    return group
+    return get_in_workspace(session, TagGroup, group_id, workspace_id=actor.workspace_id, what="tag group",
+                            field="group_id")
 
 
 def delete_tag(session: Session, *, actor: Actor, tag_id: int) -> None:
@@ -67,10 +66,7 @@ def delete_tag(session: Session, *, actor: Actor, tag_id: int) -> None:
 
 def get_tag(session: Session, *, actor: Actor, tag_id: int) -> Tag:
     """A tag of the workspace."""
-    tag = session.get(Tag, tag_id)
-    if tag is None or tag.workspace_id != actor.workspace_id:
-        raise NotFound("no such tag", field="tag_id")
-    return tag
+    return get_in_workspace(session, Tag, tag_id, workspace_id=actor.workspace_id, what="tag", field="tag_id")
 
 
 def list_groups(session: Session, *, actor: Actor, q: str | None = None) -> list[TagGroupOut]:

@@ -1,7 +1,5 @@
 """Workspace, member and API key lifecycle, authentication, and the audit log."""
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,8 +7,10 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from yutang.kit import tokens
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, NotFound, Unauthorized
+from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces.access import Actor, Permission, Role
 from yutang.workspaces.models import ApiKey, AuditEntry, Member, Workspace
 from yutang.workspaces.schemas import MemberIn, WorkspaceIn
@@ -24,10 +24,6 @@ class IssuedKey:
 
     key: ApiKey
     secret: str
-
-
-def _hash_key(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def create_workspace(session: Session, *, data: WorkspaceIn, owner_name: str = "Owner") -> tuple[Workspace, IssuedKey]:
@@ -61,13 +57,13 @@ def find_workspace(session: Session, *, slug: str) -> Workspace:
 
 
 def _issue_key(session: Session, *, member: Member, name: str) -> IssuedKey:
-    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    secret = tokens.mint(KEY_PREFIX, nbytes=32)
     key = ApiKey(
         workspace_id=member.workspace_id,
         member_id=member.id,
         name=name,
         prefix=secret[: len(KEY_PREFIX) + 6],
-        key_hash=_hash_key(secret),
+        key_hash=tokens.digest(secret),
     )
     session.add(key)
     try:
@@ -97,10 +93,8 @@ def list_members(session: Session, *, actor: Actor) -> list[Member]:
 
 def get_member(session: Session, *, actor: Actor, member_id: int) -> Member:
     """A member of the actor's workspace."""
-    member = session.get(Member, member_id)
-    if member is None or member.workspace_id != actor.workspace_id:
-        raise NotFound("no such member", field="member_id")
-    return member
+    return get_in_workspace(session, Member, member_id, workspace_id=actor.workspace_id, what="member",
+                            field="member_id")
 
 
 def issue_key(session: Session, *, actor: Actor, member_id: int, name: str) -> IssuedKey:
@@ -116,9 +110,7 @@ def issue_key(session: Session, *, actor: Actor, member_id: int, name: str) -> I
 def revoke_key(session: Session, *, actor: Actor, key_id: int) -> ApiKey:
     """Revoke a key; it stops authenticating at once."""
     actor.require(Permission.ADMIN)
-    key = session.get(ApiKey, key_id)
-    if key is None or key.workspace_id != actor.workspace_id:
-        raise NotFound("no such key", field="key_id")
+    key = get_in_workspace(session, ApiKey, key_id, workspace_id=actor.workspace_id, what="key", field="key_id")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         record(session, actor=actor, action="api_key.revoked", entity_type="api_key", entity_id=key.id)
@@ -139,7 +131,7 @@ def authenticate(session: Session, *, secret: str) -> Actor:
         select(ApiKey, Member, Workspace)
         .join(Member, Member.id == ApiKey.member_id)
         .join(Workspace, Workspace.id == ApiKey.workspace_id)
-        .where(ApiKey.key_hash == _hash_key(secret))
+        .where(ApiKey.key_hash == tokens.digest(secret))
     ).first()
     if row is None:
         raise Unauthorized("unknown API key")
