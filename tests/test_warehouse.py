@@ -118,3 +118,18 @@ def test_background_relay_applies_commits_without_being_asked(api, pipeline, ten
         time.sleep(0.05)
     else:
         pytest.fail("the relay did not apply the commit within 5 s")
+
+
+def test_listeners_hear_which_customers_each_warehouse_commit_touched(api, pipeline, tenant, client):
+    heard: list[dict[int, set[int]]] = []
+    pipeline.on_touched(heard.append)
+    one, two, a, _ = _seed(api)
+    pipeline.relay.catch_up()
+    relayed = set().union(*(batch.get(tenant.id, set()) for batch in heard))
+    assert relayed == {one, two}
+    heard.clear()
+    key = api.post("/v1/sources", json={"name": "web"}).json()["write_key"]
+    sent = client.post("/v1/track", auth=(key, ""), json={"userId": "u2", "event": "Viewed", "messageId": "t1"})
+    assert sent.status_code == 200, sent.text
+    pipeline.loader.catch_up()
+    assert heard[-1] == {tenant.id: {two}}

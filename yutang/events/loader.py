@@ -25,13 +25,14 @@ class Loader:
 
     def __init__(self, journal: Journal, warehouse: DuckDBWarehouse | PostgresWarehouse,
                  resolver: CustomerResolver, *, batch_lines: int = 20_000, dedupe_days: int = 7,
-                 idle_seconds: float = 0.2, on_loaded: Callable[[set[int]], None] | None = None):
+                 idle_seconds: float = 0.2):
         self.journal = journal
         self.warehouse = warehouse
         self.resolver = resolver
         self.batch_lines = batch_lines
         self.dedupe_window = timedelta(days=dedupe_days)
-        self.on_loaded = on_loaded
+        # Called after each commit with the customers whose events it loaded, by workspace (segments listen).
+        self.listeners: list[Callable[[dict[int, set[int]]], None]] = []
         self._lock = threading.Lock()
         self._worker = Worker(self.catch_up, name="yutang-loader", idle_seconds=idle_seconds)
         journal.listeners.append(self._worker.wake)
@@ -61,8 +62,12 @@ class Loader:
                            'ON CONFLICT (journal) DO UPDATE SET segment = excluded.segment, '
                            '"offset" = excluded."offset"', {"j": self.journal.name, "s": end.segment, "o": end.offset})
             self.journal.discard_before(end)
-        if self.on_loaded and customers:
-            self.on_loaded({customer for customer in customers.values() if customer})
+        touched: dict[int, set[int]] = {}
+        for index, customer_id in customers.items():
+            if customer_id:
+                touched.setdefault(records[index]["w"], set()).add(customer_id)
+        for listener in self.listeners:
+            listener(touched)
         return len(lines)
 
     def catch_up(self) -> int:

@@ -1,5 +1,6 @@
 """The analytics side of a running server: the warehouse it owns, the relay and the event ingest that feed it."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import event
@@ -29,6 +30,11 @@ class Pipeline:
         """Begin relaying and loading in the background."""
         self.relay.start()
         self.loader.start()
+
+    def on_touched(self, listener: Callable[[dict[int, set[int]]], None]) -> None:
+        """Call listener(customer ids by workspace) after every warehouse commit of the loader or the relay."""
+        self.loader.listeners.append(listener)
+        self.relay.listeners.append(listener)
 
     def catch_up(self) -> None:
         """Bring the warehouse up to every commit and every acknowledged event (read-your-writes)."""

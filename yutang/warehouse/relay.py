@@ -1,7 +1,7 @@
 """The outbox relay: applies committed OLTP changes to the warehouse in order, in batches, idempotently."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import text
@@ -24,6 +24,8 @@ class Relay:
         self.factory = factory
         self.warehouse = warehouse
         self.batch_size = batch_size
+        # Called after each applied batch with the customers it touched, by workspace (segments listen).
+        self.listeners: list[Callable[[dict[int, set[int]]], None]] = []
         self._lock = threading.Lock()
         self._worker = Worker(self.catch_up, name="yutang-relay", idle_seconds=idle_seconds)
 
@@ -42,7 +44,10 @@ class Relay:
                 replica.apply(tx, changes)
             with unit_of_work(self.factory) as session:
                 outbox.mark_relayed(session, ids=[change.id for change in changes])
-            return len(changes)
+        touched = replica.touched(changes)
+        for listener in self.listeners:
+            listener(touched)
+        return len(changes)
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:

@@ -50,6 +50,18 @@ def apply(tx: Tx, changes: list[Change]) -> None:
             _record_event(tx, change, message_id)
 
 
+def touched(changes: list[Change]) -> dict[int, set[int]]:
+    """The customers a batch of changes concerns, by workspace."""
+    result: dict[int, set[int]] = {}
+    for change in changes:
+        p = change.payload
+        ids = {p.get("customer_id"), p.get("winner_id")}
+        if change.topic.startswith("customer."):
+            ids.add(p.get("id", change.entity_id))
+        result.setdefault(change.workspace_id, set()).update(i for i in ids if i)
+    return result
+
+
 def _record_event(tx: Tx, change: Change, message_id: str) -> None:
     payload = change.payload
     customer_id = payload.get("customer_id") or payload.get("winner_id") or change.entity_id
