@@ -90,7 +90,19 @@ TABLES = [
         amount_fen BIGINT NOT NULL,
         PRIMARY KEY (order_id, line_no)
     )""",
-
+    # Computed in the warehouse by the lifecycle domain (stage, RFM, value); segments read it.
+    """CREATE TABLE IF NOT EXISTS customer_scores (
+        workspace_id BIGINT NOT NULL,
+        customer_id BIGINT PRIMARY KEY,
+        lifecycle_stage VARCHAR NOT NULL,
+        rfm_r SMALLINT,
+        rfm_f SMALLINT,
+        rfm_m SMALLINT,
+        rfm_class VARCHAR,
+        historic_value_fen BIGINT NOT NULL,
+        predicted_value_fen BIGINT,
+        computed_at TIMESTAMPTZ NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS ingest_checkpoint (
         journal VARCHAR PRIMARY KEY,
         segment BIGINT NOT NULL,
