@@ -120,3 +120,48 @@ def test_gzip_bodies_are_accepted(live_server, write_key, events):
                                    "Content-Type": "application/json"})
     assert response.status_code == 200
     assert [r[2] for r in events("user_id = 'u-gz'")] == ["Zipped"]
+
+
+def test_new_people_in_one_batch_are_created_together_and_linked_like_one_by_one(client, write_key, events, api,
+                                                                                    pipeline):
+    # Earlier anonymous history of a device, and an existing customer who gets a new device.
+    client.post("/v1/track", json={"anonymousId": "dev-old", "event": "Page Opened"}, headers=_basic(write_key))
+    client.post("/v1/track", json={"userId": "known", "event": "Signed In"}, headers=_basic(write_key))
+    events()
+    batch = [{"type": "track", "userId": f"new-{n}", "anonymousId": f"dev-{n}", "event": "Viewed"} for n in range(30)]
+    batch += [
+        {"type": "track", "userId": "new-0", "anonymousId": "dev-0b", "event": "Viewed"},   # second device
+        {"type": "track", "userId": "new-h", "anonymousId": "dev-old", "event": "Viewed"},  # device with history
+        {"type": "track", "userId": "new-x", "anonymousId": "dev-1", "event": "Viewed"},    # on new-1's device
+        {"type": "track", "userId": "known", "anonymousId": "dev-k", "event": "Viewed"},    # known person, new device
+        {"type": "track", "userId": "new-i", "event": "Viewed"},
+        {"type": "identify", "userId": "new-i", "traits": {"name": "Ida", "email": "ida@example.com"}},
+    ]
+    response = client.post("/v1/batch", json={"batch": batch}, headers=_basic(write_key))
+    assert response.status_code == 200, response.text
+    rows = events("event = 'Viewed'")
+    by_user = {}
+    for _, _, _, customer_id, user_id, _, _, _ in rows:
+        by_user.setdefault(user_id, set()).add(customer_id)
+    assert all(len(ids) == 1 and None not in ids for ids in by_user.values()), by_user
+    people = {user: ids.pop() for user, ids in by_user.items()}
+    # A login on a device someone already holds joins that person, as the one-by-one OneID upsert does.
+    assert people["new-x"] == people["new-1"]
+    assert len(set(people.values())) == len(people) - 1
+    assert events("event = 'Page Opened'")[0][3] == people["new-h"]  # anonymous history attributed
+    new_0 = api.get(f"/v1/customers/{people['new-0']}").json()
+    assert sorted(i["value"] for i in new_0["identities"]) == ["dev-0", "dev-0b", "new-0"]
+    new_1 = api.get(f"/v1/customers/{people['new-1']}").json()
+    assert sorted(i["value"] for i in new_1["identities"]) == ["dev-1", "new-1", "new-x"]
+    known = api.get(f"/v1/customers/{people['known']}").json()
+    assert sorted(i["value"] for i in known["identities"]) == ["dev-k", "known"]
+    ida = api.get(f"/v1/customers/{people['new-i']}").json()
+    assert ida["name"] == "Ida" and ida["merged_into_id"] is None
+    found = api.get("/v1/customers", params={"q": "new-5"}).json()["items"]  # searchable like any customer
+    assert [c["id"] for c in found] == [people["new-5"]]
+    audit = api.get(f"/v1/customers/{people['new-5']}/timeline", params={"kind": "change"}).json()["items"]
+    assert [entry["name"] for entry in audit] == ["customer.created"]
+    pipeline.catch_up()
+    replica = pipeline.warehouse.query("SELECT count(*) FROM identities WHERE customer_id = %(c)s "
+                                       "AND kind = 'anonymous_id'", {"c": people["new-0"]})
+    assert replica == [(1,)]  # kinds only, one row per (kind, namespace)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
@@ -254,6 +254,67 @@ def create(session: Session, *, actor: Actor, data: CustomerIn) -> Customer:
     return customer
 
 
+def create_many(session: Session, *, actor: Actor,
+                people: list[tuple[list[IdentityIn], datetime]]) -> list[int | None]:
+    """Create many customers known only by app user ids / anonymous ids, in a few statements.
+
+    For event traffic that keeps bringing new people: no profile, no channel, so nothing to match but the ids.
+    A person whose id is already held (or repeated within the call) gets None, for the one-by-one upsert.
+    """
+    actor.require(Permission.WRITE)
+    normalised: list[list[tuple[IdentityIn, str]]] = []
+    wanted: dict[IdentityKind, set[str]] = {}
+    for identities_in, _ in people:
+        if any(i.kind in PERSONAL or i.namespace for i in identities_in):
+            raise ValueError("create_many takes only app user ids and anonymous ids")
+        pairs = [(i, normalise_identities(session, identities_in=[i])[0][1]) for i in identities_in]
+        normalised.append(pairs)
+        for identity, value in pairs:
+            wanted.setdefault(identity.kind, set()).add(value)
+    taken = {(kind, value) for kind, values in wanted.items()
+             for value in _held(session, actor=actor, kind=kind, values=values)}
+    chosen: list[int] = []
+    for index, pairs in enumerate(normalised):
+        keys = {(identity.kind, value) for identity, value in pairs}
+        if pairs and not keys & taken:
+            taken |= keys
+            chosen.append(index)
+    if not chosen:
+        return [None] * len(people)
+    now = utcnow()
+    rows = [{"workspace_id": actor.workspace_id, "status": ACTIVE, "attributes": {}, "refuses_personalised": False,
+             "first_seen_at": people[index][1], "created_at": now} for index in chosen]
+    ids = list(session.scalars(insert(Customer).returning(Customer.id, sort_by_parameter_order=True), rows))
+    session.execute(insert(CustomerIdentity), [
+        {"workspace_id": actor.workspace_id, "customer_id": customer_id, "kind": identity.kind.value,
+         "namespace": "", "value": value, "lookup": value, "created_at": now}
+        for customer_id, index in zip(ids, chosen, strict=True) for identity, value in normalised[index]])
+    kinds = {customer_id: sorted({identity.kind.value for identity, _ in normalised[index]})
+             for customer_id, index in zip(ids, chosen, strict=True)}
+    workspaces_service.record_many(session, actor=actor, action="customer.created", entity_type="customer",
+                                   entries=[(customer_id, {"identities": kinds[customer_id]}) for customer_id in ids])
+    outbox.emit_many(session, workspace_id=actor.workspace_id, topic="customer.changed", changes=[
+        (customer_id, _state(Customer(id=customer_id, status=ACTIVE, refuses_personalised=False,
+                                      first_seen_at=row["first_seen_at"]),
+                             [(kind, "") for kind in kinds[customer_id]]))
+        for customer_id, row in zip(ids, rows, strict=True)])
+    result: list[int | None] = [None] * len(people)
+    for customer_id, index in zip(ids, chosen, strict=True):
+        result[index] = customer_id
+    return result
+
+
+def _held(session: Session, *, actor: Actor, kind: IdentityKind, values: set[str]) -> set[str]:
+    # Any holder counts, merged and erased customers included: the unique key spans them all.
+    held: set[str] = set()
+    ordered = sorted(values)
+    for start in range(0, len(ordered), 1000):
+        held.update(session.scalars(select(CustomerIdentity.lookup).where(
+            CustomerIdentity.workspace_id == actor.workspace_id, CustomerIdentity.kind == kind.value,
+            CustomerIdentity.namespace == "", CustomerIdentity.lookup.in_(ordered[start:start + 1000]))))
+    return held
+
+
 def update_from(session: Session, *, actor: Actor, customer: Customer, data: CustomerIn) -> bool:
     """Fold an upsert into an existing customer (given fields overwrite, new identities attach); True if changed."""
     actor.require(Permission.WRITE)
@@ -398,14 +459,18 @@ def emit_changed(session: Session, *, customer: Customer) -> None:
     kinds = session.execute(select(CustomerIdentity.kind, CustomerIdentity.namespace).distinct()
                             .where(CustomerIdentity.customer_id == customer.id)).all()
     outbox.emit(session, workspace_id=customer.workspace_id, topic="customer.changed", entity_id=customer.id,
-                payload={"id": customer.id, "status": customer.status, "gender": customer.gender,
-                         "birthday": _jsonable(customer.birthday), "province": customer.province,
-                         "city": customer.city, "first_channel_id": customer.first_channel_id,
-                         "source_campaign": customer.source_campaign, "merged_into_id": customer.merged_into_id,
-                         "refuses_personalised": customer.refuses_personalised,
-                         "assigned_member_id": customer.assigned_member_id,
-                         "first_seen_at": _jsonable(customer.first_seen_at),
-                         "identities": [{"kind": kind, "namespace": namespace} for kind, namespace in kinds]})
+                payload=_state(customer, kinds))
+
+
+def _state(customer: Customer, kinds: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"id": customer.id, "status": customer.status, "gender": customer.gender,
+            "birthday": _jsonable(customer.birthday), "province": customer.province,
+            "city": customer.city, "first_channel_id": customer.first_channel_id,
+            "source_campaign": customer.source_campaign, "merged_into_id": customer.merged_into_id,
+            "refuses_personalised": customer.refuses_personalised,
+            "assigned_member_id": customer.assigned_member_id,
+            "first_seen_at": _jsonable(customer.first_seen_at),
+            "identities": [{"kind": kind, "namespace": namespace} for kind, namespace in kinds]}
 
 
 # ---- channels, consents, notes ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 from pydantic import ValidationError
 
-from yutang.customers.schemas import IdentityKind
+from yutang.customers.schemas import IdentityIn, IdentityKind
 from yutang.events import traits as trait_rules
 from yutang.events.journal import Journal, Position
 from yutang.events.resolution import CustomerResolver
@@ -57,7 +57,8 @@ class Loader:
                 table = self._without_replays(tx, table)
                 if table.num_rows:
                     self.warehouse.append_arrow(tx, "events", table)
-                self._backfill(tx, links)
+                # Anonymous history joins the customer once they are known.
+                self.warehouse.attribute_anonymous(tx, sorted(links))
                 tx.execute('INSERT INTO ingest_checkpoint (journal, segment, "offset") VALUES (%(j)s, %(s)s, %(o)s) '
                            'ON CONFLICT (journal) DO UPDATE SET segment = excluded.segment, '
                            '"offset" = excluded."offset"', {"j": self.journal.name, "s": end.segment, "o": end.offset})
@@ -92,8 +93,8 @@ class Loader:
         for (workspace_id, kind), values in wanted.items():
             for value, customer_id in self.resolver.lookup(workspace_id, kind, values).items():
                 known[(workspace_id, kind.value, value)] = customer_id
+        links = self._create_new_people(records, known)
         result: dict[int, int | None] = {}
-        links: set[tuple[int, str, int]] = set()
         for index, record in enumerate(records):
             workspace_id = record["w"]
             user_key = (workspace_id, IdentityKind.APP_USER_ID.value, record.get("userId") or "")
@@ -113,6 +114,45 @@ class Loader:
                         known[key] = customer_id
             result[index] = customer_id
         return result, links
+
+    def _create_new_people(self, records: list[dict], known: dict[tuple[int, str, str], int]
+                           ) -> set[tuple[int, str, int]]:
+        """Create the batch's new people in bulk: unknown userIds (with their unknown devices) that no identify or
+        alias in the batch mentions. Everything else goes through the one-by-one OneID upsert afterwards.
+
+        Returns the anonymous ids now linked to a customer (their earlier events get attributed).
+        """
+        app, anon = IdentityKind.APP_USER_ID.value, IdentityKind.ANONYMOUS_ID.value
+        linking = {(r["w"], r.get(key)) for r in records if r["type"] in ("identify", "alias")
+                   for key in ("userId", "anonymousId", "previousId") if r.get(key)}
+        plans: dict[tuple[int, str], tuple[set[str], str]] = {}
+        for record in records:
+            workspace_id, user_id, device = record["w"], record.get("userId"), record.get("anonymousId")
+            if (record["type"] in ("identify", "alias") or not user_id or (workspace_id, user_id) in linking
+                    or (workspace_id, app, user_id) in known):
+                continue
+            if device and ((workspace_id, anon, device) in known or (workspace_id, device) in linking):
+                continue
+            devices, _ = plans.setdefault((workspace_id, user_id), (set(), record["timestamp"]))
+            if device:
+                devices.add(device)
+        by_workspace: dict[int, list[tuple[str, list[str], str]]] = {}
+        for (workspace_id, user_id), (devices, first_seen) in plans.items():
+            by_workspace.setdefault(workspace_id, []).append((user_id, sorted(devices), first_seen))
+        links: set[tuple[int, str, int]] = set()
+        for workspace_id, people in by_workspace.items():
+            created = self.resolver.create_many(workspace_id, [
+                ([IdentityIn(kind=IdentityKind.APP_USER_ID, value=user_id)]
+                 + [IdentityIn(kind=IdentityKind.ANONYMOUS_ID, value=device) for device in devices],
+                 datetime.fromisoformat(first_seen)) for user_id, devices, first_seen in people])
+            for (user_id, devices, _), customer_id in zip(people, created, strict=True):
+                if customer_id is None:
+                    continue
+                known[(workspace_id, app, user_id)] = customer_id
+                for device in devices:
+                    known[(workspace_id, anon, device)] = customer_id
+                    links.add((workspace_id, device, customer_id))
+        return links
 
     def _identify(self, record: dict) -> int | None:
         try:
@@ -163,11 +203,6 @@ class Loader:
         keep = [(w, m) not in seen for w, m in zip(table["workspace_id"].to_pylist(),
                                                    table["message_id"].to_pylist(), strict=True)]
         return table.filter(pa.array(keep))
-
-    def _backfill(self, tx: Tx, links: set[tuple[int, str, int]]) -> None:
-        # Anonymous history joins the customer once they are known.
-        tx.executemany("UPDATE events SET customer_id = %(c)s WHERE workspace_id = %(w)s AND anonymous_id = %(a)s "
-                       "AND customer_id IS NULL", [{"w": w, "a": a, "c": c} for w, a, c in links])
 
     def start(self) -> None:
         """Load in a daemon thread, woken by each journal append."""

@@ -1,5 +1,6 @@
 """What the loader needs to turn ids in events into customers (implemented by the composition root)."""
 
+from datetime import datetime
 from typing import Protocol
 
 from yutang.customers.schemas import IdentityIn, IdentityKind
@@ -13,3 +14,6 @@ class CustomerResolver(Protocol):
 
     def identify(self, workspace_id: int, identities: list[IdentityIn], profile: dict) -> int:
         """Upsert the customer holding these identities, with profile traits; returns the customer id."""
+
+    def create_many(self, workspace_id: int, people: list[tuple[list[IdentityIn], datetime]]) -> list[int | None]:
+        """Create people known only by app user / anonymous ids in bulk; None for anyone who must be upserted."""

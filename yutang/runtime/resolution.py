@@ -1,5 +1,7 @@
 """The loader's customer resolver, backed by the OLTP store: OneID lookups and upserts (with merges)."""
 
+from datetime import datetime
+
 from yutang.archive import service as archive_service
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import CustomerIn, IdentityIn, IdentityKind
@@ -33,3 +35,8 @@ class OltpResolver:
                 session, actor=self._actor(session, workspace_id),
                 data=CustomerIn(identities=identities, **profile), merge_reason="identified by an event")
             return customer.id
+
+    def create_many(self, workspace_id: int, people: list[tuple[list[IdentityIn], datetime]]) -> list[int | None]:
+        """Create new people known only by app user / anonymous ids, all in one unit of work."""
+        with self.database.unit_of_work() as session:
+            return customers_service.create_many(session, actor=self._actor(session, workspace_id), people=people)

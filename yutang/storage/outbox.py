@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, select, update
+from sqlalchemy import Index, String, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yutang.kit.clock import utcnow
@@ -28,6 +28,16 @@ class OutboxRow(WorkspaceScoped, Base):
 def emit(session: Session, *, workspace_id: int, topic: str, entity_id: int | None, payload: dict) -> None:
     """Record a change for the relay; it commits or rolls back with the caller's transaction."""
     session.add(OutboxRow(workspace_id=workspace_id, topic=topic, entity_id=entity_id, payload=payload))
+    session.info[WROTE_OUTBOX] = True
+
+
+def emit_many(session: Session, *, workspace_id: int, topic: str, changes: list[tuple[int | None, dict]]) -> None:
+    """Record many changes of one topic in one statement (entity id, payload each), in the given order."""
+    if not changes:
+        return
+    now = utcnow()
+    session.execute(insert(OutboxRow), [{"workspace_id": workspace_id, "topic": topic, "entity_id": entity_id,
+                                         "payload": payload, "created_at": now} for entity_id, payload in changes])
     session.info[WROTE_OUTBOX] = True
 
 

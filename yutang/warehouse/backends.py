@@ -126,6 +126,14 @@ class DuckDBWarehouse:
             tx._cursor.unregister("_probe")
         return set(rows)
 
+    def attribute_anonymous(self, tx: Tx, links: list[tuple[int, str, int]]) -> None:
+        """Give unattributed events of newly linked anonymous ids their customer, in one statement."""
+        if links:
+            w, a, c = (list(column) for column in zip(*links, strict=True))
+            tx.execute("UPDATE events SET customer_id = l.c FROM (SELECT unnest(%(w)s) AS w, unnest(%(a)s) AS a, "
+                       "unnest(%(c)s) AS c) AS l WHERE events.workspace_id = l.w AND events.anonymous_id = l.a "
+                       "AND events.customer_id IS NULL", {"w": w, "a": a, "c": c})
+
     def close(self) -> None:
         """Close the database file."""
         self._connection.close()
@@ -198,6 +206,14 @@ class PostgresWarehouse:
                               {"w": workspace_id, "ids": ids, "since": since}).fetchall()
             found.update((workspace_id, message_id) for (message_id,) in rows)
         return found
+
+    def attribute_anonymous(self, tx: Tx, links: list[tuple[int, str, int]]) -> None:
+        """Give unattributed events of newly linked anonymous ids their customer, in one statement."""
+        if links:
+            w, a, c = (list(column) for column in zip(*links, strict=True))
+            tx.execute("UPDATE events SET customer_id = l.c FROM unnest(%(w)s::bigint[], %(a)s::text[], "
+                       "%(c)s::bigint[]) AS l(w, a, c) WHERE events.workspace_id = l.w AND events.anonymous_id = l.a "
+                       "AND events.customer_id IS NULL", {"w": w, "a": a, "c": c})
 
     def close(self) -> None:
         """Close pooled connections."""

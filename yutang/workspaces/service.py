@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -147,6 +147,16 @@ def record(session: Session, *, actor: Actor, action: str, entity_type: str, ent
     """Write an audit entry for a change, inside the caller's transaction."""
     session.add(AuditEntry(workspace_id=actor.workspace_id, member_id=actor.member_id, api_key_id=actor.api_key_id,
                            action=action, entity_type=entity_type, entity_id=entity_id, changes=changes or {}))
+
+
+def record_many(session: Session, *, actor: Actor, action: str, entity_type: str,
+                entries: list[tuple[int | None, dict]]) -> None:
+    """Write one audit entry per (entity id, changes) in one statement, inside the caller's transaction."""
+    if entries:
+        session.execute(insert(AuditEntry), [
+            {"workspace_id": actor.workspace_id, "member_id": actor.member_id, "api_key_id": actor.api_key_id,
+             "action": action, "entity_type": entity_type, "entity_id": entity_id, "changes": changes,
+             "created_at": utcnow()} for entity_id, changes in entries])
 
 
 def list_audit(session: Session, *, actor: Actor, entity_type: str | None = None, entity_id: int | None = None,
