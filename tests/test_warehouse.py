@@ -133,3 +133,16 @@ def test_listeners_hear_which_customers_each_warehouse_commit_touched(api, pipel
     assert sent.status_code == 200, sent.text
     pipeline.loader.catch_up()
     assert heard[-1] == {tenant.id: {two}}
+
+
+def test_a_batch_holding_several_states_of_one_customer_keeps_the_last(api, wh, tenant, pipeline):
+    created = api.post("/v1/customers", json={"name": "Wu", "city": "杭州",
+                                              "identities": [{"kind": "app_user_id", "value": "wu"}]}).json()
+    customer = created["customer"]["id"]
+    for city in ("苏州", "南京"):
+        assert api.patch(f"/v1/customers/{customer}", json={"city": city}).status_code == 200
+    added = api.post(f"/v1/customers/{customer}/identities", json=[{"kind": "email", "value": "w@example.com"}])
+    assert added.status_code == 200, added.text
+    assert wh("SELECT city FROM customers WHERE id = %(c)s", c=customer) == [("南京",)]
+    kinds = wh("SELECT kind FROM identities WHERE customer_id = %(c)s ORDER BY kind", c=customer)
+    assert kinds == [("app_user_id",), ("email",)]

@@ -58,7 +58,7 @@ class Loader:
                 if table.num_rows:
                     self.warehouse.append_arrow(tx, "events", table)
                 # Anonymous history joins the customer once they are known.
-                self.warehouse.attribute_anonymous(tx, sorted(links))
+                self._attribute_anonymous(tx, sorted(links))
                 tx.execute('INSERT INTO ingest_checkpoint (journal, segment, "offset") VALUES (%(j)s, %(s)s, %(o)s) '
                            'ON CONFLICT (journal) DO UPDATE SET segment = excluded.segment, '
                            '"offset" = excluded."offset"', {"j": self.journal.name, "s": end.segment, "o": end.offset})
@@ -203,6 +203,15 @@ class Loader:
         keep = [(w, m) not in seen for w, m in zip(table["workspace_id"].to_pylist(),
                                                    table["message_id"].to_pylist(), strict=True)]
         return table.filter(pa.array(keep))
+
+    def _attribute_anonymous(self, tx: Tx, links: list[tuple[int, str, int]]) -> None:
+        # One statement for all links: a statement per anonymous id would scan the events once each.
+        if links:
+            w, a, c = (list(column) for column in zip(*links, strict=True))
+            tx.execute("UPDATE events SET customer_id = l.c FROM (SELECT unnest(CAST(%(w)s AS BIGINT[])) AS w, "
+                       "unnest(CAST(%(a)s AS VARCHAR[])) AS a, unnest(CAST(%(c)s AS BIGINT[])) AS c) AS l "
+                       "WHERE events.workspace_id = l.w AND events.anonymous_id = l.a AND events.customer_id IS NULL",
+                       {"w": w, "a": a, "c": c})
 
     def start(self) -> None:
         """Load in a daemon thread, woken by each journal append."""

@@ -52,6 +52,29 @@ class Tx:
         """Rows of the last statement."""
         return self._cursor.fetchall()
 
+    def insert_rows(self, table: str, rows: list[dict], *, conflict: str = "") -> None:
+        """Insert many rows (dicts with the same keys) in one statement; conflict is an ON CONFLICT clause."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        names = ", ".join(columns)
+        if self._dialect == "duckdb":
+            # Row-at-a-time statements cost DuckDB about a millisecond each; one INSERT … SELECT over Arrow does not.
+            self._cursor.register("_rows", pa.Table.from_pylist(rows))
+            try:
+                self._cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _rows {conflict}")
+            finally:
+                self._cursor.unregister("_rows")
+            return
+        values = ", ".join(f"%({name})s" for name in columns)
+        self._cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values}) {conflict}", rows)
+
+    def upsert_rows(self, table: str, rows: list[dict], *, key: str) -> None:
+        """Insert many rows, replacing the other columns of rows whose key exists (keys unique among rows)."""
+        if rows:
+            updates = ", ".join(f"{name} = excluded.{name}" for name in rows[0] if name != key)
+            self.insert_rows(table, rows, conflict=f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+
 
 class WarehouseLocked(RuntimeError):
     """Another process holds the DuckDB warehouse file (embedded mode allows one: the server)."""
@@ -126,14 +149,6 @@ class DuckDBWarehouse:
             tx._cursor.unregister("_probe")
         return set(rows)
 
-    def attribute_anonymous(self, tx: Tx, links: list[tuple[int, str, int]]) -> None:
-        """Give unattributed events of newly linked anonymous ids their customer, in one statement."""
-        if links:
-            w, a, c = (list(column) for column in zip(*links, strict=True))
-            tx.execute("UPDATE events SET customer_id = l.c FROM (SELECT unnest(%(w)s) AS w, unnest(%(a)s) AS a, "
-                       "unnest(%(c)s) AS c) AS l WHERE events.workspace_id = l.w AND events.anonymous_id = l.a "
-                       "AND events.customer_id IS NULL", {"w": w, "a": a, "c": c})
-
     def close(self) -> None:
         """Close the database file."""
         self._connection.close()
@@ -206,14 +221,6 @@ class PostgresWarehouse:
                               {"w": workspace_id, "ids": ids, "since": since}).fetchall()
             found.update((workspace_id, message_id) for (message_id,) in rows)
         return found
-
-    def attribute_anonymous(self, tx: Tx, links: list[tuple[int, str, int]]) -> None:
-        """Give unattributed events of newly linked anonymous ids their customer, in one statement."""
-        if links:
-            w, a, c = (list(column) for column in zip(*links, strict=True))
-            tx.execute("UPDATE events SET customer_id = l.c FROM unnest(%(w)s::bigint[], %(a)s::text[], "
-                       "%(c)s::bigint[]) AS l(w, a, c) WHERE events.workspace_id = l.w AND events.anonymous_id = l.a "
-                       "AND events.customer_id IS NULL", {"w": w, "a": a, "c": c})
 
     def close(self) -> None:
         """Close pooled connections."""
