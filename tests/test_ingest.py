@@ -165,3 +165,35 @@ def test_new_people_in_one_batch_are_created_together_and_linked_like_one_by_one
     replica = pipeline.warehouse.query("SELECT count(*) FROM identities WHERE customer_id = %(c)s "
                                        "AND kind = 'anonymous_id'", {"c": people["new-0"]})
     assert replica == [(1,)]  # kinds only, one row per (kind, namespace)
+
+
+def test_events_are_queryable_before_their_people_are_resolved_and_a_crash_in_between_loses_no_attribution(
+        client, write_key, pipeline, tenant):
+    real = pipeline.loader.resolver
+
+    class CrashesWhileCreatingPeople:
+        """The real resolver, killed at the moment it would create the batch's new people."""
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def create_many(self, *args, **kwargs):
+            raise RuntimeError("killed")
+
+    def rows():
+        return pipeline.warehouse.query("SELECT user_id, customer_id FROM events WHERE workspace_id = %(w)s "
+                                        "AND user_id LIKE 'late-%%' ORDER BY user_id", {"w": tenant.id})
+
+    pipeline.loader.resolver = CrashesWhileCreatingPeople()
+    try:
+        batch = [{"type": "track", "userId": f"late-{n}", "event": "Viewed"} for n in range(5)]
+        assert client.post("/v1/batch", json={"batch": batch}, headers=_basic(write_key)).status_code == 200
+        with pytest.raises(RuntimeError):
+            pipeline.loader.catch_up()
+        assert rows() == [(f"late-{n}", None) for n in range(5)]  # queryable, not yet attributed
+    finally:
+        pipeline.loader.resolver = real
+    pipeline.loader.catch_up()
+    attributed = rows()
+    assert len(attributed) == 5 and None not in {c for _, c in attributed}
+    assert len({c for _, c in attributed}) == 5

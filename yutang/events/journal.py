@@ -102,12 +102,17 @@ class Journal:
         segments = self.segments()
         return Position(segments[0] if segments else 1, 0)
 
-    def read(self, position: Position, *, max_lines: int, max_bytes: int = 8 * 1024 * 1024
-             ) -> tuple[list[bytes], Position]:
-        """Complete lines from a position onward, and the position after the last one returned."""
+    def read(self, position: Position, *, max_lines: int, max_bytes: int = 8 * 1024 * 1024,
+             until: Position | None = None) -> tuple[list[bytes], Position]:
+        """Complete lines from a position onward (stopping at until, a line boundary), and the position after the
+        last one returned."""
         lines: list[bytes] = []
         segment, offset = position.segment, position.offset
         while len(lines) < max_lines:
+            if until is not None and Position(segment, offset) >= until:
+                break
+            if until is not None and segment == until.segment:
+                max_bytes = min(max_bytes, until.offset - offset)
             path = self.directory / _name(segment)
             finished = segment < self._segment  # no appender writes to it any more
             if not path.exists():

@@ -39,37 +39,84 @@ class Loader:
 
     def position(self) -> Position:
         """Where the warehouse says loading has reached."""
+        return self._checkpoint(self.journal.name) or self.journal.start()
+
+    def _checkpoint(self, key: str) -> Position | None:
         rows = self.warehouse.query('SELECT segment, "offset" FROM ingest_checkpoint WHERE journal = %(j)s',
-                                    {"j": self.journal.name})
-        return Position(*rows[0]) if rows else self.journal.start()
+                                    {"j": key})
+        return Position(*rows[0]) if rows else None
 
     def load_once(self) -> int:
-        """Load one batch; returns how many lines were consumed."""
+        """Load one batch, then attribute it to customers; returns how many lines were consumed.
+
+        Two commits, so that resolving people (which may create thousands in the OLTP store) delays only who an
+        event belongs to, never whether it is queryable: first the events with the customers already known, then
+        the rest of the attribution. Each commit stores its own journal position; the journal is kept until both
+        are done, so a crash in between re-attributes from the journal on restart.
+        """
         with self._lock:
-            start = self.position()
-            lines, end = self.journal.read(start, max_lines=self.batch_lines)
-            if end == start:
-                return 0
-            records = [json.loads(line) for line in lines]
-            customers, links = self._resolve(records)
-            table = self._rows(records, customers)
-            with self.warehouse.transaction() as tx:
-                table = self._without_replays(tx, table)
-                if table.num_rows:
-                    self.warehouse.append_arrow(tx, "events", table)
-                # Anonymous history joins the customer once they are known.
-                self._attribute_anonymous(tx, sorted(links))
-                tx.execute('INSERT INTO ingest_checkpoint (journal, segment, "offset") VALUES (%(j)s, %(s)s, %(o)s) '
-                           'ON CONFLICT (journal) DO UPDATE SET segment = excluded.segment, '
-                           '"offset" = excluded."offset"', {"j": self.journal.name, "s": end.segment, "o": end.offset})
+            loaded = self.position()
+            stored = self._checkpoint(self._attributed_key)
+            attributed = stored or loaded  # a warehouse from before attribution had its own position
+            if attributed < loaded:
+                lines, end = self.journal.read(attributed, max_lines=self.batch_lines, until=loaded)
+                records = [json.loads(line) for line in lines]
+                touched = self._attribute(records, end, self._lookup(records), before={})
+            else:
+                lines, end = self.journal.read(loaded, max_lines=self.batch_lines)
+                if end == loaded:
+                    return 0
+                records = [json.loads(line) for line in lines]
+                known = self._lookup(records)
+                before = self._known_customers(records, known)
+                table = self._rows(records, before)
+                with self.warehouse.transaction() as tx:
+                    table = self._without_replays(tx, table)
+                    if table.num_rows:
+                        self.warehouse.append_arrow(tx, "events", table)
+                    self._store_position(tx, self.journal.name, end)
+                    if stored is None:
+                        self._store_position(tx, self._attributed_key, loaded)
+                touched = self._attribute(records, end, known, before=before)
             self.journal.discard_before(end)
+        for listener in self.listeners:
+            listener(touched)
+        return len(lines)
+
+    @property
+    def _attributed_key(self) -> str:
+        return f"{self.journal.name}#attributed"
+
+    def _store_position(self, tx: Tx, key: str, position: Position) -> None:
+        tx.execute('INSERT INTO ingest_checkpoint (journal, segment, "offset") VALUES (%(j)s, %(s)s, %(o)s) '
+                   'ON CONFLICT (journal) DO UPDATE SET segment = excluded.segment, "offset" = excluded."offset"',
+                   {"j": key, "s": position.segment, "o": position.offset})
+
+    def _attribute(self, records: list[dict], end: Position, known: dict[tuple[int, str, str], int], *,
+                   before: dict[int, int | None]) -> dict[int, set[int]]:
+        """Resolve every record's customer, give loaded events the ones found now, store the position.
+
+        Returns the customers touched, by workspace.
+        """
+        customers, links = self._resolve(records, known)
+        since = min(datetime.fromisoformat(record["receivedAt"]) for record in records) if records else None
+        found = {(records[i]["w"], records[i]["messageId"]): c for i, c in customers.items()
+                 if c is not None and before.get(i) is None}
+        with self.warehouse.transaction() as tx:
+            if found:
+                w, m, c = (list(column) for column in zip(*((w, m, c) for (w, m), c in found.items()), strict=True))
+                tx.execute("UPDATE events SET customer_id = f.c FROM (SELECT unnest(CAST(%(w)s AS BIGINT[])) AS w, "
+                           "unnest(CAST(%(m)s AS VARCHAR[])) AS m, unnest(CAST(%(c)s AS BIGINT[])) AS c) AS f "
+                           "WHERE events.workspace_id = f.w AND events.message_id = f.m AND events.customer_id IS NULL "
+                           "AND events.received_at >= %(since)s", {"w": w, "m": m, "c": c, "since": since})
+            # Anonymous history joins the customer once they are known.
+            self._attribute_anonymous(tx, sorted(links))
+            self._store_position(tx, self._attributed_key, end)
         touched: dict[int, set[int]] = {}
         for index, customer_id in customers.items():
             if customer_id:
                 touched.setdefault(records[index]["w"], set()).add(customer_id)
-        for listener in self.listeners:
-            listener(touched)
-        return len(lines)
+        return touched
 
     def catch_up(self) -> int:
         """Load everything journalled so far."""
@@ -78,12 +125,8 @@ class Loader:
             total += loaded
         return total
 
-    def _resolve(self, records: list[dict]) -> tuple[dict[int, int | None], set[tuple[int, str, int]]]:
-        """Customer id per record index, and anonymous ids newly linked to a customer.
-
-        identify / alias go through the OneID upsert; other messages look their ids up, creating the customer for
-        an unknown userId (a userId is a known person) and leaving anonymous-only messages unattributed.
-        """
+    def _lookup(self, records: list[dict]) -> dict[tuple[int, str, str], int]:
+        """Customers already holding the records' userIds and anonymousIds (bulk lookups, nothing created)."""
         known: dict[tuple[int, str, str], int] = {}
         wanted: dict[tuple[int, IdentityKind], set[str]] = {}
         for record in records:
@@ -93,6 +136,27 @@ class Loader:
         for (workspace_id, kind), values in wanted.items():
             for value, customer_id in self.resolver.lookup(workspace_id, kind, values).items():
                 known[(workspace_id, kind.value, value)] = customer_id
+        return known
+
+    @staticmethod
+    def _known_customers(records: list[dict], known: dict[tuple[int, str, str], int]) -> dict[int, int | None]:
+        """Per record, the customer its userId (else its anonymousId) already belongs to."""
+        result: dict[int, int | None] = {}
+        for index, record in enumerate(records):
+            user = known.get((record["w"], IdentityKind.APP_USER_ID.value, record.get("userId") or ""))
+            device = known.get((record["w"], IdentityKind.ANONYMOUS_ID.value, record.get("anonymousId") or ""))
+            result[index] = user if record.get("userId") else device
+        return result
+
+    def _resolve(self, records: list[dict], known: dict[tuple[int, str, str], int]
+                 ) -> tuple[dict[int, int | None], set[tuple[int, str, int]]]:
+        """Customer id per record index, and anonymous ids newly linked to a customer.
+
+        identify / alias go through the OneID upsert; other messages look their ids up, creating the customer for
+        an unknown userId (a userId is a known person; new people are created in bulk) and leaving anonymous-only
+        messages unattributed.
+        """
+        known = dict(known)
         links = self._create_new_people(records, known)
         result: dict[int, int | None] = {}
         for index, record in enumerate(records):

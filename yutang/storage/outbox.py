@@ -36,7 +36,7 @@ def emit_many(session: Session, *, workspace_id: int, topic: str, changes: list[
     if not changes:
         return
     now = utcnow()
-    session.execute(insert(OutboxRow), [{"workspace_id": workspace_id, "topic": topic, "entity_id": entity_id,
+    session.execute(insert(OutboxRow.__table__), [{"workspace_id": workspace_id, "topic": topic, "entity_id": entity_id,
                                          "payload": payload, "created_at": now} for entity_id, payload in changes])
     session.info[WROTE_OUTBOX] = True
 

@@ -153,7 +153,7 @@ def record_many(session: Session, *, actor: Actor, action: str, entity_type: str
                 entries: list[tuple[int | None, dict]]) -> None:
     """Write one audit entry per (entity id, changes) in one statement, inside the caller's transaction."""
     if entries:
-        session.execute(insert(AuditEntry), [
+        session.execute(insert(AuditEntry.__table__), [
             {"workspace_id": actor.workspace_id, "member_id": actor.member_id, "api_key_id": actor.api_key_id,
              "action": action, "entity_type": entity_type, "entity_id": entity_id, "changes": changes,
              "created_at": utcnow()} for entity_id, changes in entries])
