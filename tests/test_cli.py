@@ -12,10 +12,15 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(monkeypatch, settings, database):
+def cli_env(monkeypatch, settings, database, pipeline):
     monkeypatch.setenv("YUTANG_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("YUTANG_SECRET_KEY", settings.secret_key)
     monkeypatch.setenv("YUTANG_DATA_DIR", str(settings.data_dir))
+    # The commands open the tests' own stores; the tests' server must not relay beside them (one relay per store,
+    # as in production, where the server owns the warehouse file).
+    pipeline.pause()
+    yield
+    pipeline.start()
 
 
 def test_migrate_is_idempotent(cli_env):

@@ -21,7 +21,13 @@ log = logging.getLogger(__name__)
 
 
 class Loader:
-    """Moves journal lines into the warehouse; the journal position commits in the same transaction."""
+    """Moves journal lines into the warehouse, then attributes them to customers, each step in its own thread.
+
+    Two steps, so that resolving people (which may create thousands in the OLTP store) delays only who an event
+    belongs to, never whether it is queryable. Loading commits the events with the customers already known and the
+    journal position it reached; attribution trails behind it, resolves the rest and commits its own position. The
+    journal keeps lines until both are done, so a crash in between re-attributes from the journal on restart.
+    """
 
     def __init__(self, journal: Journal, warehouse: DuckDBWarehouse | PostgresWarehouse,
                  resolver: CustomerResolver, *, batch_lines: int = 20_000, dedupe_days: int = 7,
@@ -31,98 +37,101 @@ class Loader:
         self.resolver = resolver
         self.batch_lines = batch_lines
         self.dedupe_window = timedelta(days=dedupe_days)
-        # Called after each commit with the customers whose events it loaded, by workspace (segments listen).
+        # Called after each attribution commit with the customers of its events, by workspace (segments listen).
         self.listeners: list[Callable[[dict[int, set[int]]], None]] = []
-        self._lock = threading.Lock()
-        self._worker = Worker(self.catch_up, name="yutang-loader", idle_seconds=idle_seconds)
-        journal.listeners.append(self._worker.wake)
+        self._load_lock = threading.Lock()
+        self._attribution_lock = threading.Lock()
+        self._loading = Worker(self._load_all, name="yutang-loader", idle_seconds=idle_seconds)
+        self._attributing = Worker(self._attribute_all, name="yutang-attributor", idle_seconds=idle_seconds)
+        journal.listeners.append(self._loading.wake)
 
     def position(self) -> Position:
         """Where the warehouse says loading has reached."""
         return self._checkpoint(self.journal.name) or self.journal.start()
+
+    @property
+    def _attributed_key(self) -> str:
+        return f"{self.journal.name}#attributed"
 
     def _checkpoint(self, key: str) -> Position | None:
         rows = self.warehouse.query('SELECT segment, "offset" FROM ingest_checkpoint WHERE journal = %(j)s',
                                     {"j": key})
         return Position(*rows[0]) if rows else None
 
-    def load_once(self) -> int:
-        """Load one batch, then attribute it to customers; returns how many lines were consumed.
-
-        Two commits, so that resolving people (which may create thousands in the OLTP store) delays only who an
-        event belongs to, never whether it is queryable: first the events with the customers already known, then
-        the rest of the attribution. Each commit stores its own journal position; the journal is kept until both
-        are done, so a crash in between re-attributes from the journal on restart.
-        """
-        with self._lock:
-            loaded = self.position()
-            stored = self._checkpoint(self._attributed_key)
-            attributed = stored or loaded  # a warehouse from before attribution had its own position
-            if attributed < loaded:
-                lines, end = self.journal.read(attributed, max_lines=self.batch_lines, until=loaded)
-                records = [json.loads(line) for line in lines]
-                touched = self._attribute(records, end, self._lookup(records), before={})
-            else:
-                lines, end = self.journal.read(loaded, max_lines=self.batch_lines)
-                if end == loaded:
-                    return 0
-                records = [json.loads(line) for line in lines]
-                known = self._lookup(records)
-                before = self._known_customers(records, known)
-                table = self._rows(records, before)
-                with self.warehouse.transaction() as tx:
-                    table = self._without_replays(tx, table)
-                    if table.num_rows:
-                        self.warehouse.append_arrow(tx, "events", table)
-                    self._store_position(tx, self.journal.name, end)
-                    if stored is None:
-                        self._store_position(tx, self._attributed_key, loaded)
-                touched = self._attribute(records, end, known, before=before)
-            self.journal.discard_before(end)
-        for listener in self.listeners:
-            listener(touched)
-        return len(lines)
-
-    @property
-    def _attributed_key(self) -> str:
-        return f"{self.journal.name}#attributed"
-
     def _store_position(self, tx: Tx, key: str, position: Position) -> None:
         tx.execute('INSERT INTO ingest_checkpoint (journal, segment, "offset") VALUES (%(j)s, %(s)s, %(o)s) '
                    'ON CONFLICT (journal) DO UPDATE SET segment = excluded.segment, "offset" = excluded."offset"',
                    {"j": key, "s": position.segment, "o": position.offset})
 
-    def _attribute(self, records: list[dict], end: Position, known: dict[tuple[int, str, str], int], *,
-                   before: dict[int, int | None]) -> dict[int, set[int]]:
-        """Resolve every record's customer, give loaded events the ones found now, store the position.
+    def load_once(self) -> int:
+        """Load one batch with the customers already known; returns how many lines it committed."""
+        with self._load_lock:
+            loaded = self.position()
+            lines, end = self.journal.read(loaded, max_lines=self.batch_lines)
+            if end == loaded:
+                return 0
+            first_load = self._checkpoint(self._attributed_key) is None
+            records = [json.loads(line) for line in lines]
+            table = self._rows(records, self._known_customers(records, self._lookup(records)))
+            with self.warehouse.transaction() as tx:
+                if first_load:  # attribution starts where loading does
+                    self._store_position(tx, self._attributed_key, loaded)
+                table = self._without_replays(tx, table)
+                if table.num_rows:
+                    self.warehouse.append_arrow(tx, "events", table)
+                self._store_position(tx, self.journal.name, end)
+        self._attributing.wake()
+        return len(lines)
 
-        Returns the customers touched, by workspace.
-        """
-        customers, links = self._resolve(records, known)
-        since = min(datetime.fromisoformat(record["receivedAt"]) for record in records) if records else None
-        found = {(records[i]["w"], records[i]["messageId"]): c for i, c in customers.items()
-                 if c is not None and before.get(i) is None}
-        with self.warehouse.transaction() as tx:
-            if found:
-                w, m, c = (list(column) for column in zip(*((w, m, c) for (w, m), c in found.items()), strict=True))
-                tx.execute("UPDATE events SET customer_id = f.c FROM (SELECT unnest(CAST(%(w)s AS BIGINT[])) AS w, "
-                           "unnest(CAST(%(m)s AS VARCHAR[])) AS m, unnest(CAST(%(c)s AS BIGINT[])) AS c) AS f "
-                           "WHERE events.workspace_id = f.w AND events.message_id = f.m AND events.customer_id IS NULL "
-                           "AND events.received_at >= %(since)s", {"w": w, "m": m, "c": c, "since": since})
-            # Anonymous history joins the customer once they are known.
-            self._attribute_anonymous(tx, sorted(links))
-            self._store_position(tx, self._attributed_key, end)
+    def attribute_once(self) -> int:
+        """Resolve the customers of loaded lines and attribute their events; returns how many lines it covered."""
+        with self._attribution_lock:
+            loaded = self.position()
+            attributed = self._checkpoint(self._attributed_key) or loaded
+            if attributed >= loaded:
+                return 0
+            lines, end = self.journal.read(attributed, max_lines=self.batch_lines, until=loaded)
+            records = [json.loads(line) for line in lines]
+            customers, links = self._resolve(records, self._lookup(records))
+            found = {(records[i]["w"], records[i]["messageId"]): c for i, c in customers.items() if c is not None}
+            since = min(datetime.fromisoformat(record["receivedAt"]) for record in records)
+            with self.warehouse.transaction() as tx:
+                if found:
+                    w, m, c = (list(column) for column in zip(*((w, m, c) for (w, m), c in found.items()),
+                                                             strict=True))
+                    tx.execute("UPDATE events SET customer_id = f.c FROM (SELECT unnest(CAST(%(w)s AS BIGINT[])) "
+                               "AS w, unnest(CAST(%(m)s AS VARCHAR[])) AS m, unnest(CAST(%(c)s AS BIGINT[])) AS c) "
+                               "AS f WHERE events.workspace_id = f.w AND events.message_id = f.m "
+                               "AND events.customer_id IS NULL AND events.received_at >= %(since)s",
+                               {"w": w, "m": m, "c": c, "since": since})
+                # Anonymous history joins the customer once they are known.
+                self._attribute_anonymous(tx, sorted(links))
+                self._store_position(tx, self._attributed_key, end)
+            self.journal.discard_before(end)
         touched: dict[int, set[int]] = {}
         for index, customer_id in customers.items():
             if customer_id:
                 touched.setdefault(records[index]["w"], set()).add(customer_id)
-        return touched
+        for listener in self.listeners:
+            listener(touched)
+        return len(lines)
 
     def catch_up(self) -> int:
-        """Load everything journalled so far."""
+        """Load and attribute everything journalled so far; returns how many lines were loaded."""
+        loaded = self._load_all()
+        self._attribute_all()
+        return loaded
+
+    def _load_all(self) -> int:
         total = 0
         while loaded := self.load_once():
             total += loaded
+        return total
+
+    def _attribute_all(self) -> int:
+        total = 0
+        while attributed := self.attribute_once():
+            total += attributed
         return total
 
     def _lookup(self, records: list[dict]) -> dict[tuple[int, str, str], int]:
@@ -278,9 +287,11 @@ class Loader:
                        {"w": w, "a": a, "c": c})
 
     def start(self) -> None:
-        """Load in a daemon thread, woken by each journal append."""
-        self._worker.start()
+        """Load in a daemon thread woken by each journal append, and attribute in another woken by each load."""
+        self._loading.start()
+        self._attributing.start()
 
     def stop(self) -> None:
-        """Stop after the current batch."""
-        self._worker.stop()
+        """Stop both threads after their current batches."""
+        self._loading.stop()
+        self._attributing.stop()
