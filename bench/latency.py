@@ -15,7 +15,9 @@ Two phases over the same events:
 - returning: the same events again under new message ids once the loader has caught up, so the people are
   known and only identify messages upsert (they carry traits) - the steady state of a pool that exists.
 
-Prints one JSON object with p50 / p90 / p99 / max per phase (target p99 <= 1 s).
+Prints one JSON object with p50 / p90 / p99 / max per phase (target p99 <= 1 s), and the same percentiles for
+attribution: how long until a sample that carries a userId is also attributed to its customer (the loader makes
+events queryable first and attributes them in a second step; see yutang/events/loader.py).
 """
 
 from __future__ import annotations
@@ -75,34 +77,43 @@ def _send(url: str, headers: dict, bodies: list[bytes], interval: float, threads
 
 
 class Poller(threading.Thread):
-    """Polls the warehouse for the sample message ids; records the first time each is visible."""
+    """Polls the warehouse for the sample message ids; records the first time each is visible, and for samples
+    from a known user (a userId) the first time it is attributed to a customer."""
 
-    def __init__(self, warehouse, workspace_id: int, ids: list[str], every: float):
+    def __init__(self, warehouse, workspace_id: int, ids: list[str], with_user: set[str], every: float):
         super().__init__(name="bench-poller", daemon=True)
         self.warehouse, self.workspace_id, self.every = warehouse, workspace_id, every
         self.pending = set(ids)
+        self.unattributed = set(with_user)
         self.seen: dict[str, float] = {}
+        self.attributed: dict[str, float] = {}
         self.stop = threading.Event()
         self.queries = 0
 
     def run(self) -> None:
-        while self.pending and not self.stop.is_set():
+        while (self.pending or self.unattributed) and not self.stop.is_set():
             rows = self.warehouse.query(
-                "SELECT message_id FROM events WHERE workspace_id = %(w)s AND message_id IN (SELECT unnest(%(ids)s))",
-                {"w": self.workspace_id, "ids": sorted(self.pending)})
+                "SELECT message_id, customer_id IS NOT NULL FROM events WHERE workspace_id = %(w)s "
+                "AND message_id IN (SELECT unnest(%(ids)s))",
+                {"w": self.workspace_id, "ids": sorted(self.pending | self.unattributed)})
             now = time.monotonic()
             self.queries += 1
-            for (message_id,) in rows:
+            for message_id, has_customer in rows:
                 if message_id in self.pending:
                     self.pending.discard(message_id)
                     self.seen[message_id] = now
+                if has_customer and message_id in self.unattributed:
+                    self.unattributed.discard(message_id)
+                    self.attributed[message_id] = now
             self.stop.wait(self.every)
 
 
 def _phase(name: str, server_url: str, headers: dict, pipeline, workspace_id: int, batches: list[list[str]],
            sample_ids: list[str], args) -> dict:
     bodies = [harness.batch_body(messages) for messages in batches]
-    poller = Poller(pipeline.warehouse, workspace_id, sample_ids, args.poll_ms / 1000)
+    with_user = {sample for sample, batch in zip(sample_ids, batches, strict=True)
+                 if json.loads(batch[0]).get("userId")}
+    poller = Poller(pipeline.warehouse, workspace_id, sample_ids, with_user, args.poll_ms / 1000)
     context = multiprocessing.get_context("spawn")  # the server's threads are running: do not fork
     results = context.Queue()
     sender = context.Process(target=_send, args=(server_url, headers, bodies, args.batch / args.rate,
@@ -124,6 +135,8 @@ def _phase(name: str, server_url: str, headers: dict, pipeline, workspace_id: in
     waited = time.monotonic() - sent_done
     padded = latencies + [waited + args.seconds] * unseen
     p99 = harness.percentile(padded, 99)
+    attribution = [max(0.0, poller.attributed[m] - at) for m, at in acked_at.items() if m in poller.attributed]
+    attribution += [waited + args.seconds] * (len(with_user & set(acked_at)) - len(attribution))
     return {
         "phase": name, "events": sum(len(b) for b in batches), "requests": len(bodies), "errors": errors,
         "send_seconds": round(send_seconds, 2), "events_per_second_sent": round(sum(map(len, batches)) / send_seconds),
@@ -134,6 +147,9 @@ def _phase(name: str, server_url: str, headers: dict, pipeline, workspace_id: in
         "meets_target": unseen == 0 and p99 <= TARGET_P99_SECONDS,
         "all_visible_seconds_after_last_send": round(max(0.0, max(poller.seen.values(), default=sent_done)
                                                              - sent_done), 2),
+        "samples_with_user_id": len(with_user & set(acked_at)),
+        "attributed_p50_seconds": round(harness.percentile(attribution, 50), 3) if attribution else None,
+        "attributed_p99_seconds": round(harness.percentile(attribution, 99), 3) if attribution else None,
         "request_ms_p50": round(harness.percentile(request_seconds, 50) * 1000, 1),
         "request_ms_p99": round(harness.percentile(request_seconds, 99) * 1000, 1),
     }
