@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.settings import Settings
 from yutang.runtime import models  # noqa: F401  (registers every table on the metadata)
-from yutang.storage.engine import make_engine, unit_of_work
+from yutang.storage.engine import make_engine, read_only, unit_of_work
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -29,6 +29,12 @@ class Database:
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: commit on success, roll back on error."""
         with unit_of_work(self.factory) as session:
+            yield session
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """One transaction that only reads and does not queue behind writers."""
+        with read_only(self.factory) as session:
             yield session
 
     def migrate(self, revision: str = "head") -> None:

@@ -24,7 +24,7 @@ class OltpResolver:
 
     def lookup(self, workspace_id: int, kind: IdentityKind, values: set[str]) -> dict[str, int]:
         """Customer ids by app user id or anonymous id."""
-        with self.database.unit_of_work() as session:
+        with self.database.read_only() as session:
             return customers_service.lookup_many(session, actor=self._actor(session, workspace_id), kind=kind,
                                                  values=values)
 

@@ -39,7 +39,12 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only unit (see read_only) takes no write lock, so lookups never queue behind writers.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "yutang_read_only"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -58,4 +63,15 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction that only reads (always rolled back); on SQLite it does not wait for the write lock."""
+    session = factory(bind=factory.kw["bind"].execution_options(**{READ_ONLY: True}))
+    try:
+        yield session
+    finally:
+        session.rollback()
         session.close()
