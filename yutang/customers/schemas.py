@@ -24,6 +24,8 @@ class IdentityKind(StrEnum):
 NAMESPACED = {IdentityKind.WECHAT_OPENID, IdentityKind.MARKETPLACE_BUYER}
 # Kinds holding personal data: matched by keyed HMAC, shown masked.
 PERSONAL = {IdentityKind.PHONE, IdentityKind.EMAIL}
+# A person to create in bulk from event traffic: their (app user id / anonymous id) identities, first seen at.
+NewPerson = tuple[list[tuple[IdentityKind, str]], datetime]
 
 
 class ConsentChannel(StrEnum):

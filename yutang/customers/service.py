@@ -28,6 +28,7 @@ from yutang.customers.schemas import (
     IdentityIn,
     IdentityKind,
     IdentityOut,
+    NewPerson,
     NoteIn,
 )
 from yutang.kit.clock import utcnow
@@ -42,6 +43,7 @@ MERGED = "merged"
 ERASED = "erased"
 PROFILE_FIELDS = ("name", "gender", "birthday", "province", "city")
 # What the warehouse replica holds of a customer (never names or identity values).
+BULK_KINDS = {IdentityKind.APP_USER_ID, IdentityKind.ANONYMOUS_ID}  # what create_many may take
 STATE_FIELDS = ("id", "status", "gender", "birthday", "province", "city", "first_channel_id", "source_campaign",
                 "merged_into_id", "refuses_personalised", "assigned_member_id", "first_seen_at")
 
@@ -258,27 +260,27 @@ def create(session: Session, *, actor: Actor, data: CustomerIn) -> Customer:
 
 
 def create_many(session: Session, *, actor: Actor,
-                people: list[tuple[list[IdentityIn], datetime]]) -> list[int | None]:
+                people: list[NewPerson]) -> list[int | None]:
     """Create many customers known only by app user ids / anonymous ids, in a few statements.
 
     For event traffic that keeps bringing new people: no profile, no channel, so nothing to match but the ids.
     A person whose id is already held (or repeated within the call) gets None, for the one-by-one upsert.
     """
     actor.require(Permission.WRITE)
-    normalised: list[list[tuple[IdentityIn, str]]] = []
+    normalised: list[list[tuple[IdentityKind, str]]] = []
     wanted: dict[IdentityKind, set[str]] = {}
-    for identities_in, _ in people:
-        if any(i.kind in PERSONAL or i.namespace for i in identities_in):
+    for ids, _ in people:
+        if any(kind not in BULK_KINDS for kind, _ in ids):
             raise ValueError("create_many takes only app user ids and anonymous ids")
-        pairs = [(i, identities.normalise(i, pii_key="")[0]) for i in identities_in]  # no personal kinds here
-        normalised.append(pairs)
-        for identity, value in pairs:
-            wanted.setdefault(identity.kind, set()).add(value)
+        pairs = [(kind, value.strip()) for kind, value in ids]  # as identities.normalise does for these kinds
+        normalised.append(pairs if all(value for _, value in pairs) else [])
+        for kind, value in pairs:
+            wanted.setdefault(kind, set()).add(value)
     taken = {(kind, value) for kind, values in wanted.items()
              for value in _held(session, actor=actor, kind=kind, values=values)}
     chosen: list[int] = []
     for index, pairs in enumerate(normalised):
-        keys = {(identity.kind, value) for identity, value in pairs}
+        keys = set(pairs)
         if pairs and not keys & taken:
             taken |= keys
             chosen.append(index)
@@ -291,10 +293,10 @@ def create_many(session: Session, *, actor: Actor,
     customers, held = Customer.__table__, CustomerIdentity.__table__
     ids = list(session.scalars(insert(customers).returning(customers.c.id, sort_by_parameter_order=True), rows))
     session.execute(insert(held), [
-        {"workspace_id": actor.workspace_id, "customer_id": customer_id, "kind": identity.kind.value,
+        {"workspace_id": actor.workspace_id, "customer_id": customer_id, "kind": kind.value,
          "namespace": "", "value": value, "lookup": value, "created_at": now}
-        for customer_id, index in zip(ids, chosen, strict=True) for identity, value in normalised[index]])
-    kinds = {customer_id: sorted({identity.kind.value for identity, _ in normalised[index]})
+        for customer_id, index in zip(ids, chosen, strict=True) for kind, value in normalised[index]])
+    kinds = {customer_id: sorted({kind.value for kind, _ in normalised[index]})
              for customer_id, index in zip(ids, chosen, strict=True)}
     workspaces_service.record_many(session, actor=actor, action="customer.created", entity_type="customer",
                                    entries=[(customer_id, {"identities": kinds[customer_id]}) for customer_id in ids])

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 from pydantic import ValidationError
 
-from yutang.customers.schemas import IdentityIn, IdentityKind
+from yutang.customers.schemas import IdentityKind
 from yutang.events import traits as trait_rules
 from yutang.events.journal import Journal, Position
 from yutang.events.resolution import CustomerResolver
@@ -18,6 +18,7 @@ from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, Tx
 from yutang.warehouse.schema import EVENTS_ARROW
 
 log = logging.getLogger(__name__)
+PARSED_BATCHES_KEPT = 8
 
 
 class Loader:
@@ -39,6 +40,8 @@ class Loader:
         self.dedupe_window = timedelta(days=dedupe_days)
         # Called after each attribution commit with the customers of its events, by workspace (segments listen).
         self.listeners: list[Callable[[dict[int, set[int]]], None]] = []
+        # Batches loading parsed, by start position, for attribution to reuse (bounded: past it, it reads the journal).
+        self._parsed: dict[Position, tuple[list[dict], Position]] = {}
         self._load_lock = threading.Lock()
         self._attribution_lock = threading.Lock()
         self._loading = Worker(self._load_all, name="yutang-loader", idle_seconds=idle_seconds)
@@ -80,6 +83,8 @@ class Loader:
                 if table.num_rows:
                     self.warehouse.append_arrow(tx, "events", table)
                 self._store_position(tx, self.journal.name, end)
+            if len(self._parsed) < PARSED_BATCHES_KEPT:
+                self._parsed[loaded] = (records, end)
         self._attributing.wake()
         return len(lines)
 
@@ -90,8 +95,14 @@ class Loader:
             attributed = self._checkpoint(self._attributed_key) or loaded
             if attributed >= loaded:
                 return 0
-            lines, end = self.journal.read(attributed, max_lines=self.batch_lines, until=loaded)
-            records = [json.loads(line) for line in lines]
+            parsed = self._parsed.pop(attributed, None)
+            if parsed is not None and parsed[1] <= loaded:
+                records, end = parsed
+            else:
+                lines, end = self.journal.read(attributed, max_lines=self.batch_lines, until=loaded)
+                records = [json.loads(line) for line in lines]
+            for stale in [start for start in list(self._parsed) if start < end]:
+                self._parsed.pop(stale, None)
             customers, links = self._resolve(records, self._lookup(records))
             found = {(records[i]["w"], records[i]["messageId"]): c for i, c in customers.items() if c is not None}
             since = min(datetime.fromisoformat(record["receivedAt"]) for record in records)
@@ -114,7 +125,7 @@ class Loader:
                 touched.setdefault(records[index]["w"], set()).add(customer_id)
         for listener in self.listeners:
             listener(touched)
-        return len(lines)
+        return len(records)
 
     def catch_up(self) -> int:
         """Load and attribute everything journalled so far; returns how many lines were loaded."""
@@ -215,8 +226,7 @@ class Loader:
         links: set[tuple[int, str, int]] = set()
         for workspace_id, people in by_workspace.items():
             created = self.resolver.create_many(workspace_id, [
-                ([IdentityIn(kind=IdentityKind.APP_USER_ID, value=user_id)]
-                 + [IdentityIn(kind=IdentityKind.ANONYMOUS_ID, value=device) for device in devices],
+                ([(IdentityKind.APP_USER_ID, user_id)] + [(IdentityKind.ANONYMOUS_ID, device) for device in devices],
                  datetime.fromisoformat(first_seen)) for user_id, devices, first_seen in people])
             for (user_id, devices, _), customer_id in zip(people, created, strict=True):
                 if customer_id is None:

@@ -1,9 +1,8 @@
 """What the loader needs to turn ids in events into customers (implemented by the composition root)."""
 
-from datetime import datetime
 from typing import Protocol
 
-from yutang.customers.schemas import IdentityIn, IdentityKind
+from yutang.customers.schemas import IdentityIn, IdentityKind, NewPerson
 
 
 class CustomerResolver(Protocol):
@@ -15,5 +14,5 @@ class CustomerResolver(Protocol):
     def identify(self, workspace_id: int, identities: list[IdentityIn], profile: dict) -> int:
         """Upsert the customer holding these identities, with profile traits; returns the customer id."""
 
-    def create_many(self, workspace_id: int, people: list[tuple[list[IdentityIn], datetime]]) -> list[int | None]:
+    def create_many(self, workspace_id: int, people: list[NewPerson]) -> list[int | None]:
         """Create people known only by app user / anonymous ids in bulk; None for anyone who must be upserted."""

@@ -1,10 +1,9 @@
 """The loader's customer resolver, backed by the OLTP store: OneID lookups and upserts (with merges)."""
 
-from datetime import datetime
 
 from yutang.archive import service as archive_service
 from yutang.customers import service as customers_service
-from yutang.customers.schemas import CustomerIn, IdentityIn, IdentityKind
+from yutang.customers.schemas import CustomerIn, IdentityIn, IdentityKind, NewPerson
 from yutang.runtime.database import Database
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import system_actor
@@ -36,7 +35,7 @@ class OltpResolver:
                 data=CustomerIn(identities=identities, **profile), merge_reason="identified by an event")
             return customer.id
 
-    def create_many(self, workspace_id: int, people: list[tuple[list[IdentityIn], datetime]]) -> list[int | None]:
+    def create_many(self, workspace_id: int, people: list[NewPerson]) -> list[int | None]:
         """Create new people known only by app user / anonymous ids, all in one unit of work."""
         with self.database.unit_of_work() as session:
             return customers_service.create_many(session, actor=self._actor(session, workspace_id), people=people)
