@@ -18,6 +18,14 @@ EVENT_NAMES = {
     "tag.removed": "Tag Removed",
     "consent.changed": "Consent Changed",
     "customer.merged": "Customer Merged",
+    "message.queued": "Message Queued",
+    "message.sent": "Message Sent",
+    "message.delivered": "Message Delivered",
+    "message.read": "Message Read",
+    "message.clicked": "Message Clicked",
+    "message.failed": "Message Failed",
+    "message.suppressed": "Message Suppressed",
+    "message.received": "Message Received",
 }
 INTERNAL_SOURCE = "yutang"
 
