@@ -20,6 +20,7 @@ from tests.peers.wecom import CallbackSigner, FakeWeCom, contact_event, text_mes
 from yutang.kit.clock import utcnow
 from yutang.messaging import service, templating
 from yutang.messaging.models import ChannelConfig, Message
+from yutang.warehouse import replica
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_marketing_respects_consent_and_refusal(api, smtp, dispatcher):
     assert missing.status_code == 422 and missing.json()["field"] == "customer_id"
 
 
-def test_bulk_enqueue_renders_suppresses_and_sends(api, tenant, database, dispatcher):
+def test_bulk_enqueue_renders_suppresses_and_sends(api, tenant, database, dispatcher, pipeline):
     config = channel(api, "null", "Null")
     template = api.post("/v1/messaging/templates", json={"name": "Hi", "channel_kind": "null",
                                                          "body": "Hi {{ name }}"}).json()
@@ -201,6 +202,22 @@ def test_bulk_enqueue_renders_suppresses_and_sends(api, tenant, database, dispat
     by_customer = {r["customer_id"]: r for r in rows}
     assert by_customer[ids[0]]["status"] == "suppressed"
     assert {by_customer[c]["status"] for c in ids[1:]} == {"sent"} and by_customer[ids[2]]["body"] == "Hi P2"
+    # One outbox row per state and batch, one warehouse event per message.
+    assert events_of(pipeline, ids[0]) == ["Message Suppressed"]
+    assert events_of(pipeline, ids[3]) == ["Message Queued", "Message Sent"]
+
+
+def test_a_message_batch_applied_twice_lands_once(pipeline, tenant):
+    change = replica.Change(id=10**12, workspace_id=tenant.id, topic="message.batch", entity_id=None,
+                            payload={"state": "sent", "messages": [[1, 10**9 + 1, None], [2, 10**9 + 2, None]]},
+                            created_at=utcnow())
+    for _ in range(2):
+        with pipeline.warehouse.transaction() as tx:
+            replica.apply(tx, [change])
+    rows = pipeline.warehouse.query("SELECT customer_id, event FROM events WHERE message_id LIKE 'yutang:outbox:"
+                                    "1000000000000:%%' ORDER BY customer_id")
+    assert rows == [(10**9 + 1, "Message Sent"), (10**9 + 2, "Message Sent")]
+    assert replica.touched([change]) == {tenant.id: {10**9 + 1, 10**9 + 2}}
 
 
 # ---- webhooks: retries with backoff, delivery log, replay -----------------------------------------------------

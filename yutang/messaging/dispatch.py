@@ -74,6 +74,7 @@ class Dispatcher:
                     adapter = None
                     log.warning("channel %s cannot be built: %s", config.id, exc)
                 work.append((message.id, service.outbound(message), adapter, config))
+        outcomes = []
         for message_id, outbound, adapter, config in work:
             started = time.perf_counter()
             if adapter is None:
@@ -85,10 +86,10 @@ class Dispatcher:
                 except Exception as exc:  # an adapter bug must not leave the message claimed forever
                     log.exception("adapter %s failed on message %s", config.kind, message_id)
                     result = SendResult.failed("adapter_error", repr(exc), retryable=True)
-            duration = int((time.perf_counter() - started) * 1000)
-            with unit_of_work(self.factory) as session:
-                service.record_attempt(session, message_id=message_id, result=result, duration_ms=duration,
-                                       now=utcnow() if now is None else now)
+            outcomes.append((message_id, result, int((time.perf_counter() - started) * 1000)))
+        # One transaction records the batch; if it fails the claims go stale and are retried (at least once).
+        with unit_of_work(self.factory) as session:
+            service.record_attempts(session, outcomes=outcomes, now=utcnow() if now is None else now)
         return len(work)
 
     @staticmethod

@@ -410,44 +410,60 @@ def enqueue_bulk(session: Session, *, actor: Actor, config: ChannelConfig, templ
         raise Invalid(f"the template is for {template.channel_kind}, the channel is {config.kind}",
                       field="template_id")
     purpose = purpose or (Purpose.MARKETING.value if template.purpose == "marketing" else Purpose.SERVICE.value)
-    customers = list(session.scalars(customers_service.visible(actor).where(Customer.id.in_(customer_ids))))
-    variables = variables_for(session, workspace_id=actor.workspace_id, customers=customers)
-    addresses = _addresses(session, config=config, customer_ids=[c.id for c in customers])
-    withdrawn = _withdrawn(session, customer_ids=[c.id for c in customers], channel=CONSENT_CHANNEL.get(config.kind))
+    # Plain rows, not ORM objects: at broadcast sizes the identity map is most of the cost.
+    customers = session.execute(customers_service.visible(actor).with_only_columns(
+        Customer.id, Customer.name, Customer.city, Customer.status, Customer.refuses_personalised)
+        .where(Customer.id.in_(customer_ids))).all()
+    ids_ = [c.id for c in customers]
+    extra = templating.provided(session, workspace_id=actor.workspace_id, customer_ids=ids_)
+    addresses = _addresses(session, config=config, customer_ids=ids_)
+    withdrawn = _withdrawn(session, customer_ids=ids_, channel=CONSENT_CHANNEL.get(config.kind))
     now = utcnow()
-    rows, queued = [], 0
+    subject, body, payload = template.subject, template.body, template.payload
+    common = {"workspace_id": actor.workspace_id, "channel_config_id": config.id, "template_id": template.id,
+              "member_id": actor.member_id, "direction": "out", "purpose": purpose, "attempts": 0,
+              "queued_at": now, "created_at": now}
+    consent_channel = CONSENT_CHANNEL.get(config.kind)
+    marketing = purpose == Purpose.MARKETING
+    rows: list[dict] = []
     for customer in customers:
-        v = variables[customer.id]
+        v = {"name": customer.name or "", "city": customer.city or "", **extra[customer.id]}
         reason = None
         if customer.status != customers_service.ACTIVE:
             reason = f"customer_{customer.status}"
-        elif purpose == Purpose.MARKETING and customer.refuses_personalised:
+        elif marketing and customer.refuses_personalised:
             reason = "refuses_personalised"
-        elif purpose == Purpose.MARKETING and customer.id in withdrawn:
-            reason = f"consent_withdrawn:{CONSENT_CHANNEL[config.kind]}"
+        elif marketing and customer.id in withdrawn:
+            reason = f"consent_withdrawn:{consent_channel}"
         elif customer.id not in addresses:
             reason = "no_address"
-        queued += reason is None
-        rows.append({"workspace_id": actor.workspace_id, "channel_config_id": config.id, "customer_id": customer.id,
-                     "template_id": template.id, "member_id": actor.member_id, "direction": "out",
-                     "purpose": purpose, "address": addresses.get(customer.id, ""),
-                     "subject": templating.render(template.subject, v, field="subject"),
-                     "body": templating.render(template.body, v) or "",
-                     "payload": templating.render_payload(template.payload, v),
-                     "status": Status.SUPPRESSED.value if reason else Status.QUEUED.value, "error_code": reason,
-                     "attempts": 0, "queued_at": now, "next_attempt_at": None if reason else now,
-                     "failed_at": now if reason else None, "created_at": now})
+        row = {**common, "customer_id": customer.id, "address": addresses.get(customer.id, ""),
+               "subject": templating.render(subject, v, field="subject"), "body": templating.render(body, v) or "",
+               "payload": templating.render_payload(payload, v) if payload else {},
+               "status": Status.SUPPRESSED.value if reason else Status.QUEUED.value, "error_code": reason}
+        # Only the time that applies (queued and suppressed rows go in separate statements).
+        row["failed_at" if reason else "next_attempt_at"] = now
+        rows.append(row)
     if not rows:
         return 0
-    ids = list(session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows))
-    outbox_rows = [{"workspace_id": actor.workspace_id, "topic": "message.suppressed" if row["error_code"]
-                    else "message.queued", "entity_id": mid, "created_at": now,
-                    "payload": {"customer_id": row["customer_id"], "message_id": mid,
-                                "channel_config_id": config.id, "purpose": purpose, "template_id": template.id,
-                                "thread_id": None, "status": row["status"], "error_code": row["error_code"],
-                                "attempts": 0}} for mid, row in zip(ids, rows, strict=True)]
-    session.execute(insert(outbox.OutboxRow), outbox_rows)
-    session.info[outbox.WROTE_OUTBOX] = True
+    table = Message.__table__  # Core statements: the ORM's per-row bookkeeping is most of the cost at this size
+    # RETURNING (customer, id) without parameter order lets SQLite batch the rows (one customer = one message).
+    by_customer: dict[int, int] = {}
+    for suppressed in (False, True):
+        part = [r for r in rows if bool(r["error_code"]) is suppressed]
+        if part:
+            by_customer.update(session.execute(insert(table).returning(table.c.customer_id, table.c.id), part).all())
+    # One outbox row per state for the whole batch; the relay expands it into one event per message.
+    queued = 0
+    for state in (Status.QUEUED, Status.SUPPRESSED):
+        batch = [[by_customer[r["customer_id"]], r["customer_id"], r["error_code"]] for r in rows
+                 if r["status"] == state.value]
+        if state is Status.QUEUED:
+            queued = len(batch)
+        if batch:
+            outbox.emit(session, workspace_id=actor.workspace_id, topic="message.batch", entity_id=None,
+                        payload={"state": state.value, "channel_config_id": config.id, "purpose": purpose,
+                                 "template_id": template.id, "messages": batch})
     if queued:
         session.info[QUEUED_FLAG] = True
     return queued
@@ -627,29 +643,48 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
 
 
-def record_attempt(session: Session, *, message_id: int, result: SendResult, duration_ms: int,
-                   now: datetime) -> Message | None:
-    """Log one attempt and move the message: sent, queued again after a backoff, or failed for good."""
-    message = session.get(Message, message_id, with_for_update=True)
-    if message is None or message.status != Status.SENDING:
-        return message  # replayed or recovered meanwhile: this result is stale
-    message.attempts += 1
-    session.add(MessageAttempt(workspace_id=message.workspace_id, message_id=message.id, attempt=message.attempts,
-                               ok=result.ok, error_code=result.error_code, error_message=result.error_message,
-                               duration_ms=duration_ms))
-    message.claimed_at = None
-    if result.ok:
-        message.provider_id = result.provider_id
-        message.error_code = message.error_message = None
-        advance(session, message, Status.SENT, at=now)
-    elif result.retryable and message.attempts < MAX_ATTEMPTS:
-        message.status = Status.QUEUED.value
-        message.error_code, message.error_message = result.error_code, result.error_message
-        message.next_attempt_at = now + backoff(message.attempts)
-    else:
-        advance(session, message, Status.FAILED, at=now, error_code=result.error_code,
-                error_message=result.error_message)
-    return message
+def record_attempts(session: Session, *, outcomes: list[tuple[int, SendResult, int]], now: datetime) -> None:
+    """Log a batch of attempts (message id, result, milliseconds) and move each message: sent, queued again
+    after a backoff, or failed for good. Messages replayed or recovered meanwhile are left alone."""
+    ids = [message_id for message_id, _, _ in outcomes]
+    query = select(Message).where(Message.id.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    messages = {m.id: m for m in session.scalars(query)}
+    attempts: list[dict] = []
+    reached: dict[tuple[int, str], list[list]] = {}  # (workspace, state) -> [[message, customer, error code]]
+    for message_id, result, duration_ms in outcomes:
+        message = messages.get(message_id)
+        if message is None or message.status != Status.SENDING:
+            continue
+        message.attempts += 1
+        message.claimed_at = None
+        attempts.append({"workspace_id": message.workspace_id, "message_id": message.id, "attempt": message.attempts,
+                         "ok": result.ok, "error_code": result.error_code, "error_message": result.error_message,
+                         "duration_ms": duration_ms, "created_at": now})
+        if result.ok:
+            message.provider_id = result.provider_id
+            message.error_code = message.error_message = None
+            state = Status.SENT
+        elif result.retryable and message.attempts < MAX_ATTEMPTS:
+            message.status = Status.QUEUED.value
+            message.error_code, message.error_message = result.error_code, result.error_message
+            message.next_attempt_at = now + backoff(message.attempts)
+            continue
+        else:
+            message.error_code, message.error_message = result.error_code, result.error_message
+            state = Status.FAILED
+        message.status = state.value
+        setattr(message, STAMP[state], now)
+        message.next_attempt_at = None
+        reached.setdefault((message.workspace_id, state.value), []).append(
+            [message.id, message.customer_id, message.error_code])
+    # Core inserts and one outbox row per state: the ORM's per-object bookkeeping dominated at batch sizes.
+    if attempts:
+        session.execute(insert(MessageAttempt.__table__), attempts)
+    for (workspace_id, state), batch in reached.items():
+        outbox.emit(session, workspace_id=workspace_id, topic="message.batch", entity_id=None,
+                    payload={"state": state, "messages": batch})
 
 
 # ---- merge and erasure (called by archive) -------------------------------------------------------------

@@ -33,13 +33,15 @@ def register_provider(provider: VariableProvider) -> None:
 
 
 def provided(session: Session, *, workspace_id: int, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The providers' variables for the customers, whitelisted keys only."""
-    result: dict[int, dict[str, Any]] = {cid: dict(DEFAULTS) for cid in customer_ids}
+    """The providers' variables for the customers (whitelisted keys only, defaults filled in)."""
+    given: dict[int, dict[str, Any]] = {}
+    wanted = set(customer_ids)
     for provider in _providers:
         for cid, values in provider(session, workspace_id, customer_ids).items():
-            if cid in result:
-                result[cid].update({k: v for k, v in values.items() if k in DEFAULTS})
-    return result
+            if cid in wanted:
+                given.setdefault(cid, dict(DEFAULTS)).update({k: v for k, v in values.items() if k in DEFAULTS})
+    # Customers no provider spoke for share one defaults dict (read-only for callers).
+    return {cid: given.get(cid, DEFAULTS) for cid in customer_ids}
 
 
 @lru_cache(maxsize=512)

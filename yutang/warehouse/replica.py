@@ -64,6 +64,8 @@ def touched(changes: list[Change]) -> dict[int, set[int]]:
     for change in changes:
         p = change.payload
         ids = {p.get("customer_id"), p.get("winner_id")}
+        if change.topic == "message.batch":
+            ids.update(m[1] for m in p["messages"])
         if change.topic.startswith("customer."):
             ids.add(p.get("id", change.entity_id))
         result.setdefault(change.workspace_id, set()).update(i for i in ids if i)
@@ -78,6 +80,22 @@ def _record_event(tx: Tx, change: Change, message_id: str) -> None:
         "VALUES (%(w)s, %(m)s, 'track', %(e)s, %(c)s, %(p)s, %(t)s, %(t)s, %(s)s)",
         {"w": change.workspace_id, "m": message_id, "e": EVENT_NAMES[change.topic], "c": customer_id,
          "p": json.dumps(payload, ensure_ascii=False), "t": change.created_at, "s": INTERNAL_SOURCE})
+
+
+def _message_batch(tx: Tx, change: Change) -> None:
+    # Many messages queued (or suppressed) at once: one event each, keyed by the outbox row and the message.
+    p = change.payload
+    name = EVENT_NAMES[f"message.{p['state']}"]
+    shared = {k: p[k] for k in ("channel_config_id", "purpose", "template_id") if k in p}
+    rows = [{"w": change.workspace_id, "m": f"{INTERNAL_SOURCE}:outbox:{change.id}:{message_id}", "e": name,
+             "c": customer_id, "t": change.created_at, "s": INTERNAL_SOURCE,
+             "p": json.dumps({**shared, "message_id": message_id, "customer_id": customer_id, "status": p["state"],
+                              "error_code": error_code}, ensure_ascii=False)}
+            for message_id, customer_id, error_code in p["messages"]]
+    tx.executemany("DELETE FROM events WHERE message_id = %(m)s", [{"m": r["m"]} for r in rows])
+    tx.executemany(
+        "INSERT INTO events (workspace_id, message_id, type, event, customer_id, properties, ts, received_at, source) "
+        "VALUES (%(w)s, %(m)s, 'track', %(e)s, %(c)s, %(p)s, %(t)s, %(t)s, %(s)s)", rows)
 
 
 def _customer_changed(tx: Tx, change: Change) -> None:
@@ -176,4 +194,5 @@ HANDLERS = {
     "order.changed": _order_changed,
     "customer.merged": _customer_merged,
     "customer.erased": _customer_erased,
+    "message.batch": _message_batch,
 }
