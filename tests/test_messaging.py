@@ -501,3 +501,17 @@ def test_merge_moves_messages_and_erase_blanks_them(api, dispatcher, database):
     with database.unit_of_work() as session:
         rows = session.scalars(select(Message).where(Message.customer_id == keep)).all()
         assert rows and all(r.body == "" and r.address == "" for r in rows)
+
+
+def test_analysts_see_addresses_masked(api, client, smtp):
+    _, port = smtp
+    config = channel(api, "email", "Mail", {"host": "127.0.0.1", "port": port, "sender": "b@shop.example"})
+    cid = customer(api, "Masked", email="masked.person@example.com")
+    made = api.post("/v1/messages", json={"channel_id": config["id"], "customer_id": cid, "body": "x"}).json()
+    assert api.get(f"/v1/messages/{made['id']}").json()["address"] == "masked.person@example.com"
+    analyst = api.post("/v1/members", json={"name": "ana", "role": "analyst"}).json()["api_key"]["secret"]
+    headers = {"Authorization": f"Bearer {analyst}"}
+    one = client.get(f"/v1/messages/{made['id']}", headers=headers).json()
+    listed = client.get("/v1/messages", headers=headers, params={"customer_id": cid}).json()["items"]
+    for shown in (one, listed[0]):
+        assert shown["address"] != "masked.person@example.com" and shown["address"].endswith("@example.com")

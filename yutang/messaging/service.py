@@ -12,6 +12,7 @@ from yutang.customers import service as customers_service
 from yutang.customers.models import ConsentEntry, Customer, CustomerIdentity
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid, NotFound
+from yutang.kit.pii import mask_email, mask_phone
 from yutang.messaging import templating, vault
 from yutang.messaging.adapters import build
 from yutang.messaging.adapters.base import ChannelAdapter, Outbound, SendResult
@@ -32,6 +33,7 @@ from yutang.messaging.schemas import (
     ChannelKind,
     DeliveryIn,
     MessageIn,
+    MessageOut,
     PreviewIn,
     Purpose,
     Rendered,
@@ -525,6 +527,17 @@ def list_messages(session: Session, *, actor: Actor, customer_id: int | None = N
     if before_id is not None:
         query = query.where(Message.id < before_id)
     return list(session.scalars(query.order_by(Message.id.desc()).limit(limit)))
+
+
+def present(actor: Actor, message: Message) -> MessageOut:
+    """A message as the API shows it: phone and email addresses masked unless the role may see personal data."""
+    out = MessageOut.model_validate(message)
+    if not actor.can(Permission.SEE_PII) and out.address:
+        if "@" in out.address:
+            out.address = mask_email(out.address)
+        elif out.address.startswith("+"):
+            out.address = mask_phone(out.address)
+    return out
 
 
 def attempts_of(session: Session, *, message_id: int) -> list[MessageAttempt]:

@@ -152,7 +152,7 @@ def preview(request: Request, actor: ActorDep, data: PreviewIn):
 def send_message(request: Request, actor: ActorDep, data: MessageIn):
     """Queue a message; it is sent after commit. Marketing respects consent and refusal (status suppressed)."""
     with unit_of_work(request) as session:
-        return service.enqueue(session, actor=actor, data=data, link_base=link_base(request))
+        return service.present(actor, service.enqueue(session, actor=actor, data=data, link_base=link_base(request)))
 
 
 @router.get("/messages", response_model=Page[MessageOut])
@@ -163,14 +163,14 @@ def list_messages(request: Request, actor: ActorDep, customer_id: int | None = N
         rows = service.list_messages(session, actor=actor, customer_id=customer_id,
                                      status=status.value if status else None, config_id=channel_id,
                                      before_id=decode_cursor(cursor), limit=limit + 1)
-        return page_of([MessageOut.model_validate(m) for m in rows], ids=[m.id for m in rows], limit=limit)
+        return page_of([service.present(actor, m) for m in rows], ids=[m.id for m in rows], limit=limit)
 
 
 @router.get("/messages/{message_id}", response_model=MessageOut)
 def get_message(request: Request, actor: ActorDep, message_id: IdPath):
     """One message with its state."""
     with unit_of_work(request) as session:
-        return service.get_message(session, actor=actor, message_id=message_id)
+        return service.present(actor, service.get_message(session, actor=actor, message_id=message_id))
 
 
 @router.get("/messages/{message_id}/attempts", response_model=list[AttemptOut])
@@ -185,14 +185,14 @@ def attempts(request: Request, actor: ActorDep, message_id: IdPath):
 def replay(request: Request, actor: ActorDep, message_id: IdPath):
     """Send a failed or sent message again (webhooks keep their webhook-id)."""
     with unit_of_work(request) as session:
-        return service.replay(session, actor=actor, message_id=message_id)
+        return service.present(actor, service.replay(session, actor=actor, message_id=message_id))
 
 
 @router.post("/messages/{message_id}/delivery", response_model=MessageOut)
 def delivery(request: Request, actor: ActorDep, message_id: IdPath, data: DeliveryIn):
     """A delivery receipt: delivered, read, clicked or failed."""
     with unit_of_work(request) as session:
-        return service.mark_delivery(session, actor=actor, message_id=message_id, data=data)
+        return service.present(actor, service.mark_delivery(session, actor=actor, message_id=message_id, data=data))
 
 
 # ---- inbox ----------------------------------------------------------------------------------------------
@@ -224,15 +224,16 @@ def get_thread(request: Request, actor: ActorDep, thread_id: IdPath):
     with unit_of_work(request) as session:
         thread = inbox.get_thread(session, actor=actor, thread_id=thread_id)
         return ThreadDetail(**inbox.present(thread).model_dump(),
-                            messages=[MessageOut.model_validate(m) for m in inbox.messages_of(session,
-                                                                                               thread_id=thread.id)])
+                            messages=[service.present(actor, m) for m in inbox.messages_of(session,
+                                                                                            thread_id=thread.id)])
 
 
 @router.post("/inbox/threads/{thread_id}/replies", response_model=MessageOut, status_code=202)
 def reply(request: Request, actor: ActorDep, thread_id: IdPath, data: ReplyIn):
     """Answer through the thread's channel (free text or a quick-reply template)."""
     with unit_of_work(request) as session:
-        return inbox.reply(session, actor=actor, thread_id=thread_id, data=data, link_base=link_base(request))
+        message = inbox.reply(session, actor=actor, thread_id=thread_id, data=data, link_base=link_base(request))
+        return service.present(actor, message)
 
 
 @router.post("/inbox/threads/{thread_id}/resolve", response_model=ThreadOut)
