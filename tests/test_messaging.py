@@ -297,11 +297,11 @@ def test_sms_send_and_signed_delivery_report(api, client, dispatcher, pipeline):
         assert limited["status"] == "queued" and limited["error_code"] == "RATE_LIMITED"
 
 
-def test_wechat_template_message_and_its_errors(api, dispatcher):
+def test_wechat_template_message_and_its_errors(api, client, dispatcher):
     fake = FakeWeChat(followers={"oF1"}, known={"oF1", "oGone"}, templates={"TPL"})
     with serve(fake.app()) as url:
         config = channel(api, "wechat_oa", "OA", {"appid": fake.appid, "base_url": url},
-                         {"app_secret": fake.secret})
+                         {"app_secret": fake.secret, "callback_token": "oatoken"})
         template = api.post("/v1/messaging/templates", json={
             "name": "Order", "channel_kind": "wechat_oa", "purpose": "service",
             "payload": {"template_id": "TPL", "data": {"thing1": "{{ name }}的订单"}, "url": "https://s.example/o"}})
@@ -314,10 +314,24 @@ def test_wechat_template_message_and_its_errors(api, dispatcher):
                                                     "template_id": template.json()["id"]}).json()["id"]
                 for cid in (ok, gone)}
         dispatcher.drain()
-        assert api.get(f"/v1/messages/{sent[ok]}").json()["status"] == "sent"
+        delivered = api.get(f"/v1/messages/{sent[ok]}").json()
+        assert delivered["status"] == "sent"
         assert fake.sent[-1]["data"] == {"thing1": {"value": "王的订单"}}
         failed = api.get(f"/v1/messages/{sent[gone]}").json()
         assert failed["status"] == "failed" and failed["error_code"] == "43004"
+    # WeChat reports the template job's end on the Official Account's callback (plain mode, SHA-1 signature).
+    url = f"/callbacks/wechat/{config['id']}"
+    timestamp, nonce = "1764000000", "n0nce"
+    signature = hashlib.sha1("".join(sorted(["oatoken", timestamp, nonce])).encode()).hexdigest()
+    params = {"signature": signature, "timestamp": timestamp, "nonce": nonce}
+    assert client.get(url, params=params | {"echostr": "abc"}).text == "abc"
+    assert client.get(url, params=params | {"signature": "0" * 40, "echostr": "abc"}).status_code == 403
+    event = (f"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oF1]]></FromUserName>"
+             f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+             f"<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{delivered['provider_id']}</MsgID>"
+             f"<Status><![CDATA[success]]></Status></xml>")
+    assert client.post(url, params=params, content=event).text == "success"
+    assert api.get(f"/v1/messages/{sent[ok]}").json()["status"] == "delivered"
 
 
 # ---- WeCom ---------------------------------------------------------------------------------------------------

@@ -164,8 +164,8 @@ def present_channel(session: Session, config: ChannelConfig) -> ChannelConfigOut
                             secrets_set=sorted(channel_secrets(session, config)), enabled=config.enabled,
                             acquisition_channel_id=config.acquisition_channel_id, queue_id=config.queue_id,
                             created_at=config.created_at,
-                            callback_path=f"/callbacks/{config.kind}/{config.id}"
-                            if config.kind in ("wecom", "sms") else None)
+                            callback_path=f"/callbacks/{config.kind.replace('_oa', '')}/{config.id}"
+                            if config.kind in ("wecom", "sms", "wechat_oa") else None)
 
 
 def channel_secrets(session: Session, config: ChannelConfig) -> dict[str, str]:

@@ -15,7 +15,7 @@ from yutang.archive import service as archive_service
 from yutang.kit.errors import Forbidden, Invalid
 from yutang.kit.pagination import decode_cursor
 from yutang.messaging import inbox, service, wecom
-from yutang.messaging.adapters.wecom_crypto import CallbackError
+from yutang.messaging.adapters.wecom_crypto import CallbackError, WXBizMsgCrypt, parse_xml
 from yutang.messaging.models import ChannelConfig
 from yutang.messaging.schemas import (
     AssignIn,
@@ -298,6 +298,50 @@ async def wecom_event(request: Request, config_id: IdPath, msg_signature: str, t
         except CallbackError as exc:
             raise Forbidden(str(exc), field="msg_signature") from exc
         wecom.handle_event(session, config=config, fields=fields, upsert=archive_service.upsert_customer)
+    return "success"
+
+
+def _wechat_verify(session, config: ChannelConfig, signature: str, timestamp: str, nonce: str) -> dict:
+    values = service.channel_secrets(session, config)
+    if not values.get("callback_token"):
+        raise Forbidden("this channel has no callback configured", field="config_id")
+    expected = hashlib.sha1("".join(sorted([values["callback_token"], timestamp, nonce])).encode()).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        raise Forbidden("signature does not match", field="signature")
+    return values
+
+
+@public.get("/callbacks/wechat/{config_id}", response_class=PlainTextResponse)
+def wechat_verify(request: Request, config_id: IdPath, signature: str, timestamp: str, nonce: str, echostr: str):
+    """The Official Account's server check: SHA-1 of the sorted token, timestamp and nonce; echo echostr."""
+    with unit_of_work(request) as session:
+        _wechat_verify(session, _config(session, config_id, "wechat_oa"), signature, timestamp, nonce)
+    return echostr
+
+
+@public.post("/callbacks/wechat/{config_id}", response_class=PlainTextResponse)
+async def wechat_event(request: Request, config_id: IdPath, signature: str, timestamp: str, nonce: str,
+                       msg_signature: str | None = None, encrypt_type: str | None = None):
+    """Official Account events (plain or safe mode): TEMPLATESENDJOBFINISH becomes Delivered or Failed."""
+    body = await request.body()
+    with unit_of_work(request) as session:
+        config = _config(session, config_id, "wechat_oa")
+        values = _wechat_verify(session, config, signature, timestamp, nonce)
+        try:
+            if encrypt_type == "aes":
+                crypt = WXBizMsgCrypt(values["callback_token"], values.get("encoding_aes_key", ""),
+                                      config.settings["appid"])
+                fields = crypt.open(msg_signature or "", timestamp, nonce, body)
+            else:
+                fields = parse_xml(body)
+        except CallbackError as exc:
+            raise Forbidden(str(exc), field="msg_signature") from exc
+        if fields.get("Event") == "TEMPLATESENDJOBFINISH" and fields.get("MsgID"):
+            state = fields.get("Status", "")
+            status = Status.DELIVERED if state == "success" else Status.FAILED
+            service.mark_by_provider_id(session, config=config, provider_id=fields["MsgID"], status=status,
+                                        error_code=None if state == "success" else state[:64],
+                                        error_message=None if state == "success" else state)
     return "success"
 
 
