@@ -148,6 +148,19 @@ def test_email_is_sent_after_commit_tracked_and_becomes_warehouse_events(api, cl
     # Receipts only move forward.
     assert api.post(f"/v1/messages/{message['id']}/delivery", json={"status": "delivered"}).json()["status"] == \
         "clicked"
+    # HTML mail carries an open pixel: fetching it marks the message read (before the click it would have been).
+    html = api.post("/v1/messages", json={"channel_id": config["id"], "customer_id": cid, "subject": "s",
+                                          "body": "plain", "payload": {"html": "<html><body><a href="
+                                                                       "'https://shop.example/x'>x</a></body></html>"}})
+    dispatcher.drain()
+    part = [sink.parsed(i) for i in range(len(sink.messages))
+            if sink.parsed(i)["X-Yutang-Message"] == str(html.json()["id"])][0].get_body(("html",)).get_content()
+    assert "https://shop.example/x" not in part and "/t/" in part
+    pixel = part.split("/o/")[1].split(".gif")[0]
+    fetched = client.get(f"/o/{pixel}.gif")
+    assert fetched.status_code == 200 and fetched.headers["content-type"] == "image/gif"
+    assert api.get(f"/v1/messages/{html.json()['id']}").json()["status"] == "read"
+    assert client.get(f"/t/{pixel}", follow_redirects=False).status_code == 404  # a pixel is no link
     # A bounce is a failure with SMTP's code.
     bounce = customer(api, "Bounce", email="who@bounce.example")
     failed = api.post("/v1/messages", json={"channel_id": config["id"], "customer_id": bounce, "body": "hi"}).json()

@@ -380,6 +380,9 @@ def enqueue(session: Session, *, actor: Actor, data: MessageIn, link_base: str |
     session.flush()
     if reason is None and data.track_links and link_base:
         message.body = _track_links(session, message, message.body, link_base)
+        if config.kind == "email" and payload.get("html"):
+            message.payload = {**payload, "html": _track_opens(session, message, _track_links(
+                session, message, payload["html"], link_base), link_base)}
     emit_state(session, message, "suppressed" if reason else "queued")
     if not reason:
         session.info[QUEUED_FLAG] = True
@@ -398,6 +401,14 @@ def _track_links(session: Session, message: Message, text: str, link_base: str) 
         return f"{base}/t/{token}"
 
     return templating.URL.sub(replace, text)
+
+
+def _track_opens(session: Session, message: Message, html: str, link_base: str) -> str:
+    # An open pixel is a tracked link without a target.
+    token = token_source.token_urlsafe(12)
+    session.add(TrackedLink(workspace_id=message.workspace_id, message_id=message.id, token=token, url=""))
+    pixel = f'<img src="{link_base.rstrip("/")}/o/{token}.gif" width="1" height="1" alt="">'
+    return html.replace("</body>", pixel + "</body>") if "</body>" in html else html + pixel
 
 
 def enqueue_bulk(session: Session, *, actor: Actor, config: ChannelConfig, template: MessageTemplate,
@@ -596,9 +607,20 @@ def mark_by_provider_id(session: Session, *, config: ChannelConfig, provider_id:
     return message
 
 
+def opened(session: Session, *, token: str) -> None:
+    """Record that an email's open pixel was fetched: the message was read."""
+    link = session.scalar(select(TrackedLink).where(TrackedLink.token == token, TrackedLink.url == ""))
+    if link is None:
+        raise NotFound("no such pixel", field="token")
+    link.clicks += 1
+    message = session.get(Message, link.message_id)
+    if message is not None:
+        advance(session, message, Status.READ)
+
+
 def click(session: Session, *, token: str) -> str:
     """Record a click on a tracked link; returns where to send the browser."""
-    link = session.scalar(select(TrackedLink).where(TrackedLink.token == token))
+    link = session.scalar(select(TrackedLink).where(TrackedLink.token == token, TrackedLink.url != ""))
     if link is None:
         raise NotFound("no such link", field="token")
     link.clicks += 1

@@ -7,7 +7,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.api.pages import Page, page_of
@@ -365,6 +365,17 @@ async def sms_receipt(request: Request, config_id: IdPath) -> dict:
         found = service.mark_by_provider_id(session, config=config, provider_id=provider_id, status=status,
                                             error_code=report.get("code"), error_message=report.get("description"))
         return {"matched": found is not None}
+
+
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+@public.get("/o/{token}.gif")
+def open_pixel(request: Request, token: str):
+    """An email's open pixel: record the read, answer a transparent 1×1 GIF."""
+    with unit_of_work(request) as session:
+        service.opened(session, token=token)
+    return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})
 
 
 @public.get("/t/{token}")
