@@ -511,6 +511,10 @@ def test_inbox_routes_round_robin_with_reception_limit_and_times_replies(api, cl
     assert api.get(f"/v1/inbox/threads/{third['id']}").json()["assigned_member_id"] == second_owner
     mine = api.get("/v1/inbox/threads", params={"member_id": second_owner}).json()["items"]
     assert third["id"] in [t["id"] for t in mine] and second["id"] not in [t["id"] for t in mine]
+    # The conversation is on the customer's timeline: what they wrote and what was answered.
+    timeline = api.get(f"/v1/customers/{second['customer_id']}/timeline", params={"kind": "event"}).json()["items"]
+    names = [(e["name"], e["detail"].get("properties", e["detail"]).get("thread_id")) for e in timeline]
+    assert ("Message Received", second["id"]) in names and ("Message Sent", second["id"]) in names
     bad = api.post("/v1/inbox/messages", json={"channel_id": config["id"], "identity_kind": "fax",
                                                "identity_value": "1", "body": "x"})
     assert bad.status_code == 422

@@ -687,7 +687,8 @@ def record_attempts(session: Session, *, outcomes: list[tuple[int, SendResult, i
         query = query.with_for_update()
     messages = {m.id: m for m in session.scalars(query)}
     attempts: list[dict] = []
-    reached: dict[tuple[int, str], list[list]] = {}  # (workspace, state) -> [[message, customer, error code]]
+    # (workspace, state) -> [[message, customer, error code, thread]]
+    reached: dict[tuple[int, str], list[list]] = {}
     for message_id, result, duration_ms in outcomes:
         message = messages.get(message_id)
         if message is None or message.status != Status.SENDING:
@@ -713,7 +714,7 @@ def record_attempts(session: Session, *, outcomes: list[tuple[int, SendResult, i
         setattr(message, STAMP[state], now)
         message.next_attempt_at = None
         reached.setdefault((message.workspace_id, state.value), []).append(
-            [message.id, message.customer_id, message.error_code])
+            [message.id, message.customer_id, message.error_code, message.thread_id])
     # Core inserts and one outbox row per state: the ORM's per-object bookkeeping dominated at batch sizes.
     if attempts:
         session.execute(insert(MessageAttempt.__table__), attempts)

@@ -90,8 +90,9 @@ def _message_batch(tx: Tx, change: Change) -> None:
     rows = [{"w": change.workspace_id, "m": f"{INTERNAL_SOURCE}:outbox:{change.id}:{message_id}", "e": name,
              "c": customer_id, "t": change.created_at, "s": INTERNAL_SOURCE,
              "p": json.dumps({**shared, "message_id": message_id, "customer_id": customer_id, "status": p["state"],
-                              "error_code": error_code}, ensure_ascii=False)}
-            for message_id, customer_id, error_code in p["messages"]]
+                              "error_code": error_code, "thread_id": rest[0] if rest else None},
+                             ensure_ascii=False)}
+            for message_id, customer_id, error_code, *rest in p["messages"]]
     tx.executemany("DELETE FROM events WHERE message_id = %(m)s", [{"m": r["m"]} for r in rows])
     tx.executemany(
         "INSERT INTO events (workspace_id, message_id, type, event, customer_id, properties, ts, received_at, source) "
