@@ -24,13 +24,26 @@ SAMPLE_BODIES = {
     ("POST", "/v1/orders"): {"external_id": "X1", "channel": "mp", "status": "paid",
                              "placed_at": "2026-01-01T00:00:00Z", "customer_id": "{customer_id}",
                              "lines": [{"sku": "S", "quantity": 1, "unit_price_fen": 1}]},
+    ("PATCH", "/v1/messaging/channels/{config_id}"): {"enabled": False},
+    ("POST", "/v1/messaging/channels/{config_id}/wecom/contacts-sync"): {"staff_userids": ["zhangsan"]},
+    ("PUT", "/v1/messaging/templates/{template_id}"): {"name": "hijacked", "channel_kind": "null", "body": "x"},
+    ("POST", "/v1/messaging/templates/preview"): {"template_id": "{template_id}"},
+    ("POST", "/v1/messages"): {"channel_id": "{config_id}", "customer_id": "{customer_id}", "body": "x"},
+    ("POST", "/v1/messages/{message_id}/delivery"): {"status": "delivered"},
+    ("POST", "/v1/inbox/messages"): {"channel_id": "{config_id}", "identity_kind": "phone",
+                                     "identity_value": "13900139000", "body": "x"},
+    ("POST", "/v1/inbox/threads/{thread_id}/replies"): {"body": "hijacked"},
+    ("POST", "/v1/inbox/threads/{thread_id}/assign"): {"member_id": "{member_id}"},
 }
 # Routes that act only on the caller's own workspace by construction (no foreign id can be named).
 OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"), ("GET", "/v1/api-keys"),
             ("GET", "/v1/audit-log"), ("GET", "/v1/channels"), ("GET", "/v1/tag-groups"), ("POST", "/v1/members"),
             ("POST", "/v1/channels"), ("POST", "/v1/tag-groups"), ("POST", "/v1/customers"), ("GET", "/v1/orders"),
             ("GET", "/v1/customers"), ("POST", "/v1/customers/import"), ("POST", "/v1/orders/import"),
-            ("GET", "/v1/sources"), ("POST", "/v1/sources")}
+            ("GET", "/v1/sources"), ("POST", "/v1/sources"), ("GET", "/v1/messaging/channels"),
+            ("POST", "/v1/messaging/channels"), ("GET", "/v1/messaging/templates"), ("POST", "/v1/messaging/templates"),
+            ("GET", "/v1/messages"), ("GET", "/v1/inbox/threads"), ("GET", "/v1/inbox/queues"),
+            ("POST", "/v1/inbox/queues")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 
@@ -65,6 +78,16 @@ def victim(client, tenant):
     ids["member_id"] = client.get("/v1/me", headers=h).json()["member_id"]
     ids["key_id"] = client.get("/v1/api-keys", headers=h).json()[0]["id"]
     ids["source_id"] = client.post("/v1/sources", headers=h, json={"name": "app"}).json()["id"]
+    ids["config_id"] = client.post("/v1/messaging/channels", headers=h, json={"kind": "null", "name": "N"}).json()["id"]
+    ids["template_id"] = client.post("/v1/messaging/templates", headers=h, json={
+        "name": "T", "channel_kind": "null", "body": "Hi {{ name }}"}).json()["id"]
+    ids["message_id"] = client.post("/v1/messages", headers=h, json={
+        "channel_id": ids["config_id"], "customer_id": ids["customer_id"],
+        "template_id": ids["template_id"]}).json()["id"]
+    ids["thread_id"] = client.post("/v1/inbox/messages", headers=h, json={
+        "channel_id": ids["config_id"], "identity_kind": "phone", "identity_value": "13900139000",
+        "body": "hello"}).json()["id"]
+    ids["queue_id"] = client.post("/v1/inbox/queues", headers=h, json={"name": "Q"}).json()["id"]
     return ids
 
 

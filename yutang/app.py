@@ -7,8 +7,10 @@ from fastapi import FastAPI
 from yutang import __version__, web
 from yutang.api import problems
 from yutang.api.app import api_router
+from yutang.api.routes import messaging as messaging_routes
 from yutang.kit.settings import Settings, create_settings
 from yutang.runtime.database import Database, open_database
+from yutang.runtime.messaging import open_dispatcher
 from yutang.runtime.pipeline import Pipeline, open_pipeline
 
 
@@ -18,13 +20,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or create_settings()
     database = database or open_database(settings)
     pipeline = pipeline or open_pipeline(database)
+    dispatcher = open_dispatcher(database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         pipeline.start()
+        dispatcher.start()
         try:
             yield
         finally:
+            dispatcher.stop()
             pipeline.pause()
             pipeline.catch_up()  # drain: a graceful stop leaves nothing waiting in the journal or outbox
 
@@ -33,8 +38,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.pipeline = pipeline
+    app.state.dispatcher = dispatcher
     problems.install(app)
     app.include_router(api_router())
+    app.include_router(messaging_routes.public)
     web.install(app, settings)
 
     @app.get("/healthz", include_in_schema=False)

@@ -219,3 +219,27 @@ def move_customer(session: Session, *, from_id: int, to_id: int) -> int:
 def export(session: Session, *, customer_id: int) -> list[dict]:
     """A customer's tags for a data-subject export."""
     return [tag.model_dump(mode="json") for tag in tags_of(session, customer_id=customer_id)]
+
+
+def by_external_ids(session: Session, *, actor: Actor, external_ids: list[str]) -> dict[str, Tag]:
+    """Tags synced from an outside system (WeCom corp tags), by their external id."""
+    if not external_ids:
+        return {}
+    rows = session.scalars(select(Tag).where(Tag.workspace_id == actor.workspace_id,
+                                             Tag.external_id.in_(sorted(set(external_ids)))))
+    return {tag.external_id: tag for tag in rows}
+
+
+def link_external(session: Session, *, actor: Actor, tag: Tag, tag_external_id: str,
+                  group_external_id: str | None) -> None:
+    """Remember the outside ids of a tag and its group (WeCom tag_id / group_id)."""
+    actor.require(Permission.WRITE)
+    tag.external_id = tag_external_id
+    group = _group(session, actor, tag.group_id)
+    if group_external_id and not group.external_id:
+        group.external_id = group_external_id
+
+
+def group_name_of(session: Session, *, actor: Actor, tag: Tag) -> str:
+    """The name of a tag's group."""
+    return _group(session, actor, tag.group_id).name

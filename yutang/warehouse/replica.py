@@ -19,6 +19,14 @@ EVENT_NAMES = {
     "tag.removed": "Tag Removed",
     "consent.changed": "Consent Changed",
     "customer.merged": "Customer Merged",
+    "message.queued": "Message Queued",
+    "message.sent": "Message Sent",
+    "message.delivered": "Message Delivered",
+    "message.read": "Message Read",
+    "message.clicked": "Message Clicked",
+    "message.failed": "Message Failed",
+    "message.suppressed": "Message Suppressed",
+    "message.received": "Message Received",
 }
 INTERNAL_SOURCE = "yutang"
 
@@ -70,6 +78,8 @@ def touched(changes: list[Change]) -> dict[int, set[int]]:
     for change in changes:
         p = change.payload
         ids = {p.get("customer_id"), p.get("winner_id")}
+        if change.topic == "message.batch":
+            ids.update(m[1] for m in p["messages"])
         if change.topic.startswith("customer."):
             ids.add(p.get("id", change.entity_id))
         result.setdefault(change.workspace_id, set()).update(i for i in ids if i)
@@ -83,6 +93,23 @@ def _record_events(tx: Tx, changes: list[Change]) -> None:
          "customer_id": change.payload.get("customer_id") or change.payload.get("winner_id") or change.entity_id,
          "properties": json.dumps(change.payload, ensure_ascii=False), "ts": change.created_at,
          "received_at": change.created_at, "source": INTERNAL_SOURCE} for change in changes])
+
+
+def _message_batch(tx: Tx, change: Change) -> None:
+    # Many messages queued (or suppressed) at once: one event each, keyed by the outbox row and the message.
+    p = change.payload
+    name = EVENT_NAMES[f"message.{p['state']}"]
+    shared = {k: p[k] for k in ("channel_config_id", "purpose", "template_id") if k in p}
+    rows = [{"workspace_id": change.workspace_id, "message_id": f"{INTERNAL_SOURCE}:outbox:{change.id}:{message_id}",
+             "type": "track", "event": name, "customer_id": customer_id,
+             "properties": json.dumps({**shared, "message_id": message_id, "customer_id": customer_id,
+                                       "status": p["state"], "error_code": error_code,
+                                       "thread_id": rest[0] if rest else None}, ensure_ascii=False),
+             "ts": change.created_at, "received_at": change.created_at, "source": INTERNAL_SOURCE}
+            for message_id, customer_id, error_code, *rest in p["messages"]]
+    tx.execute("DELETE FROM events WHERE source = %(s)s AND message_id IN (SELECT unnest(CAST(%(m)s AS VARCHAR[])))",
+               {"s": INTERNAL_SOURCE, "m": [row["message_id"] for row in rows]})
+    tx.insert_rows("events", rows)
 
 
 def _customers_changed(tx: Tx, changes: list[Change]) -> None:
@@ -174,4 +201,5 @@ HANDLERS = {
     "order.changed": _order_changed,
     "customer.merged": _customer_merged,
     "customer.erased": _customer_erased,
+    "message.batch": _message_batch,
 }

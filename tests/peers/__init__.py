@@ -1,0 +1,1 @@
+"""Local servers that speak the channels' documented wire formats, for the adapter tests."""

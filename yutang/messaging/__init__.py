@@ -1,0 +1,1 @@
+"""Two-way messaging: channel adapters, messages with delivery tracking, templates, the customer-service inbox."""

@@ -1,0 +1,57 @@
+"""Outbound webhooks signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)."""
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from yutang.messaging.adapters.base import Outbound, SendResult
+
+RETRY_STATUSES = {408, 409, 425, 429}
+
+
+def sign(secret: str, *, msg_id: str, timestamp: datetime, body: str) -> str:
+    """The webhook-signature value `v1,<base64 HMAC-SHA256 of id.timestamp.body>` for a whsec_ secret."""
+    return Webhook(secret).sign(msg_id=msg_id, timestamp=timestamp, data=body)
+
+
+def headers_for(secret: str, *, msg_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
+    """The three Standard Webhooks headers for a body."""
+    now = now or datetime.now(UTC)
+    return {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": sign(secret, msg_id=msg_id, timestamp=now, body=body),
+            "content-type": "application/json"}
+
+
+class WebhookAdapter:
+    """POSTs a message's event to the endpoint; the webhook-id stays the same on every retry and replay."""
+
+    kind = "webhook"
+
+    def __init__(self, *, url: str, secret: str, http: httpx.Client | None = None, timeout: float = 10.0):
+        Webhook(secret)  # a malformed secret fails here, at configuration
+        self.url = url
+        self.secret = secret
+        self.http = http or httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.http.close()
+
+    def send(self, message: Outbound) -> SendResult:
+        """Deliver; 2xx is success, 408/429/5xx and network faults are retried, other 4xx are final."""
+        event = message.payload.get("event")
+        if event is None:
+            event = {"type": "message", "data": {"body": message.body}}
+        body = json.dumps(event, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        msg_id = message.payload.get("webhook_id") or f"msg_yutang_{message.message_id}"
+        try:
+            response = self.http.post(self.url, content=body.encode(),
+                                      headers=headers_for(self.secret, msg_id=msg_id, body=body))
+        except httpx.HTTPError as exc:
+            return SendResult.failed("network", str(exc) or type(exc).__name__, retryable=True)
+        if 200 <= response.status_code < 300:
+            return SendResult.sent(msg_id)
+        retry = response.status_code >= 500 or response.status_code in RETRY_STATUSES
+        return SendResult.failed(f"http_{response.status_code}", response.text[:200], retryable=retry)

@@ -1,0 +1,274 @@
+"""In/Out shapes for channel configurations, templates, messages, the inbox and its queues."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChannelKind(StrEnum):
+    """The channel adapters Yutang has."""
+
+    WECOM = "wecom"
+    WECHAT_OA = "wechat_oa"
+    WECHAT_MP = "wechat_mp"
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"
+    NULL = "null"
+
+
+class Purpose(StrEnum):
+    """Marketing needs consent and no refusal of personalised marketing; service and replies do not."""
+
+    MARKETING = "marketing"
+    SERVICE = "service"
+    REPLY = "reply"
+
+
+class TemplatePurpose(StrEnum):
+    """What a template is for."""
+
+    MARKETING = "marketing"
+    SERVICE = "service"
+    QUICK_REPLY = "quick_reply"
+
+
+class Status(StrEnum):
+    """A message's state; outbound states only move forward (failed and suppressed are final)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    CLICKED = "clicked"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    RECEIVED = "received"
+
+
+class ChannelConfigIn(BaseModel):
+    """A channel configuration; secrets are write-only (never shown again)."""
+
+    kind: ChannelKind
+    name: str = Field(min_length=1, max_length=100)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)
+    acquisition_channel: str | None = Field(default=None, description="channel code of first touch for contacts")
+    queue_id: int | None = None
+    enabled: bool = True
+
+
+class ChannelConfigPatch(BaseModel):
+    """Change settings (merged), replace given secrets, enable or disable."""
+
+    settings: dict[str, Any] | None = None
+    secrets: dict[str, str] | None = None
+    enabled: bool | None = None
+    queue_id: int | None = None
+
+
+class ChannelConfigOut(BaseModel):
+    """A channel configuration as shown: the names of its secrets, never their values."""
+
+    id: int
+    kind: ChannelKind
+    name: str
+    settings: dict[str, Any]
+    secrets_set: list[str]
+    enabled: bool
+    acquisition_channel_id: int | None
+    queue_id: int | None
+    callback_path: str | None = None
+    created_at: datetime
+
+
+class TemplateIn(BaseModel):
+    """A template: body (and subject) in the sandboxed template language; payload values may use it too."""
+
+    name: str = Field(min_length=1, max_length=100)
+    channel_kind: ChannelKind
+    purpose: TemplatePurpose = TemplatePurpose.MARKETING
+    subject: str | None = Field(default=None, max_length=300)
+    body: str = Field(default="", max_length=20_000)
+    payload: dict[str, Any] = Field(default_factory=dict, description="template_id/data/url/page/attachments …")
+
+
+class TemplateOut(TemplateIn):
+    """A stored template."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    created_at: datetime
+
+
+class PreviewIn(BaseModel):
+    """Render a stored template, or an unsaved one, for a sample customer."""
+
+    template_id: int | None = None
+    template: TemplateIn | None = None
+    customer_id: int | None = None
+
+
+class Rendered(BaseModel):
+    """A template rendered for one customer."""
+
+    subject: str | None
+    body: str
+    payload: dict[str, Any]
+    variables: dict[str, Any]
+
+
+class MessageIn(BaseModel):
+    """Queue a message to a customer (or to a webhook endpoint) on a channel."""
+
+    channel_id: int
+    customer_id: int | None = None
+    template_id: int | None = None
+    subject: str | None = Field(default=None, max_length=300)
+    body: str | None = Field(default=None, max_length=20_000)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    purpose: Purpose = Purpose.SERVICE
+    track_links: bool = True
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class MessageOut(BaseModel):
+    """A message with its delivery state."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    channel_config_id: int
+    customer_id: int | None
+    thread_id: int | None
+    template_id: int | None
+    member_id: int | None
+    direction: str
+    purpose: str
+    address: str
+    subject: str | None
+    body: str
+    status: Status
+    error_code: str | None
+    error_message: str | None
+    attempts: int
+    provider_id: str | None
+    queued_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    read_at: datetime | None
+    clicked_at: datetime | None
+    failed_at: datetime | None
+    created_at: datetime
+
+
+class AttemptOut(BaseModel):
+    """One entry of the delivery log."""
+
+    model_config = ConfigDict(from_attributes=True)
+    attempt: int
+    ok: bool
+    error_code: str | None
+    error_message: str | None
+    duration_ms: int
+    created_at: datetime
+
+
+class DeliveryIn(BaseModel):
+    """A delivery receipt from an integrator: the message reached a later state."""
+
+    status: Status = Field(description="delivered, read, clicked or failed")
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class QueueIn(BaseModel):
+    """A team queue with its members."""
+
+    name: str = Field(min_length=1, max_length=100)
+    reception_limit: int = Field(default=20, ge=1, le=10_000)
+    member_ids: list[int] = Field(default_factory=list)
+
+
+class QueueOut(BaseModel):
+    """A team queue."""
+
+    id: int
+    name: str
+    reception_limit: int
+    member_ids: list[int]
+
+
+class InboundIn(BaseModel):
+    """An inbound message from an integrator: who wrote (an identity), on which channel, what."""
+
+    channel_id: int
+    identity_kind: str = Field(description="an identity kind, e.g. wecom_external_userid, phone, email")
+    identity_value: str = Field(min_length=1, max_length=320)
+    identity_namespace: str = ""
+    body: str = Field(min_length=1, max_length=20_000)
+    external_id: str | None = Field(default=None, max_length=200, description="the channel's message id (dedupe)")
+    received_at: datetime | None = None
+
+
+class ReplyIn(BaseModel):
+    """A reply in a thread: free text or a quick-reply template."""
+
+    body: str | None = Field(default=None, max_length=20_000)
+    template_id: int | None = None
+
+
+class AssignIn(BaseModel):
+    """Whom to hand a thread to."""
+
+    member_id: int = Field(ge=1)
+
+
+class ThreadOut(BaseModel):
+    """A conversation with its response times (seconds)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
+    channel_config_id: int
+    assigned_member_id: int | None
+    queue_id: int | None
+    status: str
+    subject: str | None
+    opened_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    last_message_at: datetime | None
+    first_response_seconds: int | None = None
+    resolution_seconds: int | None = None
+
+
+class ThreadDetail(ThreadOut):
+    """A thread with its messages, oldest first."""
+
+    messages: list[MessageOut]
+
+
+class WeComSyncIn(BaseModel):
+    """Whose external contacts to sync."""
+
+    staff_userids: list[str] = Field(min_length=1, max_length=100)
+
+
+class WeComSyncOut(BaseModel):
+    """What a contact sync did."""
+
+    contacts: int
+    created: int
+    updated: int
+    tags_applied: int
+
+
+class TagSyncOut(BaseModel):
+    """What a corporate-tag sync did."""
+
+    pulled: int
+    pushed: int
+    marked: int
