@@ -10,6 +10,7 @@ from yutang.customers.models import Customer, MergeRecord
 from yutang.customers.schemas import ConsentOut, CustomerIn, MembershipOut, MergeOut, NoteOut
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
+from yutang.loyalty import service as loyalty_service
 from yutang.orders import service as orders_service
 from yutang.orders.schemas import OrderStatus
 from yutang.tags import service as tags_service
@@ -52,7 +53,8 @@ def merge(session: Session, *, actor: Actor, winner_id: int, loser_id: int, reas
     customers_service.require_active(winner)
     customers_service.require_active(loser)
     moved = {"tags": tags_service.move_customer(session, from_id=loser.id, to_id=winner.id),
-             "orders": orders_service.move_customer(session, from_id=loser.id, to_id=winner.id)}
+             "orders": orders_service.move_customer(session, from_id=loser.id, to_id=winner.id),
+             "loyalty": loyalty_service.move_customer(session, from_id=loser.id, to_id=winner.id)}
     return customers_service.absorb(session, actor=actor, winner=winner, loser=loser, reason=reason,
                                     moved_elsewhere=moved)
 
@@ -95,6 +97,7 @@ def export(session: Session, *, actor: Actor, customer_id: int) -> dict:
     data = customers_service.export(session, customer=customer)
     data["tags"] = tags_service.export(session, customer_id=customer.id)
     data["orders"] = orders_service.export(session, customer_id=customer.id)
+    data["loyalty"] = loyalty_service.export(session, customer_id=customer.id)
     data["exported_at"] = utcnow().isoformat()
     workspaces_service.record(session, actor=actor, action="customer.exported", entity_type="customer",
                               entity_id=customer.id)
@@ -108,6 +111,7 @@ def erase(session: Session, *, actor: Actor, customer_id: int) -> Customer:
     customer = customers_service.lock_customers(session, actor=actor, ids=[customer_id])[customer_id]
     customers_service.require_active(customer)
     orders_service.erase(session, customer_id=customer.id)
+    loyalty_service.erase(session, customer_id=customer.id)
     customers_service.erase(session, actor=actor, customer=customer)
     workspaces_service.scrub_audit(session, actor=actor, entity_type="customer", entity_id=customer.id)
     workspaces_service.record(session, actor=actor, action="customer.erased", entity_type="customer",
