@@ -116,6 +116,20 @@ def _move_for(actor: Actor, customer_id: int, points: int, now: datetime):
                     updated_at=now).returning(ACCOUNTS.c.balance))
 
 
+def lock_account(session: Session, *, actor: Actor, customer_id: int):
+    """Open (if needed) and lock a customer's account row for this transaction."""
+    _insert_once(session, ACCOUNTS, {"workspace_id": actor.workspace_id, "customer_id": customer_id, "balance": 0,
+                                     "earned_total": 0, "shortfall": 0, "created_at": utcnow()},
+                 keys=["workspace_id", "customer_id"])
+    return _lock(session, workspace_id=actor.workspace_id, customer_id=customer_id)
+
+
+def reversed_total(session: Session, *, entry_id: int) -> int:
+    """Points reversals of an earn entry asked for so far (taken back or recorded as shortfall)."""
+    return -int(session.scalar(select(func.coalesce(func.sum(PointsEntry.points - PointsEntry.shortfall), 0))
+                               .where(PointsEntry.reverses_id == entry_id)) or 0)
+
+
 def _lock(session: Session, *, workspace_id: int, customer_id: int):
     return session.execute(select(ACCOUNTS).where(ACCOUNTS.c.workspace_id == workspace_id,
                                                   ACCOUNTS.c.customer_id == customer_id).with_for_update()).first()
@@ -213,9 +227,7 @@ def reverse(session: Session, *, actor: Actor, entry_id: int, key: str, points: 
     existing = find_entry(session, workspace_id=actor.workspace_id, key=key)
     if existing is not None:
         return existing, False
-    done = -(session.scalar(select(func.coalesce(func.sum(PointsEntry.points - PointsEntry.shortfall), 0))
-                            .where(PointsEntry.reverses_id == origin.id)) or 0)
-    left = origin.points - done
+    left = origin.points - reversed_total(session, entry_id=origin.id)
     points = left if points is None else min(points, left)
     if points <= 0:
         return None, False
