@@ -122,15 +122,16 @@ def evaluate(session: Session, *, actor: Actor, customer_id: int, now: datetime 
     return next((tier for tier in tiers if tier.id == holding.tier_id), None)
 
 
-def review_due(session: Session, *, workspace_id: int, now: datetime, limit: int = 500) -> int:
-    """At period end plus the grace period, move customers to the tier their window now earns (up or down)."""
+def review_due(session: Session, *, workspace_id: int, now: datetime, limit: int = 500) -> tuple[int, int]:
+    """At period end plus the grace period, move customers to the tier their window now earns (up or down);
+    returns (reviewed, changed)."""
     settings = config.settings_of(session, workspace_id=workspace_id)
     cutoff = now - timedelta(days=settings.tier_grace_days)
     due = list(session.scalars(select(CustomerTier).where(CustomerTier.workspace_id == workspace_id,
                                                           CustomerTier.review_at <= cutoff)
                                .order_by(CustomerTier.id).limit(limit).with_for_update()))
     if not due:
-        return 0
+        return 0, 0
     zone = workspaces_service.get_workspace(session, workspace_id=workspace_id).timezone
     actor = system_actor(workspace_id, timezone=zone)
     tiers = list_tiers(session, actor=actor)
@@ -145,7 +146,7 @@ def review_due(session: Session, *, workspace_id: int, now: datetime, limit: int
             changed += 1
         holding.review_at = _period_end(now, settings)
     session.flush()
-    return changed
+    return len(due), changed
 
 
 def due_workspaces(session: Session, *, now: datetime) -> list[int]:

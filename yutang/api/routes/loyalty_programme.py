@@ -9,7 +9,7 @@ from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.errors import NotFound
 from yutang.kit.pagination import decode_cursor
-from yutang.loyalty import coupons, rules, tasks, tiers
+from yutang.loyalty import coupons, point_tasks, rules, tiers
 from yutang.loyalty.schemas import (
     BulkIssueIn,
     BulkIssueOut,
@@ -154,24 +154,24 @@ def redeem(request: Request, actor: ActorDep, coupon_id: IdPath, data: CouponRed
 def list_tasks(request: Request, actor: ActorDep):
     """Point tasks."""
     with unit_of_work(request) as session:
-        return tasks.list_tasks(session, actor=actor)
+        return point_tasks.list_tasks(session, actor=actor)
 
 
 @router.post("/tasks", response_model=PointTaskOut, status_code=201)
 def create_task(request: Request, actor: ActorDep, data: PointTaskIn):
     """Add a point task."""
     with unit_of_work(request) as session:
-        return tasks.create_task(session, actor=actor, data=data)
+        return point_tasks.create_task(session, actor=actor, data=data)
 
 
 @router.post("/tasks/{task_id}/submissions", response_model=SubmissionOut, status_code=201)
 def submit(request: Request, actor: ActorDep, task_id: IdPath, customer_id: Annotated[int, Form(ge=1)],
            image: UploadFile = File(...), note: Annotated[str, Form(max_length=2000)] = ""):
     """A customer's proof (multipart: customer_id, note, image); the same picture seen before is flagged."""
-    data = image.file.read(tasks.MAX_IMAGE_BYTES + 1)
+    data = image.file.read(point_tasks.MAX_IMAGE_BYTES + 1)
     with unit_of_work(request) as session:
-        return tasks.submit(session, actor=actor, task_id=task_id, customer_id=customer_id, note=note, image=data,
-                            store_dir=request.app.state.settings.data_dir)
+        return point_tasks.submit(session, actor=actor, task_id=task_id, customer_id=customer_id, note=note,
+                                  image=data, store_dir=request.app.state.settings.data_dir)
 
 
 @router.get("/submissions", response_model=Page[SubmissionOut])
@@ -179,8 +179,8 @@ def review_queue(request: Request, actor: ActorDep, status: str | None = Query("
                  cursor: str | None = None, limit: int = Query(50, ge=1, le=500)):
     """Submissions of a status (pending by default), newest first."""
     with unit_of_work(request) as session:
-        rows = tasks.queue(session, actor=actor, status=status or None, before_id=decode_cursor(cursor),
-                           limit=limit + 1)
+        rows = point_tasks.queue(session, actor=actor, status=status or None, before_id=decode_cursor(cursor),
+                                 limit=limit + 1)
         return page_of([SubmissionOut.model_validate(r) for r in rows], ids=[r.id for r in rows], limit=limit)
 
 
@@ -188,14 +188,14 @@ def review_queue(request: Request, actor: ActorDep, status: str | None = Query("
 def review(request: Request, actor: ActorDep, submission_id: IdPath, data: ReviewIn):
     """Approve (points awarded once) or reject with a reason."""
     with unit_of_work(request) as session:
-        return tasks.review(session, actor=actor, submission_id=submission_id, data=data)
+        return point_tasks.review(session, actor=actor, submission_id=submission_id, data=data)
 
 
 @router.get("/submissions/{submission_id}/image", response_class=FileResponse)
 def submission_image(request: Request, actor: ActorDep, submission_id: IdPath):
     """The proof image."""
     with unit_of_work(request) as session:
-        submission = tasks.get_submission(session, actor=actor, submission_id=submission_id)
+        submission = point_tasks.get_submission(session, actor=actor, submission_id=submission_id)
         path = submission.image_path
     if not path:
         raise NotFound("the image was erased", field="submission_id")
