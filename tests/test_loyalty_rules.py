@@ -100,3 +100,20 @@ def test_cursor_keeps_skipped_ids_as_gaps_until_they_appear_or_age_out():
     assert later == {"last": 15, "gaps": [], "failures": {}}
     forgotten = advance(moved, read=[], failed=[], now=NOW + timedelta(seconds=GAP_SECONDS + 1))
     assert forgotten["gaps"] == [] and forgotten["last"] == 14
+
+
+def test_ledger_changes_reach_the_warehouse_as_events(api, database, tenant, pipeline):
+    customer = _customer(api, "wh-1")
+    api.post("/v1/loyalty/points/earn", json={"customer_id": customer, "points": 30, "idempotency_key": "wh"})
+    api.post("/v1/loyalty/points/redeem", json={"customer_id": customer, "points": 12, "idempotency_key": "wh-r"})
+    template = api.post("/v1/loyalty/coupon-templates", json={"name": "券", "kind": "fixed", "value_fen": 100,
+                                                              "valid_days": 3}).json()
+    coupon = api.post(f"/v1/loyalty/coupon-templates/{template['id']}/issue",
+                      json={"customer_id": customer, "idempotency_key": "wh"}).json()
+    api.post(f"/v1/loyalty/coupons/{coupon['id']}/redeem", json={"order_ref": "W1", "order_amount_fen": 500})
+    pipeline.catch_up()
+    rows = pipeline.warehouse.query(
+        "SELECT event, properties FROM events WHERE workspace_id = %(w)s AND customer_id = %(c)s "
+        "AND source = 'yutang' ORDER BY message_id", {"w": tenant.id, "c": customer})
+    events = [name for name, _ in rows]
+    assert sorted(events) == ["Coupon Issued", "Coupon Redeemed", "Points Changed", "Points Changed"]

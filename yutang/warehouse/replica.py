@@ -18,6 +18,11 @@ EVENT_NAMES = {
     "tag.removed": "Tag Removed",
     "consent.changed": "Consent Changed",
     "customer.merged": "Customer Merged",
+    "points.changed": "Points Changed",
+    "coupon.issued": "Coupon Issued",
+    "coupon.redeemed": "Coupon Redeemed",
+    "coupon.expired": "Coupon Expired",
+    "tier.changed": "Tier Changed",
 }
 INTERNAL_SOURCE = "yutang"
 
