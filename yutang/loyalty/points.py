@@ -6,11 +6,13 @@ of its entries. Each entry carries an idempotency key, unique per workspace: the
 and returns the first entry. What to take from which lot is decided by the pure core in `ledger.py`.
 """
 
+import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,13 +21,16 @@ from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid, NotFound
 from yutang.loyalty import config, ledger
 from yutang.loyalty.errors import NotEnoughPoints
-from yutang.loyalty.models import PointsAccount, PointsEntry, PointsLot
+from yutang.loyalty.models import LoyaltySettings, PointsAccount, PointsEntry, PointsLot
 from yutang.loyalty.schemas import BalanceOut, EntryKind, LiabilityOut, LiabilityRow, LotOut
 from yutang.storage import outbox
+from yutang.storage.types import UTCDateTime
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
 ACCOUNTS, ENTRIES, LOTS = PointsAccount.__table__, PointsEntry.__table__, PointsLot.__table__
+SETTINGS = LoyaltySettings.__table__
+DEFAULT_POLICY = (config.DEFAULTS.expiry_policy, config.DEFAULTS.expiry_months, config.DEFAULTS.expiry_month_day)
 
 
 def _insert_once(session: Session, table, values: dict, *, keys: list[str]):
@@ -63,12 +68,55 @@ def _open_account(session: Session, actor: Actor, customer_id: int) -> int:
     return customer_id
 
 
-def _emit(session: Session, entry: PointsEntry) -> None:
-    outbox.emit(session, workspace_id=entry.workspace_id, topic="points.changed", entity_id=entry.id,
-                payload={"entry_id": entry.id, "customer_id": entry.customer_id, "kind": entry.kind,
-                         "points": entry.points, "balance_after": entry.balance_after, "shortfall": entry.shortfall,
-                         "reason": entry.reason, "source_type": entry.source_type, "source_ref": entry.source_ref,
-                         "rule_id": entry.rule_id, "occurred_at": entry.occurred_at.isoformat()})
+def _payload(entry: PointsEntry) -> dict:
+    return {"entry_id": entry.id, "customer_id": entry.customer_id, "kind": entry.kind, "points": entry.points,
+            "balance_after": entry.balance_after, "shortfall": entry.shortfall, "reason": entry.reason,
+            "source_type": entry.source_type, "source_ref": entry.source_ref, "rule_id": entry.rule_id,
+            "occurred_at": entry.occurred_at.isoformat()}
+
+
+def _emit(session: Session, entry: PointsEntry, *, now: bool = False) -> None:
+    write = outbox.emit_now if now else outbox.emit
+    write(session, workspace_id=entry.workspace_id, topic="points.changed", entity_id=entry.id,
+          payload=_payload(entry))
+
+
+# PostgreSQL writes the entry, its lot and its outbox row in one round trip (data-modifying CTEs); SQLite, which
+# has no such CTEs but runs in-process, takes three statements. Nothing is written when the key already exists.
+PG_WRITE = text("""
+WITH e AS (
+  INSERT INTO points_entries (workspace_id, customer_id, kind, points, balance_after, shortfall, idempotency_key,
+    reason, source_type, source_ref, rule_id, occurred_at, member_id, detail, created_at)
+  VALUES (:workspace_id, :customer_id, :kind, :points, :balance_after, 0, :idempotency_key, :reason, :source_type,
+    :source_ref, :rule_id, :occurred_at, :member_id, '{}'::jsonb, :created_at)
+  ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING id),
+l AS (
+  INSERT INTO points_lots (workspace_id, customer_id, entry_id, points, remaining, expires_at, created_at)
+  SELECT :workspace_id, :customer_id, id, :points, :remaining, :expires_at, :created_at FROM e)
+INSERT INTO outbox (workspace_id, topic, entity_id, payload, created_at)
+SELECT :workspace_id, 'points.changed', id, CAST(:payload AS jsonb) || jsonb_build_object('entry_id', id),
+  :created_at FROM e
+RETURNING entity_id""").bindparams(bindparam("occurred_at", type_=UTCDateTime),
+                                   bindparam("created_at", type_=UTCDateTime),
+                                   bindparam("expires_at", type_=UTCDateTime))
+
+
+@lru_cache(maxsize=4)
+def _award_statements(dialect_name: str) -> dict:
+    """The award path's statements, built once per dialect so SQLAlchemy reuses their compiled form."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    account = (ACCOUNTS.c.workspace_id == bindparam("w"), ACCOUNTS.c.customer_id == bindparam("c"))
+    policy = [select(column).where(SETTINGS.c.workspace_id == bindparam("w")).scalar_subquery()
+              for column in (SETTINGS.c.expiry_policy, SETTINGS.c.expiry_months, SETTINGS.c.expiry_month_day)]
+    return {
+        # Locks the account row, moves the balance and reads the expiry policy: one round trip.
+        "move": update(ACCOUNTS).where(*account).values(
+            balance=ACCOUNTS.c.balance + bindparam("p"), earned_total=ACCOUNTS.c.earned_total + bindparam("p"),
+            updated_at=bindparam("now")).returning(ACCOUNTS.c.balance, *policy),
+        "entry": dialect.insert(ENTRIES).on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
+        .returning(ENTRIES.c.id),
+        "lot": insert(LOTS),
+    }
 
 
 def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: str, reason: str = "",
@@ -82,38 +130,44 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
         customer_id = resolve_customer(session, actor=actor, customer_id=customer_id)
     now = utcnow()
     occurred = occurred_at or now
-    settings = config.settings_of(session, workspace_id=actor.workspace_id)
-    # One statement both locks the account row and moves the balance (the hot path: no separate SELECT).
-    balance = session.execute(_move_for(actor, customer_id, points, now)).scalar()
-    if balance is None:
+    connection = session.connection()
+    statements = _award_statements(connection.dialect.name)
+    move = {"w": actor.workspace_id, "c": customer_id, "p": points, "now": now}
+    moved = connection.execute(statements["move"], move).first()
+    if moved is None:
         customer_id = _open_account(session, actor, customer_id)
-        balance = session.execute(_move_for(actor, customer_id, points, now)).scalar()
+        moved = connection.execute(statements["move"], move | {"c": customer_id}).first()
+    balance = moved[0]
+    policy = moved[1:] if moved[1] is not None else DEFAULT_POLICY
+    expires_at = ledger.expiry_for(occurred, policy=policy[0], months=policy[1], fixed_month_day=policy[2],
+                                   zone=actor.timezone)
     values = {"workspace_id": actor.workspace_id, "customer_id": customer_id, "kind": str(kind), "points": points,
               "balance_after": balance, "shortfall": 0, "idempotency_key": key, "reason": reason,
               "source_type": source_type, "source_ref": source_ref, "rule_id": rule_id, "reverses_id": None,
               "occurred_at": occurred, "member_id": actor.member_id, "detail": {}, "created_at": now}
-    entry_id = _insert_once(session, ENTRIES, values, keys=["workspace_id", "idempotency_key"])
+    # After a negative balance, new points first pay it back: only what is above zero forms the lot.
+    remaining = min(points, max(balance, 0))
+    if connection.dialect.name == "postgresql":
+        payload = _payload(_entry_object(0, values))
+        del payload["entry_id"]
+        entry_id = connection.execute(PG_WRITE, {k: v for k, v in values.items() if k not in ("detail", "shortfall",
+                                                                                             "reverses_id")}
+                                      | {"remaining": remaining, "expires_at": expires_at,
+                                         "payload": json.dumps(payload, ensure_ascii=False)}).scalar()
+        if entry_id is not None:
+            session.info[outbox.WROTE_OUTBOX] = True
+    else:
+        entry_id = connection.execute(statements["entry"], values).scalar()
+        if entry_id is not None:
+            connection.execute(statements["lot"], {"workspace_id": actor.workspace_id, "customer_id": customer_id,
+                                                   "entry_id": entry_id, "points": points, "remaining": remaining,
+                                                   "expires_at": expires_at, "created_at": now})
+            _emit(session, _entry_object(entry_id, values), now=True)
     if entry_id is None:
         # The key was applied before (we waited for its transaction on the account lock): undo our move.
-        session.execute(update(ACCOUNTS).where(ACCOUNTS.c.workspace_id == actor.workspace_id,
-                                               ACCOUNTS.c.customer_id == customer_id)
-                        .values(balance=ACCOUNTS.c.balance - points, earned_total=ACCOUNTS.c.earned_total - points))
+        connection.execute(statements["move"], move | {"c": customer_id, "p": -points})
         return find_entry(session, workspace_id=actor.workspace_id, key=key), False
-    expires_at = ledger.expiry_for(occurred, policy=settings.expiry_policy, months=settings.expiry_months,
-                                   fixed_month_day=settings.expiry_month_day, zone=actor.timezone)
-    # After a negative balance, new points first pay it back: only what is above zero forms the lot.
-    session.execute(insert(LOTS).values(workspace_id=actor.workspace_id, customer_id=customer_id, entry_id=entry_id,
-                                        points=points, remaining=min(points, max(balance, 0)), expires_at=expires_at,
-                                        created_at=now))
-    entry = _entry_object(entry_id, values)
-    _emit(session, entry)
-    return entry, True
-
-
-def _move_for(actor: Actor, customer_id: int, points: int, now: datetime):
-    return (update(ACCOUNTS).where(ACCOUNTS.c.workspace_id == actor.workspace_id, ACCOUNTS.c.customer_id == customer_id)
-            .values(balance=ACCOUNTS.c.balance + points, earned_total=ACCOUNTS.c.earned_total + points,
-                    updated_at=now).returning(ACCOUNTS.c.balance))
+    return _entry_object(entry_id, values), True
 
 
 def lock_account(session: Session, *, actor: Actor, customer_id: int):

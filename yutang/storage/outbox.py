@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, select, update
+from sqlalchemy import Index, String, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yutang.kit.clock import utcnow
@@ -28,6 +28,19 @@ class OutboxRow(WorkspaceScoped, Base):
 def emit(session: Session, *, workspace_id: int, topic: str, entity_id: int | None, payload: dict) -> None:
     """Record a change for the relay; it commits or rolls back with the caller's transaction."""
     session.add(OutboxRow(workspace_id=workspace_id, topic=topic, entity_id=entity_id, payload=payload))
+    session.info[WROTE_OUTBOX] = True
+
+
+_INSERT = None
+
+
+def emit_now(session: Session, *, workspace_id: int, topic: str, entity_id: int | None, payload: dict) -> None:
+    """As emit, but inserted at once with one prebuilt Core statement (for hot paths: no ORM flush)."""
+    global _INSERT
+    if _INSERT is None:
+        _INSERT = insert(OutboxRow.__table__)
+    session.connection().execute(_INSERT, {"workspace_id": workspace_id, "topic": topic, "entity_id": entity_id,
+                                           "payload": payload, "relayed_at": None, "created_at": utcnow()})
     session.info[WROTE_OUTBOX] = True
 
 
