@@ -117,3 +117,24 @@ def test_ledger_changes_reach_the_warehouse_as_events(api, database, tenant, pip
         "AND source = 'yutang' ORDER BY message_id", {"w": tenant.id, "c": customer})
     events = [name for name, _ in rows]
     assert sorted(events) == ["Coupon Issued", "Coupon Redeemed", "Points Changed", "Points Changed"]
+
+
+def test_redelivery_after_a_lost_cursor_awards_nothing_twice(api, database, pipeline):
+    from sqlalchemy import update
+
+    from yutang.storage.cursors import ConsumerCursor
+
+    api.post("/v1/channels", json={"code": "mp", "name": "小程序商城", "kind": "mini_program"})
+    api.post("/v1/loyalty/rules", json={"name": "消费积分", "kind": "order", "points_per_yuan": 1})
+    customer = _customer(api, "redeliver-1")
+    _order(api, customer, "RD-1")
+    _order(api, customer, "RD-1", status="partially_refunded", refunded_fen=3000)
+    pipeline.catch_up()
+    before = _entries(api, customer)
+    assert before == [("earn", 150), ("reverse", -30)]
+    # As if the process died before its cursor moves committed: every row is delivered again.
+    with database.unit_of_work() as session:
+        session.execute(update(ConsumerCursor).where(ConsumerCursor.name == "outbox:loyalty.orders")
+                        .values(position={}))
+    pipeline.subscribers.catch_up()
+    assert _entries(api, customer) == before

@@ -6,6 +6,7 @@ it, because events with an earlier received_at can land after later ones (the re
 with their commit time). The message id is the entry's idempotency key, so re-reading is harmless.
 """
 
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.background import Worker
+from yutang.kit.errors import DomainError
 from yutang.loyalty import rules
 from yutang.loyalty.models import PointsEntry
 from yutang.storage import cursors
@@ -21,6 +23,7 @@ from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import system_actor
 
+log = logging.getLogger(__name__)
 CURSOR = "warehouse:loyalty.events"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -70,9 +73,12 @@ class EventEarner:
                     if workspace_id not in actors:
                         zone = workspaces_service.get_workspace(session, workspace_id=workspace_id).timezone
                         actors[workspace_id] = system_actor(workspace_id, timezone=zone)
-                    with session.begin_nested():
-                        rules.on_event(session, actor=actors[workspace_id], rule=rule, customer_id=customer_id,
-                                       message_id=message_id, at=_aware(ts))
+                    try:
+                        with session.begin_nested():
+                            rules.on_event(session, actor=actors[workspace_id], rule=rule,
+                                           customer_id=customer_id, message_id=message_id, at=_aware(ts))
+                    except DomainError as exc:  # e.g. the customer was erased since: no points, move on
+                        log.info("no points for event %s: %s", message_id, exc.detail)
             last = rows[-1]
             newest = max(at, _aware(last[5]))
             # Paging continues from the last row read; once a page comes back short the pass is over.

@@ -68,6 +68,10 @@ def _open_account(session: Session, actor: Actor, customer_id: int) -> int:
     return customer_id
 
 
+PAYLOAD = ("customer_id", "kind", "points", "balance_after", "shortfall", "reason", "source_type", "source_ref",
+           "rule_id")
+
+
 def _payload(entry: PointsEntry) -> dict:
     return {"entry_id": entry.id, "customer_id": entry.customer_id, "kind": entry.kind, "points": entry.points,
             "balance_after": entry.balance_after, "shortfall": entry.shortfall, "reason": entry.reason,
@@ -75,10 +79,9 @@ def _payload(entry: PointsEntry) -> dict:
             "occurred_at": entry.occurred_at.isoformat()}
 
 
-def _emit(session: Session, entry: PointsEntry, *, now: bool = False) -> None:
-    write = outbox.emit_now if now else outbox.emit
-    write(session, workspace_id=entry.workspace_id, topic="points.changed", entity_id=entry.id,
-          payload=_payload(entry))
+def _emit(session: Session, entry: PointsEntry) -> None:
+    outbox.emit(session, workspace_id=entry.workspace_id, topic="points.changed", entity_id=entry.id,
+                payload=_payload(entry))
 
 
 # PostgreSQL writes the entry, its lot and its outbox row in one round trip (data-modifying CTEs); SQLite, which
@@ -147,9 +150,8 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
               "occurred_at": occurred, "member_id": actor.member_id, "detail": {}, "created_at": now}
     # After a negative balance, new points first pay it back: only what is above zero forms the lot.
     remaining = min(points, max(balance, 0))
+    payload = {name: values[name] for name in PAYLOAD} | {"occurred_at": occurred.isoformat()}
     if connection.dialect.name == "postgresql":
-        payload = _payload(_entry_object(0, values))
-        del payload["entry_id"]
         entry_id = connection.execute(PG_WRITE, {k: v for k, v in values.items() if k not in ("detail", "shortfall",
                                                                                              "reverses_id")}
                                       | {"remaining": remaining, "expires_at": expires_at,
@@ -162,7 +164,8 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
             connection.execute(statements["lot"], {"workspace_id": actor.workspace_id, "customer_id": customer_id,
                                                    "entry_id": entry_id, "points": points, "remaining": remaining,
                                                    "expires_at": expires_at, "created_at": now})
-            _emit(session, _entry_object(entry_id, values), now=True)
+            outbox.emit_now(session, workspace_id=actor.workspace_id, topic="points.changed", entity_id=entry_id,
+                            payload=payload | {"entry_id": entry_id})
     if entry_id is None:
         # The key was applied before (we waited for its transaction on the account lock): undo our move.
         connection.execute(statements["move"], move | {"c": customer_id, "p": -points})

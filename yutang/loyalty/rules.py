@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yutang.kit.clock import utcnow
+from yutang.kit.errors import Conflict
 from yutang.loyalty import ledger, points, tiers
 from yutang.loyalty.models import EarnRule, PointsEntry
 from yutang.loyalty.schemas import EarnRuleIn, EntryKind, RuleKind
@@ -84,7 +85,10 @@ def on_order_paid(session: Session, *, workspace_id: int, payload: dict) -> list
     if not rules:
         return []
     actor = _actor(session, workspace_id)
-    customer_id = points.resolve_customer(session, actor=actor, customer_id=payload["customer_id"])
+    try:
+        customer_id = points.resolve_customer(session, actor=actor, customer_id=payload["customer_id"])
+    except Conflict:  # erased since the order was paid: nothing to award
+        return []
     multiplier = tiers.multiplier_pct(session, workspace_id=workspace_id, customer_id=customer_id)
     paid_at = datetime.fromisoformat(payload["paid_at"]) if payload.get("paid_at") else None
     made = []
