@@ -59,3 +59,32 @@ def test_review_queue_approves_and_rejects_with_a_reason(app, api, database, ten
     assert approved.status_code == 303
     assert api.get(f"/v1/loyalty/customers/{seeded['customer']}/points").json()["balance"] == 150
     assert "没有待审核的提交" in client.get("/console/loyalty/review").text
+
+
+def test_operators_add_rules_tiers_and_templates_with_inline_errors(app, api, tenant):
+    client = signed_in(app, tenant.key)
+    bad = client.post("/console/loyalty/rules", data={"name": "签到", "kind": "event", "points_each": "5"})
+    assert bad.status_code == 422 and "event_name" in bad.text and 'value="签到"' in bad.text
+    made = client.post("/console/loyalty/rules", data={"name": "消费积分", "kind": "order", "points_per_yuan": "2",
+                                                       "excluded": "包装, 运费"}, follow_redirects=False)
+    assert made.status_code == 303
+    rule = api.get("/v1/loyalty/rules").json()[0]
+    assert (rule["points_per_yuan"], rule["excluded_categories"]) == (2, ["包装", "运费"])
+    tier = client.post("/console/loyalty/tiers", data={"name": "银卡", "rank": "1", "threshold": "100",
+                                                       "multiplier_pct": "120", "benefits": ["free_returns"]},
+                       follow_redirects=False)
+    assert tier.status_code == 303
+    assert api.get("/v1/loyalty/tiers").json()[0]["benefits"] == ["free_returns"]
+    wrong = client.post("/console/loyalty/coupons", data={"name": "满减", "kind": "threshold", "value_yuan": "30",
+                                                          "threshold_yuan": "20", "valid_days": "7"})
+    assert wrong.status_code == 422 and 'role="alert"' in wrong.text and "above value_fen" in wrong.text
+    typo = client.post("/console/loyalty/coupons", data={"name": "满减", "kind": "fixed", "value_yuan": "3.001",
+                                                         "valid_days": "7"})
+    assert typo.status_code == 422 and "not an amount in yuan" in typo.text
+    good = client.post("/console/loyalty/coupons", data={"name": "满200减30", "kind": "threshold",
+                                                         "value_yuan": "30", "threshold_yuan": "200",
+                                                         "valid_days": "7", "total_stock": "500"},
+                       follow_redirects=False)
+    assert good.status_code == 303
+    template = api.get("/v1/loyalty/coupon-templates").json()[0]
+    assert (template["value_fen"], template["threshold_fen"], template["total_stock"]) == (3000, 20000, 500)

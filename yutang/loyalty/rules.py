@@ -176,4 +176,7 @@ def on_event(session: Session, *, actor: Actor, rule: EarnRule, customer_id: int
     entry, created = points.earn(session, actor=actor, customer_id=customer_id, points=amount, key=key,
                                  reason=rule.name, source_type="event", source_ref=message_id, rule_id=rule.id,
                                  occurred_at=at)
-    return entry if created else None
+    if not created:
+        return None
+    tiers.evaluate(session, actor=actor, customer_id=customer_id)
+    return entry
