@@ -138,3 +138,17 @@ def test_redelivery_after_a_lost_cursor_awards_nothing_twice(api, database, pipe
                         .values(position={}))
     pipeline.subscribers.catch_up()
     assert _entries(api, customer) == before
+
+
+def test_a_new_event_rule_does_not_award_for_events_that_arrived_before_it(api, client, pipeline):
+    key = api.post("/v1/sources", json={"name": "app", "kind": "app"}).json()["write_key"]
+    customer = _customer(api, "ev-old")
+    old = {"type": "track", "userId": "ev-old", "messageId": "old-share", "event": "Page Shared",
+           "timestamp": "2026-11-20T05:00:00Z"}
+    client.post("/v1/batch", json={"batch": [old]}, headers=_basic(key))
+    pipeline.catch_up()
+    api.post("/v1/loyalty/rules", json={"name": "分享", "kind": "event", "event_name": "Page Shared", "points": 3})
+    new = old | {"messageId": "new-share"}
+    client.post("/v1/batch", json={"batch": [new]}, headers=_basic(key))
+    pipeline.catch_up()
+    assert _entries(api, customer) == [("earn", 3)]

@@ -55,7 +55,9 @@ class EventEarner:
             position = cursor.position
             at = datetime.fromisoformat(position["received_at"]) if position.get("received_at") else EPOCH
             after = (position.get("page_at"), position.get("page_id")) if position.get("page_at") else None
-            start = at - self.overlap
+            # A rule applies to events that arrive after it was made: older history is not read at all.
+            first_rule = min(_aware(rule.created_at) for found in by_workspace.values() for rule in found)
+            start = max(at, first_rule) - self.overlap
             rows = self._page(names, start=start, after=after)
             if not rows:
                 cursors.save(session, cursor=cursor, position={"received_at": at.isoformat()})
@@ -68,7 +70,7 @@ class EventEarner:
             for workspace_id, message_id, event, customer_id, ts, _received_at in rows:
                 for rule in by_workspace.get(workspace_id, []):
                     if rule.event_name != event or customer_id is None or \
-                            f"event:{message_id}:{rule.id}" in seen:
+                            _aware(_received_at) < _aware(rule.created_at) or f"event:{message_id}:{rule.id}" in seen:
                         continue
                     if workspace_id not in actors:
                         zone = workspaces_service.get_workspace(session, workspace_id=workspace_id).timezone
