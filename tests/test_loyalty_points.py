@@ -162,3 +162,15 @@ def test_many_threads_lose_and_double_nothing(database, tenant):
     assert_consistent(state)
     assert state["balance"] == 12 * 7 + workers * 12 * 3 - sum(spent)
     assert len(spent) == 20
+
+
+def test_nightly_job_expires_points_and_coupons(database, tenant):
+    from yutang.loyalty import tasks
+
+    actor = tenant.actor
+    customer_id = new_customer(database, actor)
+    _earn(database, actor, customer_id, 40, "night-old", occurred_at=datetime.now(UTC) - timedelta(days=500))
+    done = tasks.nightly(database.factory)
+    assert done["points_expired"] >= 1
+    assert tasks.nightly(database.factory)["points_expired"] == 0
+    assert _state(database, customer_id)["balance"] == 0

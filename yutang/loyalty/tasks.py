@@ -19,10 +19,13 @@ def expire_points(factory: sessionmaker[Session], *, now: datetime | None = None
             due = points.due_accounts(session, now=now)
         if not due:
             return written
+        before = written
         for workspace_id, customer_id in due:
             with unit_of_work(factory) as session:
                 written += len(points.expire_customer(session, workspace_id=workspace_id, customer_id=customer_id,
                                                       now=now))
+        if written == before:  # nothing expirable after all (never loop on rows the ledger will not touch)
+            return written
 
 
 def expire_coupons(factory: sessionmaker[Session], *, now: datetime | None = None) -> int:
