@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from tests.test_loyalty_tasks import screenshot
+
 SAMPLE_BODIES = {
     ("POST", "/v1/members"): {"name": "x", "role": "operator"},
     ("POST", "/v1/channels"): {"code": "intruder", "name": "x", "kind": "app"},
@@ -34,6 +36,22 @@ SAMPLE_BODIES = {
                                      "identity_value": "13900139000", "body": "x"},
     ("POST", "/v1/inbox/threads/{thread_id}/replies"): {"body": "hijacked"},
     ("POST", "/v1/inbox/threads/{thread_id}/assign"): {"member_id": "{member_id}"},
+    ("POST", "/v1/loyalty/points/earn"): {"customer_id": "{customer_id}", "points": 5, "idempotency_key": "x"},
+    ("POST", "/v1/loyalty/points/redeem"): {"customer_id": "{customer_id}", "points": 1, "idempotency_key": "y"},
+    ("POST", "/v1/loyalty/points/reverse"): {"entry_id": "{entry_id}", "idempotency_key": "z"},
+    ("POST", "/v1/loyalty/points/adjust"): {"customer_id": "{customer_id}", "points": -1, "idempotency_key": "w",
+                                            "reason": "x"},
+    ("PUT", "/v1/loyalty/rules/{rule_id}"): {"name": "x", "kind": "event", "event_name": "X", "points": 1},
+    ("PUT", "/v1/loyalty/tiers/{tier_id}"): {"name": "x", "rank": 9, "threshold": 1},
+    ("PUT", "/v1/loyalty/coupon-templates/{coupon_template_id}"): {"name": "x", "kind": "fixed", "value_fen": 1,
+                                                            "valid_days": 1},
+    ("POST", "/v1/loyalty/coupon-templates/{coupon_template_id}/issue"): {"customer_id": "{customer_id}",
+                                                                   "idempotency_key": "i"},
+    ("POST", "/v1/loyalty/coupon-templates/{coupon_template_id}/issue-bulk"): {"customer_ids": ["{customer_id}"],
+                                                                        "idempotency_key": "b"},
+    ("POST", "/v1/loyalty/coupons/{coupon_id}/redeem"): {"order_ref": "o", "order_amount_fen": 100000},
+    ("POST", "/v1/loyalty/submissions/{submission_id}/review"): {"approve": True},
+    ("POST", "/v1/loyalty/tasks/{task_id}/submissions"): {"multipart": "see tests/test_loyalty_tasks.py"},
 }
 # Routes that act only on the caller's own workspace by construction (no foreign id can be named).
 OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"), ("GET", "/v1/api-keys"),
@@ -43,7 +61,12 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/sources"), ("POST", "/v1/sources"), ("GET", "/v1/messaging/channels"),
             ("POST", "/v1/messaging/channels"), ("GET", "/v1/messaging/templates"), ("POST", "/v1/messaging/templates"),
             ("GET", "/v1/messages"), ("GET", "/v1/inbox/threads"), ("GET", "/v1/inbox/queues"),
-            ("POST", "/v1/inbox/queues")}
+            ("POST", "/v1/inbox/queues"),
+            ("GET", "/v1/loyalty/settings"), ("PUT", "/v1/loyalty/settings"), ("GET", "/v1/loyalty/points/liability"),
+            ("GET", "/v1/loyalty/rules"), ("POST", "/v1/loyalty/rules"), ("GET", "/v1/loyalty/tiers"),
+            ("POST", "/v1/loyalty/tiers"), ("GET", "/v1/loyalty/coupon-templates"),
+            ("POST", "/v1/loyalty/coupon-templates"), ("GET", "/v1/loyalty/tasks"), ("POST", "/v1/loyalty/tasks"),
+            ("GET", "/v1/loyalty/submissions")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 
@@ -88,7 +111,25 @@ def victim(client, tenant):
         "channel_id": ids["config_id"], "identity_kind": "phone", "identity_value": "13900139000",
         "body": "hello"}).json()["id"]
     ids["queue_id"] = client.post("/v1/inbox/queues", headers=h, json={"name": "Q"}).json()["id"]
+    _loyalty(client, h, ids)
     return ids
+
+
+def _loyalty(client, h, ids):
+    ids["entry_id"] = client.post("/v1/loyalty/points/earn", headers=h, json={
+        "customer_id": ids["customer_id"], "points": 100, "idempotency_key": "seed"}).json()["id"]
+    ids["rule_id"] = client.post("/v1/loyalty/rules", headers=h, json={
+        "name": "r", "kind": "order", "points_per_yuan": 1}).json()["id"]
+    ids["tier_id"] = client.post("/v1/loyalty/tiers", headers=h, json={
+        "name": "t", "rank": 1, "threshold": 1000}).json()["id"]
+    ids["coupon_template_id"] = client.post("/v1/loyalty/coupon-templates", headers=h, json={
+        "name": "c", "kind": "fixed", "value_fen": 100, "valid_days": 3, "per_customer_limit": 5}).json()["id"]
+    ids["coupon_id"] = client.post(f"/v1/loyalty/coupon-templates/{ids['coupon_template_id']}/issue", headers=h, json={
+        "customer_id": ids["customer_id"], "idempotency_key": "seed"}).json()["id"]
+    ids["task_id"] = client.post("/v1/loyalty/tasks", headers=h, json={"name": "k", "points": 5}).json()["id"]
+    ids["submission_id"] = client.post(
+        f"/v1/loyalty/tasks/{ids['task_id']}/submissions", headers=h, data={"customer_id": str(ids["customer_id"])},
+        files={"image": ("p.png", screenshot(7), "image/png")}).json()["id"]
 
 
 def _snapshot(client, tenant, ids):
@@ -96,7 +137,10 @@ def _snapshot(client, tenant, ids):
     return [client.get(f"/v1/customers/{ids['customer_id']}/archive", headers=h).json(),
             client.get(f"/v1/customers/{ids['customer2_id']}/archive", headers=h).json(),
             client.get("/v1/channels", headers=h).json(), client.get("/v1/tag-groups", headers=h).json(),
-            client.get("/v1/api-keys", headers=h).json(), client.get("/v1/members", headers=h).json()]
+            client.get("/v1/api-keys", headers=h).json(), client.get("/v1/members", headers=h).json(),
+            client.get(f"/v1/loyalty/customers/{ids['customer_id']}/points", headers=h).json(),
+            client.get(f"/v1/loyalty/customers/{ids['customer_id']}/coupons", headers=h).json(),
+            client.get("/v1/loyalty/submissions", headers=h).json()]
 
 
 def test_every_route_refuses_foreign_ids(app, client, tenant, other_tenant, victim):

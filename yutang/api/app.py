@@ -2,12 +2,24 @@
 
 from fastapi import APIRouter
 
-from yutang.api.routes import channels, customers, ingest, messaging, orders, sources, tags, workspace
+from yutang.api.routes import (
+    channels,
+    customers,
+    ingest,
+    loyalty,
+    loyalty_programme,
+    messaging,
+    orders,
+    sources,
+    tags,
+    workspace,
+)
 
 
 def api_router() -> APIRouter:
     """Every /v1 route."""
     router = APIRouter(prefix="/v1")
-    for module in (workspace, channels, customers, tags, orders, sources, ingest, messaging):
+    for module in (workspace, channels, customers, tags, orders, sources, ingest, messaging, loyalty,
+                   loyalty_programme):
         router.include_router(module.router)
     return router

@@ -10,6 +10,7 @@ from yutang.customers.models import Customer, MergeRecord
 from yutang.customers.schemas import ConsentOut, CustomerIn, MembershipOut, MergeOut, NoteOut
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
+from yutang.loyalty import service as loyalty_service
 from yutang.messaging import service as messaging_service
 from yutang.orders import service as orders_service
 from yutang.orders.schemas import OrderStatus
@@ -54,7 +55,8 @@ def merge(session: Session, *, actor: Actor, winner_id: int, loser_id: int, reas
     customers_service.require_active(loser)
     moved = {"tags": tags_service.move_customer(session, from_id=loser.id, to_id=winner.id),
              "orders": orders_service.move_customer(session, from_id=loser.id, to_id=winner.id),
-             "messages": messaging_service.move_customer(session, from_id=loser.id, to_id=winner.id)}
+             "messages": messaging_service.move_customer(session, from_id=loser.id, to_id=winner.id),
+             "loyalty": loyalty_service.move_customer(session, from_id=loser.id, to_id=winner.id)}
     return customers_service.absorb(session, actor=actor, winner=winner, loser=loser, reason=reason,
                                     moved_elsewhere=moved)
 
@@ -97,6 +99,7 @@ def export(session: Session, *, actor: Actor, customer_id: int) -> dict:
     data = customers_service.export(session, customer=customer)
     data["tags"] = tags_service.export(session, customer_id=customer.id)
     data["orders"] = orders_service.export(session, customer_id=customer.id)
+    data["loyalty"] = loyalty_service.export(session, customer_id=customer.id)
     data["exported_at"] = utcnow().isoformat()
     workspaces_service.record(session, actor=actor, action="customer.exported", entity_type="customer",
                               entity_id=customer.id)
@@ -111,6 +114,7 @@ def erase(session: Session, *, actor: Actor, customer_id: int) -> Customer:
     customers_service.require_active(customer)
     orders_service.erase(session, customer_id=customer.id)
     messaging_service.erase(session, customer_id=customer.id)
+    loyalty_service.erase(session, customer_id=customer.id)
     customers_service.erase(session, actor=actor, customer=customer)
     workspaces_service.scrub_audit(session, actor=actor, entity_type="customer", entity_id=customer.id)
     workspaces_service.record(session, actor=actor, action="customer.erased", entity_type="customer",

@@ -1,4 +1,5 @@
-"""`yutang` commands: serve, demo, migrate, workspace create, import customers / orders, warehouse load-events."""
+"""`yutang` commands: serve, demo, migrate, workspace create, import customers / orders, warehouse load-events,
+loyalty nightly."""
 
 import json
 import sys
@@ -17,6 +18,7 @@ from yutang.archive import importing as customer_import
 from yutang.demo import seed as demo_seed
 from yutang.kit.errors import DomainError
 from yutang.kit.settings import create_settings
+from yutang.loyalty import tasks as loyalty_tasks
 from yutang.orders import importing as order_import
 from yutang.runtime.database import Database, open_database
 from yutang.runtime.pipeline import open_pipeline
@@ -33,6 +35,8 @@ app.add_typer(workspace_app, name="workspace")
 warehouse_app = typer.Typer(help="The analytics warehouse.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(warehouse_app, name="warehouse")
+loyalty_app = typer.Typer(help="Loyalty: points, coupons and tiers.", no_args_is_help=True)
+app.add_typer(loyalty_app, name="loyalty")
 
 HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
 PortOpt = Annotated[int, typer.Option(help="port to listen on")]
@@ -205,3 +209,10 @@ def load_events(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
 
 if __name__ == "__main__":
     app()
+
+
+@loyalty_app.command("nightly")
+def loyalty_nightly() -> None:
+    """Expire points lots and coupons past their date and review tiers at period end (run nightly, e.g. cron)."""
+    database = _database()
+    typer.echo(json.dumps(loyalty_tasks.nightly(database.factory)))

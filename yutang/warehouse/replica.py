@@ -27,6 +27,11 @@ EVENT_NAMES = {
     "message.failed": "Message Failed",
     "message.suppressed": "Message Suppressed",
     "message.received": "Message Received",
+    "points.changed": "Points Changed",
+    "coupon.issued": "Coupon Issued",
+    "coupon.redeemed": "Coupon Redeemed",
+    "coupon.expired": "Coupon Expired",
+    "tier.changed": "Tier Changed",
 }
 INTERNAL_SOURCE = "yutang"
 

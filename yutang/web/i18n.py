@@ -63,6 +63,17 @@ LABELS = {
     "customer.consent": N_("Consent recorded"), "customer.tagged": N_("Tags changed"),
     "customer.note_added": N_("Note added"), "customer.merged": N_("Merged another customer in"),
     "customer.exported": N_("Data exported"), "customer.erased": N_("Personal data erased"),
+    # Loyalty: rule and entry kinds, coupon kinds and statuses, submission statuses, tier benefits, events.
+    "order": N_("Paid orders"), "event": N_("Events"), "earn": N_("Earned"), "redeem": N_("Redeemed"),
+    "expire": N_("Expired"), "reverse": N_("Reversed"), "adjust": N_("Adjusted"),
+    "fixed": N_("Fixed amount"), "percent": N_("Percentage"), "threshold": N_("Spend threshold"),
+    "free_shipping": N_("Free shipping"), "gift": N_("Gift"), "issued": N_("Unused"), "redeemed": N_("Used"),
+    "expired": N_("Expired"), "approved": N_("Approved"), "rejected": N_("Rejected"),
+    "exclusive_service": N_("Exclusive service"), "free_returns": N_("Free returns"),
+    "new_product_trials": N_("New-product trials"), "birthday_gift": N_("Birthday gift"),
+    "Points Changed": N_("Points changed"), "Coupon Issued": N_("Coupon issued"),
+    "Coupon Redeemed": N_("Coupon used"), "Coupon Expired": N_("Coupon expired"), "Tier Changed": N_("Tier changed"),
+    "points.adjusted": N_("Points adjusted"), "merge": N_("Merged in"),
 }
 
 

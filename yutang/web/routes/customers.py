@@ -19,6 +19,7 @@ from yutang.kit.errors import DomainError, NotFound
 from yutang.kit.pagination import decode_cursor, encode_cursor
 from yutang.tags import service as tags_service
 from yutang.web.deps import ConsoleRoute, Page, console, form_errors, is_htmx, session_key
+from yutang.web.routes import loyalty as loyalty_pages
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Permission
 
@@ -161,7 +162,8 @@ def _archive(page: Page, customer_id: int) -> dict:
     return {"archive": archive,
             "channel_names": archive.channel_names | {cid: c.name for cid, c in extra.items()},
             "members": {m.id: m.name for m in workspaces_service.list_members(session, actor=actor)},
-            "can_write": actor.can(Permission.WRITE), "errors": {}, "form": {}}
+            "can_write": actor.can(Permission.WRITE), "errors": {}, "form": {},
+            "loyalty": loyalty_pages.customer_section(page, customer_id)}
 
 
 # ---- the timeline ---------------------------------------------------------------------------------------

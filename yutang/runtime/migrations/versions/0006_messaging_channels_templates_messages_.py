@@ -11,7 +11,7 @@ import yutang.storage.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0006'
-down_revision = '0002'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

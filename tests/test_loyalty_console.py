@@ -1,0 +1,90 @@
+"""Loyalty console pages: the archive's points and coupons, rules and tiers with the liability, coupon templates
+with statistics, and the task review queue (approve, reject with a reason), in Chinese and English."""
+
+from tests.loyalty_helpers import new_customer
+from tests.test_loyalty_tasks import screenshot
+from tests.test_web_console import HTMX, signed_in
+
+
+def seed_loyalty(api, database, tenant) -> dict:
+    """A workspace with a rule, a tier, a coupon template with one used coupon, and two proofs to review."""
+    customer = new_customer(database, tenant.actor, name="积分顾客")
+    api.post("/v1/loyalty/rules", json={"name": "签到送积分", "kind": "event", "event_name": "Signed In",
+                                        "points": 5, "daily_cap": 5})
+    api.post("/v1/loyalty/tiers", json={"name": "金卡会员", "rank": 1, "threshold": 100, "multiplier_pct": 150,
+                                        "benefits": ["free_returns"]})
+    api.post("/v1/loyalty/points/earn", json={"customer_id": customer, "points": 120, "idempotency_key": "seed",
+                                              "reason": "开卡礼"})
+    template = api.post("/v1/loyalty/coupon-templates", json={
+        "name": "满200减30", "kind": "threshold", "value_fen": 3000, "threshold_fen": 20000, "valid_days": 30}).json()
+    coupon = api.post(f"/v1/loyalty/coupon-templates/{template['id']}/issue",
+                      json={"customer_id": customer, "idempotency_key": "seed"}).json()
+    api.post(f"/v1/loyalty/coupons/{coupon['id']}/redeem", json={"order_ref": "T1", "order_amount_fen": 26800})
+    task = api.post("/v1/loyalty/tasks", json={"name": "晒好评", "points": 30, "per_customer_limit": 5}).json()
+    proofs = [api.post(f"/v1/loyalty/tasks/{task['id']}/submissions",
+                       data={"customer_id": str(customer), "note": f"第{n}张截图"},
+                       files={"image": ("p.png", screenshot(100 + n), "image/png")}).json()["id"] for n in (1, 2)]
+    return {"customer": customer, "template": template["id"], "proofs": proofs, "coupon": coupon["code"]}
+
+
+def test_archive_and_programme_pages(app, api, database, tenant):
+    seeded = seed_loyalty(api, database, tenant)
+    client = signed_in(app, tenant.key)
+    archive = client.get(f"/console/customers/{seeded['customer']}")
+    assert archive.status_code == 200
+    assert "积分" in archive.text and ">120<" in archive.text and seeded["coupon"] in archive.text
+    assert "金卡会员" in archive.text and "免费退换" in archive.text
+    overview = client.get("/console/loyalty").text
+    assert "签到送积分" in overview and "每天 5" in overview and "积分负债" in overview
+    coupons = client.get("/console/loyalty/coupons").text
+    assert "满200减30" in coupons and "100.0%" in coupons and "268.00" in coupons
+    client.get("/console/language?to=en")
+    english = client.get("/console/loyalty/coupons").text
+    assert "Redemption rate" in english and "Spend threshold" in english
+
+
+def test_review_queue_approves_and_rejects_with_a_reason(app, api, database, tenant):
+    seeded = seed_loyalty(api, database, tenant)
+    client = signed_in(app, tenant.key)
+    queue = client.get("/console/loyalty/review")
+    assert all(f'id="submission-{proof}"' in queue.text for proof in seeded["proofs"])
+    first, second = seeded["proofs"]
+    missing = client.post(f"/console/loyalty/review/{first}", data={"decision": "reject", "reason": ""},
+                          headers=HTMX)
+    assert missing.status_code == 422 and 'aria-invalid="true"' in missing.text
+    done = client.post(f"/console/loyalty/review/{first}", data={"decision": "reject", "reason": "看不清"},
+                       headers=HTMX)
+    assert done.status_code == 200 and "看不清" in done.text and 'data-status="rejected"' in done.text
+    approved = client.post(f"/console/loyalty/review/{second}", data={"decision": "approve"}, follow_redirects=False)
+    assert approved.status_code == 303
+    assert api.get(f"/v1/loyalty/customers/{seeded['customer']}/points").json()["balance"] == 150
+    assert "没有待审核的提交" in client.get("/console/loyalty/review").text
+
+
+def test_operators_add_rules_tiers_and_templates_with_inline_errors(app, api, tenant):
+    client = signed_in(app, tenant.key)
+    bad = client.post("/console/loyalty/rules", data={"name": "签到", "kind": "event", "points_each": "5"})
+    assert bad.status_code == 422 and "event_name" in bad.text and 'value="签到"' in bad.text
+    made = client.post("/console/loyalty/rules", data={"name": "消费积分", "kind": "order", "points_per_yuan": "2",
+                                                       "excluded": "包装, 运费"}, follow_redirects=False)
+    assert made.status_code == 303
+    rule = api.get("/v1/loyalty/rules").json()[0]
+    assert (rule["points_per_yuan"], rule["excluded_categories"]) == (2, ["包装", "运费"])
+    tier = client.post("/console/loyalty/tiers", data={"name": "银卡", "rank": "1", "threshold": "100",
+                                                       "multiplier_pct": "120", "benefits": ["free_returns"]},
+                       follow_redirects=False)
+    assert tier.status_code == 303
+    assert api.get("/v1/loyalty/tiers").json()[0]["benefits"] == ["free_returns"]
+    wrong = client.post("/console/loyalty/coupons", data={"name": "满减", "kind": "threshold", "value_yuan": "30",
+                                                          "threshold_yuan": "20", "valid_days": "7"})
+    assert wrong.status_code == 422 and 'role="alert"' in wrong.text and "above value_fen" in wrong.text
+    typo = client.post("/console/loyalty/coupons", data={"name": "满减", "kind": "fixed", "value_yuan": "3.001",
+                                                         "valid_days": "7"})
+    assert typo.status_code == 422 and "not an amount in yuan" in typo.text
+    good = client.post("/console/loyalty/coupons", data={"name": "满200减30", "kind": "threshold",
+                                                         "value_yuan": "30", "threshold_yuan": "200",
+                                                         "valid_days": "7", "total_stock": "500"},
+                       follow_redirects=False)
+    assert good.status_code == 303
+    template = api.get("/v1/loyalty/coupon-templates").json()[0]
+    assert (template["value_fen"], template["threshold_fen"], template["total_stock"]) == (3000, 20000, 500)
