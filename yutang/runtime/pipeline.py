@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time
 
 from sqlalchemy import event
 
@@ -9,27 +10,34 @@ from yutang.events import service as events_service
 from yutang.events.ingest import Ingest
 from yutang.events.journal import Journal
 from yutang.events.loader import Loader
+from yutang.lifecycle import tasks as lifecycle_tasks
 from yutang.runtime.database import Database
 from yutang.runtime.resolution import OltpResolver
+from yutang.runtime.schedule import Job, Scheduler
 from yutang.storage import outbox
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, open_warehouse
 from yutang.warehouse.relay import Relay
 
+LIFECYCLE_AT = time(3, 0)  # stages, RFM and value are refreshed nightly at 03:00 in each workspace's zone
+
 
 @dataclass
 class Pipeline:
-    """Warehouse, outbox relay, event journal and loader; in embedded mode the server is the only writer."""
+    """Warehouse, outbox relay, event journal and loader, and the scheduler of periodic warehouse jobs; in embedded
+    mode the server is the only writer."""
 
     warehouse: DuckDBWarehouse | PostgresWarehouse
     relay: Relay
     journal: Journal
     loader: Loader
     ingest: Ingest
+    scheduler: Scheduler
 
     def start(self) -> None:
-        """Begin relaying and loading in the background."""
+        """Begin relaying, loading and running scheduled jobs in the background."""
         self.relay.start()
         self.loader.start()
+        self.scheduler.start()
 
     def on_touched(self, listener: Callable[[dict[int, set[int]]], None]) -> None:
         """Call listener(customer ids by workspace) after every warehouse commit of the loader or the relay."""
@@ -43,6 +51,7 @@ class Pipeline:
 
     def pause(self) -> None:
         """Stop the background threads (the warehouse stays open)."""
+        self.scheduler.stop()
         self.loader.stop()
         self.relay.stop()
 
@@ -71,5 +80,13 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
         with database.unit_of_work() as session:
             return events_service.authenticate(session, write_key=write_key)
 
-    return Pipeline(warehouse=warehouse, relay=relay, journal=journal, loader=loader,
-                    ingest=Ingest(journal, authenticate))
+    scheduler = Scheduler(database.factory)
+    pipeline = Pipeline(warehouse=warehouse, relay=relay, journal=journal, loader=loader,
+                        ingest=Ingest(journal, authenticate), scheduler=scheduler)
+
+    def refresh_lifecycle(actor, _slot) -> None:
+        pipeline.catch_up()
+        lifecycle_tasks.compute(database.factory, warehouse, actor=actor)
+
+    scheduler.register(Job(name="lifecycle.compute", at=LIFECYCLE_AT, run=refresh_lifecycle))
+    return pipeline
