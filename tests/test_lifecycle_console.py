@@ -91,3 +91,21 @@ def test_refresh_now_recomputes_and_returns_to_the_page(app, database, pipeline,
     assert refreshed.status_code == 303 and refreshed.headers["location"] == "/console/lifecycle"
     page = client.get("/console/lifecycle").text
     assert re.search(r'data-stage="prospect"><td>潜在客户</td><td class="num">1</td>', page)
+
+
+def test_the_archive_shows_stage_rfm_class_and_value(app, api, database, pipeline, tenant):
+    seed_lifecycle(database, pipeline, tenant)
+    b = api.get("/v1/customers", params={"identity": "app_user_id:b"}).json()["items"][0]["id"]
+    scores = api.get(f"/v1/customers/{b}/archive").json()["scores"]
+    assert scores["lifecycle_stage"] == "repeat" and scores["rfm_class"] == "important_value"
+    assert (scores["rfm_r"], scores["rfm_f"], scores["rfm_m"]) == (5, 5, 5)
+    assert scores["historic_value_fen"] == 120_000 and scores["predicted_value_fen"] is None
+    page = signed_in(app, tenant.key).get(f"/console/customers/{b}").text
+    assert re.search(r'id="lifecycle-stage">复购客户<', page)
+    assert re.search(r'id="rfm-class">重要价值客户 <small class="muted">R5 F5 M5</small>', page)
+    # Before any refresh reached a customer the archive simply has no scores.
+    with database.unit_of_work() as session:
+        late, _ = customers_service.resolve_or_create(session, actor=tenant.actor, data=CustomerIn(
+            name="late", identities=[{"kind": "app_user_id", "value": "late"}]))
+    assert api.get(f"/v1/customers/{late.id}/archive").json()["scores"] is None
+    assert "lifecycle-stage" not in signed_in(app, tenant.key).get(f"/console/customers/{late.id}").text
