@@ -260,3 +260,19 @@ def test_compute_and_overview_through_the_api(shop, api, other_tenant, client):
     # Another workspace sees its own (empty) overview, not this one.
     other = client.get("/v1/lifecycle/overview", headers=other_tenant.headers).json()
     assert other["customers"] == 0 and other["computed_at"] is None
+
+
+def test_a_refresh_touches_only_its_own_workspace(shop, database, pipeline, other_tenant):
+    shop.order("mine", ago(3))
+    shop.compute()
+    with database.unit_of_work() as session:
+        customers_service.resolve_or_create(session, actor=other_tenant.actor, data=CustomerIn(
+            name="theirs", identities=[{"kind": "app_user_id", "value": "theirs"}]))
+    pipeline.catch_up()
+    theirs = tasks.compute(database.factory, pipeline.warehouse, actor=other_tenant.actor, now=NOW)
+    assert theirs.customers == 1 and theirs.baseline
+    assert shop.scores() == {"mine": ("new", 1, 1, 1, "general_recovery", 10_000, None)}
+    rows = pipeline.warehouse.query("SELECT workspace_id, lifecycle_stage FROM customer_scores "
+                                    "WHERE workspace_id IN (%(a)s, %(b)s) ORDER BY 1",
+                                    {"a": shop.tenant.id, "b": other_tenant.id})
+    assert rows == [(shop.tenant.id, "new"), (other_tenant.id, "prospect")]

@@ -30,7 +30,8 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/audit-log"), ("GET", "/v1/channels"), ("GET", "/v1/tag-groups"), ("POST", "/v1/members"),
             ("POST", "/v1/channels"), ("POST", "/v1/tag-groups"), ("POST", "/v1/customers"), ("GET", "/v1/orders"),
             ("GET", "/v1/customers"), ("POST", "/v1/customers/import"), ("POST", "/v1/orders/import"),
-            ("GET", "/v1/sources"), ("POST", "/v1/sources")}
+            ("GET", "/v1/sources"), ("POST", "/v1/sources"), ("GET", "/v1/lifecycle/settings"),
+            ("PUT", "/v1/lifecycle/settings"), ("POST", "/v1/lifecycle/compute"), ("GET", "/v1/lifecycle/overview")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 
