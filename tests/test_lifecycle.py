@@ -195,8 +195,11 @@ def test_predicted_value_comes_from_the_fitted_models(shop):
     t_x = np.array([histories[n][0][0] - histories[n][-1][0] for n in names])
     T = np.array([histories[n][0][0] for n in names])
     mean = np.array([np.mean([f for _, f in histories[n][1:]]) if len(histories[n]) > 1 else 0.0 for n in names])
-    bgnbd = value.fit_bgnbd(x, t_x, T)
-    gg = value.fit_gamma_gamma(x, mean)
+    # As the refresh does: fitted on whole weeks and whole yuan, predicting in days and fen.
+    weekly = value.fit_bgnbd(x, np.round(t_x / 7), np.round(T / 7))
+    bgnbd = value.BgNbd(r=weekly.r, alpha=weekly.alpha * 7, a=weekly.a, b=weekly.b)
+    per_yuan = value.fit_gamma_gamma(x, np.round(mean / 100))
+    gg = value.GammaGamma(p=per_yuan.p, q=per_yuan.q, v=per_yuan.v * 100)
     assert report.model["gamma_gamma"]["q"] == pytest.approx(gg.q, rel=1e-4)
     assert report.model["bgnbd"]["r"] == pytest.approx(bgnbd.r, rel=0.02)
     expected = bgnbd.expected_purchases(365, x, t_x, T) * gg.expected_value(x, mean)

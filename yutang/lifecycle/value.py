@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln, hyp2f1
+from scipy.special import digamma, gammaln, hyp2f1
 
 
 class FitError(ValueError):
@@ -60,38 +60,80 @@ def _distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float)
 
 
-def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """Each customer's log-likelihood under BG/NBD (r, alpha, a, b), the paper's equation (6)."""
+class _Levels:
+    """Special functions of (c + x) for a column x with few distinct values (purchase counts): computed per
+    distinct value and spread out, which costs a fraction of computing them per customer."""
+
+    def __init__(self, x: np.ndarray):
+        self.values, self.index = np.unique(x, return_inverse=True)
+
+    def gammaln(self, c: float) -> np.ndarray:
+        return gammaln(c + self.values)[self.index]
+
+    def digamma(self, c: float) -> np.ndarray:
+        return digamma(c + self.values)[self.index]
+
+
+def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                         *, gradient: bool = False, levels: _Levels | None = None):
+    """Each customer's log-likelihood under BG/NBD (r, alpha, a, b), the paper's equation (6); with gradient=True
+    also its derivatives by r, alpha, a and b (one row each)."""
     r, alpha, a, b = params
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    levels = levels or _Levels(x)
+    a1 = levels.gammaln(r) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + levels.gammaln(b) - gammaln(b) - levels.gammaln(a + b)
     a3 = -(r + x) * np.log(alpha + T)
     repeat = x > 0
     a4 = np.full_like(x, -np.inf)
     a4[repeat] = (np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
-    return a1 + a2 + np.logaddexp(a3, a4)
+    both = np.logaddexp(a3, a4)
+    if not gradient:
+        return a1 + a2 + both
+    w3, w4 = np.exp(a3 - both), np.exp(a4 - both)  # the shares of the two terms inside the log
+    bx1 = np.where(repeat, b + x - 1, 1.0)
+    log_tx = np.log(alpha + t_x)
+    psi_abx = levels.digamma(a + b)
+    d_r = levels.digamma(r) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * log_tx
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
+    d_a = digamma(a + b) - psi_abx + w4 / a
+    d_b = digamma(a + b) + levels.digamma(b) - digamma(b) - psi_abx - w4 / bx1
+    return a1 + a2 + both, np.vstack([d_r, d_alpha, d_a, d_b])
 
 
-def gamma_gamma_log_likelihood(params: np.ndarray, x: np.ndarray, mean_value: np.ndarray) -> np.ndarray:
-    """Each repeat customer's log-likelihood of their mean purchase value under Gamma-Gamma (p, q, v)."""
+def gamma_gamma_log_likelihood(params: np.ndarray, x: np.ndarray, mean_value: np.ndarray, *, gradient: bool = False):
+    """Each repeat customer's log-likelihood of their mean purchase value under Gamma-Gamma (p, q, v); with
+    gradient=True also its derivatives by p, q and v."""
     p, q, v = params
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * np.log(mean_value)
-            + px * np.log(x) - (px + q) * np.log(x * mean_value + v))
+    spent = np.log(x * mean_value + v)
+    value = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * np.log(mean_value)
+             + px * np.log(x) - (px + q) * spent)
+    if not gradient:
+        return value
+    d_p = x * (digamma(px + q) - digamma(px) + np.log(mean_value) + np.log(x) - spent)
+    d_q = digamma(px + q) - digamma(q) + np.log(v) - spent
+    d_v = q / v - (px + q) / (x * mean_value + v)
+    return value, np.vstack([d_p, d_q, d_v])
 
 
-def _fit(log_likelihood, columns: list[np.ndarray], weights: np.ndarray, size: int) -> np.ndarray:
+def _fit(log_likelihood, columns: list[np.ndarray], weights: np.ndarray, size: int, **fixed) -> np.ndarray:
     total = weights.sum()
 
-    def objective(log_params: np.ndarray) -> float:
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
         with np.errstate(all="ignore"):
-            value = -(weights * log_likelihood(np.exp(log_params), *columns)).sum() / total
-        return value if np.isfinite(value) else 1e300
+            value, gradient = log_likelihood(params, *columns, gradient=True, **fixed)
+            loss = -(weights * value).sum() / total
+            # Chain rule for the log parameters: d/d(log p) = p · d/dp.
+            grad = -(gradient * weights).sum(axis=1) / total * params
+        if not np.isfinite(loss) or not np.isfinite(grad).all():
+            return 1e300, np.zeros(size)
+        return loss, grad
 
-    # L-BFGS-B on log parameters (positive by construction), bounded so a parameter the data cannot pin down
-    # (e.g. no drop-out at all) stops at the bound instead of wandering off.
-    result = minimize(objective, np.zeros(size), method="L-BFGS-B", bounds=[(-12.0, 12.0)] * size,
-                      options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
+    # L-BFGS-B with the analytic gradient on log parameters (positive by construction), bounded so a parameter
+    # the data cannot pin down (e.g. no drop-out at all) stops at the bound instead of wandering off.
+    result = minimize(objective, np.zeros(size), jac=True, method="L-BFGS-B", bounds=[(-12.0, 12.0)] * size,
+                      options={"ftol": 1e-11, "gtol": 1e-8, "maxiter": 1000})
     if not np.isfinite(result.fun) or result.fun >= 1e300:
         raise FitError(f"the fit did not converge: {result.message}")
     return np.exp(result.x)
@@ -104,8 +146,12 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, min_customers: i
         raise FitError(f"BG/NBD needs at least {min_customers} customers, some with repeat purchases")
     if (t_x > T).any() or (t_x < 0).any() or (x < 0).any() or ((x == 0) & (t_x != 0)).any():
         raise FitError("BG/NBD inputs must satisfy 0 ≤ t_x ≤ T, x ≥ 0, and t_x = 0 when x = 0")
-    columns, weights = _distinct(x, t_x, T)
-    return BgNbd(*_fit(bgnbd_log_likelihood, columns, weights, 4))
+    # Fitted in units of the mean customer age, so the start (all parameters 1) is near any data's optimum; alpha
+    # is a time scale and converts back.
+    unit = float(T.mean()) or 1.0
+    columns, weights = _distinct(x, t_x / unit, T / unit)
+    r, alpha, a, b = _fit(bgnbd_log_likelihood, columns, weights, 4, levels=_Levels(columns[0]))
+    return BgNbd(r=float(r), alpha=float(alpha * unit), a=float(a), b=float(b))
 
 
 def fit_gamma_gamma(x: np.ndarray, mean_value: np.ndarray, *, min_customers: int = 10) -> GammaGamma:
@@ -114,8 +160,11 @@ def fit_gamma_gamma(x: np.ndarray, mean_value: np.ndarray, *, min_customers: int
     keep = (x > 0) & (m > 0)
     if keep.sum() < min_customers:
         raise FitError(f"Gamma-Gamma needs at least {min_customers} repeat customers with a positive value")
-    columns, weights = _distinct(x[keep], m[keep])
-    fitted = GammaGamma(*_fit(gamma_gamma_log_likelihood, columns, weights, 3))
+    # Fitted in units of the mean purchase value (fen or dollars alike); v is a value scale and converts back.
+    unit = float(m[keep].mean())
+    columns, weights = _distinct(x[keep], m[keep] / unit)
+    p, q, v = _fit(gamma_gamma_log_likelihood, columns, weights, 3)
+    fitted = GammaGamma(p=float(p), q=float(q), v=float(v * unit))
     if fitted.q <= 1:
         raise FitError("Gamma-Gamma fit has q ≤ 1: the mean value per purchase is unbounded for this data")
     return fitted
