@@ -3,9 +3,10 @@
     python -m bench.lifecycle --data bench/out [--postgres] [--events N]
 
 Loads the generator's customers, orders and events into a fresh warehouse (a DuckDB file under bench/out, or the
-bench PostgreSQL database with --postgres), then runs `lifecycle.scoring.refresh` twice as of the generator's end
-date: the first refresh sets the baseline, the second records transitions (none: same data, same day). Prints JSON:
-rows loaded, seconds per phase of each refresh, the stage and class counts and the fitted parameters.
+PostgreSQL database `yutang_bench_lifecycle` with --postgres), then runs `lifecycle.scoring.refresh` twice as of the
+generator's end date: the first refresh sets the baseline, the second records transitions (none: same data, same
+day). Prints JSON: rows loaded, seconds per phase of each refresh, the stage and class counts and the fitted
+parameters.
 """
 
 import argparse
@@ -78,7 +79,9 @@ def load(warehouse, data: Path, events_limit: int | None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("bench/out"))
-    parser.add_argument("--postgres", action="store_true", help="the bench PostgreSQL database, not DuckDB")
+    parser.add_argument("--postgres", action="store_true", help="a PostgreSQL warehouse, not DuckDB")
+    parser.add_argument("--database", default="yutang_bench_lifecycle",
+                        help="the PostgreSQL database to (re)create for --postgres")
     parser.add_argument("--events", type=int, default=None, help="load only the first N events")
     parser.add_argument("--reuse", action="store_true",
                         help="DuckDB: refresh the warehouse file a previous run loaded instead of loading again")
@@ -87,8 +90,8 @@ def main() -> None:
     args = parser.parse_args()
     as_of = datetime.fromisoformat(args.as_of).astimezone(UTC)
     if args.postgres:
-        recreate_database()
-        url = pg_url()
+        recreate_database(args.database)
+        url = pg_url(args.database)
     else:
         path = args.data / "lifecycle-bench.duckdb"
         reuse = args.reuse and path.exists()
