@@ -4,14 +4,14 @@
 
 Loads the generator's customers, orders and events into a fresh warehouse (a DuckDB file under bench/out, or the
 PostgreSQL database `yutang_bench_lifecycle` with --postgres), then runs `lifecycle.scoring.refresh` twice as of the
-generator's end date: the first refresh sets the baseline, the second records transitions (none: same data, same
-day). Prints JSON: rows loaded, seconds per phase of each refresh, the stage and class counts and the fitted
-parameters.
+generator's end date and 30 days later: the first sets the baseline, the second records the month's stage changes.
+Prints JSON: rows loaded, seconds per phase of each refresh, the stage and class counts after the second, and the
+fitted parameters. `--reuse` refreshes what an earlier run loaded.
 """
 
 import argparse
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -84,13 +84,16 @@ def main() -> None:
                         help="the PostgreSQL database to (re)create for --postgres")
     parser.add_argument("--events", type=int, default=None, help="load only the first N events")
     parser.add_argument("--reuse", action="store_true",
-                        help="DuckDB: refresh the warehouse file a previous run loaded instead of loading again")
+                        help="refresh the warehouse a previous run loaded (DuckDB file or PostgreSQL "
+                        "database) instead of loading again")
     parser.add_argument("--as-of", default="2026-11-16T00:30:00+08:00",
                         help="the refresh's now (default: just after the generator's default window ends)")
     args = parser.parse_args()
     as_of = datetime.fromisoformat(args.as_of).astimezone(UTC)
     if args.postgres:
-        recreate_database(args.database)
+        reuse = args.reuse
+        if not reuse:
+            recreate_database(args.database)
         url = pg_url(args.database)
     else:
         path = args.data / "lifecycle-bench.duckdb"
@@ -100,7 +103,7 @@ def main() -> None:
         url = f"duckdb:///{path.resolve()}"
     warehouse = open_warehouse(url)
     try:
-        if args.postgres or not reuse:
+        if not reuse:
             loaded = load(warehouse, args.data, args.events)
         else:
             loaded = {name: warehouse.query(f"SELECT count(*) FROM {name}")[0][0]
@@ -109,12 +112,12 @@ def main() -> None:
                 tx.execute("DELETE FROM customer_scores")
                 tx.execute(f"DELETE FROM events WHERE event = '{scoring.EVENT_NAME}'")
         runs = []
-        for _ in range(2):
+        for now in (as_of, as_of + timedelta(days=30)):
             began = time.perf_counter()
             report = scoring.refresh(warehouse, workspace_id=WORKSPACE, thresholds=core.Thresholds(),
-                                     zone="Asia/Shanghai", now=as_of)
-            runs.append({"seconds": round(time.perf_counter() - began, 2), "phases": report.seconds,
-                         "customers": report.customers, "transitions": report.transitions,
+                                     zone="Asia/Shanghai", now=now)
+            runs.append({"now": now.isoformat(), "seconds": round(time.perf_counter() - began, 2),
+                         "phases": report.seconds, "customers": report.customers, "transitions": report.transitions,
                          "baseline": report.baseline})
         stages = dict(warehouse.query("SELECT lifecycle_stage, count(*) FROM customer_scores GROUP BY 1"))
         classes = dict(warehouse.query("SELECT COALESCE(rfm_class, '-'), count(*) FROM customer_scores GROUP BY 1"))

@@ -98,14 +98,15 @@ LEFT JOIN lifecycle_predicted p ON p.customer_id = f.customer_id"""
 PRIOR = "COALESCE(o.lifecycle_stage, 'prospect')"
 MESSAGE_ID = (f"'{SOURCE}:lifecycle:' || CAST(n.customer_id AS VARCHAR) || ':' || %(day)s || ':' || {PRIOR} "
               "|| '>' || n.stage")
+CHANGED = f"""FROM lifecycle_new n LEFT JOIN customer_scores o ON o.customer_id = n.customer_id
+WHERE {PRIOR} <> n.stage AND NOT EXISTS (
+    SELECT 1 FROM events e WHERE e.workspace_id = %(w)s AND e.message_id = {MESSAGE_ID}
+      AND e.event = '{EVENT_NAME}' AND e.ts >= %(today)s)"""
 TRANSITIONS = f"""INSERT INTO events (workspace_id, message_id, type, event, customer_id, properties, ts, received_at,
                                      source)
 SELECT %(w)s, {MESSAGE_ID}, 'track', '{EVENT_NAME}', n.customer_id,
        CAST('{{"from": "' || {PRIOR} || '", "to": "' || n.stage || '"}}' AS {{json}}), %(now)s, %(now)s, '{SOURCE}'
-FROM lifecycle_new n LEFT JOIN customer_scores o ON o.customer_id = n.customer_id
-WHERE {PRIOR} <> n.stage AND NOT EXISTS (
-    SELECT 1 FROM events e WHERE e.workspace_id = %(w)s AND e.event = '{EVENT_NAME}' AND e.ts >= %(today)s
-      AND e.message_id = {MESSAGE_ID})"""
+{CHANGED}"""
 
 
 @dataclass
@@ -145,8 +146,8 @@ def refresh(warehouse: DuckDBWarehouse | PostgresWarehouse, *, workspace_id: int
     }
     with warehouse.transaction() as tx:
         lock_in_transaction(tx, LOCK_KEY, workspace_id)
-        for table in ("lifecycle_facts", "lifecycle_predicted", "lifecycle_new"):
-            tx.execute(f"DROP TABLE IF EXISTS {table}")
+        # Temporary tables, dropped before commit (a rollback drops them too): on PostgreSQL the connection goes
+        # back to a pool, and on DuckDB the transaction's cursor is closed.
         tx.execute(FACTS_DDL)
         tx.execute(FACTS, params)
         lap("facts")
@@ -162,9 +163,8 @@ def refresh(warehouse: DuckDBWarehouse | PostgresWarehouse, *, workspace_id: int
         report.baseline = not tx.execute("SELECT count(*) FROM customer_scores WHERE workspace_id = %(w)s",
                                          params).fetchall()[0][0]
         if not report.baseline:
-            before = _count_transitions(tx, params)
+            report.transitions = tx.execute(f"SELECT count(*) {CHANGED}", params).fetchall()[0][0]
             tx.execute(TRANSITIONS.replace("{json}", warehouse.json_type), params)
-            report.transitions = _count_transitions(tx, params) - before
         lap("transitions")
         tx.execute("DELETE FROM customer_scores WHERE workspace_id = %(w)s", params)
         tx.execute("INSERT INTO customer_scores (workspace_id, customer_id, lifecycle_stage, rfm_r, rfm_f, rfm_m, "
@@ -178,11 +178,6 @@ def refresh(warehouse: DuckDBWarehouse | PostgresWarehouse, *, workspace_id: int
     return report
 
 
-def _count_transitions(tx: Tx, params: dict) -> int:
-    return tx.execute(f"SELECT count(*) FROM events WHERE workspace_id = %(w)s AND event = '{EVENT_NAME}' "
-                      "AND ts >= %(today)s", params).fetchall()[0][0]
-
-
 def _predict(tx: Tx, report: Refresh, *, now: datetime, horizon_days: int) -> pa.Table:
     """Predicted value (fen) over the horizon for every buyer: BG/NBD purchases times Gamma-Gamma value."""
     rows = tx.execute(
@@ -194,8 +189,8 @@ def _predict(tx: Tx, report: Refresh, *, now: datetime, horizon_days: int) -> pa
     if not rows:
         report.model_error = "no customer has bought yet"
         return empty
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
     data = np.array(rows, dtype=float)
-    ids = data[:, 0].astype(np.int64)
     x = data[:, 1]
     t_x, T = data[:, 2] / DAY_SECONDS, data[:, 3] / DAY_SECONDS
     mean_repeat = np.divide(data[:, 4], x, out=np.zeros_like(x), where=x > 0)
