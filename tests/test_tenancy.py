@@ -66,7 +66,9 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/loyalty/rules"), ("POST", "/v1/loyalty/rules"), ("GET", "/v1/loyalty/tiers"),
             ("POST", "/v1/loyalty/tiers"), ("GET", "/v1/loyalty/coupon-templates"),
             ("POST", "/v1/loyalty/coupon-templates"), ("GET", "/v1/loyalty/tasks"), ("POST", "/v1/loyalty/tasks"),
-            ("GET", "/v1/loyalty/submissions")}
+            ("GET", "/v1/loyalty/submissions"),
+            ("GET", "/v1/lifecycle/settings"), ("PUT", "/v1/lifecycle/settings"), ("POST", "/v1/lifecycle/compute"),
+            ("GET", "/v1/lifecycle/overview")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 

@@ -6,6 +6,7 @@ from yutang.api.routes import (
     channels,
     customers,
     ingest,
+    lifecycle,
     loyalty,
     loyalty_programme,
     messaging,
@@ -20,6 +21,6 @@ def api_router() -> APIRouter:
     """Every /v1 route."""
     router = APIRouter(prefix="/v1")
     for module in (workspace, channels, customers, tags, orders, sources, ingest, messaging, loyalty,
-                   loyalty_programme):
+                   loyalty_programme, lifecycle):
         router.include_router(module.router)
     return router

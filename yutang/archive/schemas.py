@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from yutang.channels.schemas import ChannelOut
 from yutang.customers.schemas import ConsentOut, CustomerOut, MembershipOut, MergeOut, NoteOut
+from yutang.lifecycle.schemas import CustomerScoresOut
 from yutang.orders.schemas import OrderOut
 from yutang.tags.schemas import CustomerTagOut
 
@@ -35,6 +36,8 @@ class ArchiveOut(BaseModel):
     consents: list[ConsentOut]
     consent_in_force: dict[str, str]
     merges: list[MergeOut]
+    scores: CustomerScoresOut | None = Field(
+        None, description="lifecycle stage, RFM and value as of the last refresh (none before it reached them)")
 
 
 class MergeIn(BaseModel):

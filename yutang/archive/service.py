@@ -10,6 +10,7 @@ from yutang.customers.models import Customer, MergeRecord
 from yutang.customers.schemas import ConsentOut, CustomerIn, MembershipOut, MergeOut, NoteOut
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
+from yutang.lifecycle import service as lifecycle_service
 from yutang.loyalty import service as loyalty_service
 from yutang.messaging import service as messaging_service
 from yutang.orders import service as orders_service
@@ -61,8 +62,10 @@ def merge(session: Session, *, actor: Actor, winner_id: int, loser_id: int, reas
                                     moved_elsewhere=moved)
 
 
-def archive(session: Session, *, actor: Actor, customer_id: int) -> ArchiveOut:
-    """The customer archive: profile, identities, channels, tags, notes, orders, consents, merge history."""
+def archive(session: Session, *, actor: Actor, customer_id: int,
+            warehouse: lifecycle_service.Warehouse | None = None) -> ArchiveOut:
+    """The customer archive: profile, identities, channels, tags, notes, orders, consents, merge history, and
+    (given the warehouse) lifecycle stage, RFM and value."""
     customer = customers_service.get_customer(session, actor=actor, customer_id=customer_id)
     shape = customers_service.present(session, actor=actor, customers=[customer])[0]
     memberships = customers_service.memberships_of(session, customer_id=customer.id)
@@ -89,6 +92,7 @@ def archive(session: Session, *, actor: Actor, customer_id: int) -> ArchiveOut:
                   for c in customers_service.consent_ledger(session, customer_id=customer.id)],
         consent_in_force=customers_service.current_consents(session, customer_id=customer.id),
         merges=[MergeOut.model_validate(m) for m in customers_service.merges_of(session, customer_id=customer.id)],
+        scores=lifecycle_service.scores_of(warehouse, actor=actor, customer_id=customer.id) if warehouse else None,
     )
 
 

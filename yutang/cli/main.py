@@ -1,5 +1,5 @@
 """`yutang` commands: serve, demo, migrate, workspace create, import customers / orders, warehouse load-events,
-loyalty nightly."""
+loyalty nightly, lifecycle compute."""
 
 import json
 import sys
@@ -18,6 +18,7 @@ from yutang.archive import importing as customer_import
 from yutang.demo import seed as demo_seed
 from yutang.kit.errors import DomainError
 from yutang.kit.settings import create_settings
+from yutang.lifecycle import tasks as lifecycle_tasks
 from yutang.loyalty import tasks as loyalty_tasks
 from yutang.orders import importing as order_import
 from yutang.runtime.database import Database, open_database
@@ -37,6 +38,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(warehouse_app, name="warehouse")
 loyalty_app = typer.Typer(help="Loyalty: points, coupons and tiers.", no_args_is_help=True)
 app.add_typer(loyalty_app, name="loyalty")
+lifecycle_app = typer.Typer(help="Lifecycle stages, RFM and customer value.", no_args_is_help=True)
+app.add_typer(lifecycle_app, name="lifecycle")
 
 HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
 PortOpt = Annotated[int, typer.Option(help="port to listen on")]
@@ -205,6 +208,34 @@ def load_events(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
     finally:
         warehouse.close()
     typer.echo(json.dumps({**report, "files": len(files)}, ensure_ascii=False, indent=2))
+
+
+@lifecycle_app.command("compute")
+def lifecycle_compute(workspace: WorkspaceOpt) -> None:
+    """Refresh stages, RFM and value for a workspace now (the server also does it nightly at 03:00).
+
+    It writes the warehouse: on the embedded DuckDB warehouse run it while the server is stopped, or call
+    POST /v1/lifecycle/compute on the running server.
+    """
+    database = _database()
+    try:
+        with database.unit_of_work() as session:
+            ws = workspaces_service.find_workspace(session, slug=workspace)
+            actor = system_actor(ws.id, timezone=ws.timezone)
+    except DomainError as exc:
+        _fail(exc)
+    try:
+        pipeline = open_pipeline(database)
+    except WarehouseLocked as exc:
+        typer.secho(f"error: {exc}\nThe server owns the embedded warehouse: stop the server or call "
+                    "POST /v1/lifecycle/compute on it.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    try:
+        pipeline.catch_up()  # score every change committed so far
+        report = lifecycle_tasks.compute(database.factory, pipeline.warehouse, actor=actor)
+    finally:
+        pipeline.stop()
+    typer.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":

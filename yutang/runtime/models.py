@@ -3,14 +3,16 @@
 from yutang.channels import models as channels_models
 from yutang.customers import models as customers_models
 from yutang.events import models as events_models
+from yutang.lifecycle import models as lifecycle_models
 from yutang.loyalty import models as loyalty_models
 from yutang.messaging import models as messaging_models
 from yutang.orders import models as orders_models
+from yutang.runtime import schedule
 from yutang.storage import cursors, outbox
 from yutang.storage.base import Base
 from yutang.tags import models as tags_models
 from yutang.workspaces import models as workspaces_models
 
 DOMAIN_MODELS = (workspaces_models, channels_models, customers_models, events_models, tags_models, orders_models,
-                 messaging_models, loyalty_models, cursors, outbox)
+                 messaging_models, loyalty_models, lifecycle_models, schedule, cursors, outbox)
 metadata = Base.metadata

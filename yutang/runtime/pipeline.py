@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time
 
 from sqlalchemy import event
 
@@ -9,19 +10,24 @@ from yutang.events import service as events_service
 from yutang.events.ingest import Ingest
 from yutang.events.journal import Journal
 from yutang.events.loader import Loader
+from yutang.lifecycle import tasks as lifecycle_tasks
 from yutang.loyalty import rules as loyalty_rules
 from yutang.loyalty.earning import EventEarner
 from yutang.runtime.database import Database
 from yutang.runtime.resolution import OltpResolver
+from yutang.runtime.schedule import Job, Scheduler
 from yutang.runtime.subscribers import Subscribers, Subscription
 from yutang.storage import outbox
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, open_warehouse
 from yutang.warehouse.relay import Relay
 
+LIFECYCLE_AT = time(3, 0)  # stages, RFM and value are refreshed nightly at 03:00 in each workspace's zone
+
 
 @dataclass
 class Pipeline:
-    """Warehouse, outbox relay, event journal and loader; in embedded mode the server is the only writer."""
+    """Warehouse, outbox relay, event journal and loader, and the scheduler of periodic warehouse jobs; in embedded
+    mode the server is the only writer."""
 
     warehouse: DuckDBWarehouse | PostgresWarehouse
     relay: Relay
@@ -30,13 +36,16 @@ class Pipeline:
     ingest: Ingest
     subscribers: Subscribers
     earner: EventEarner
+    scheduler: Scheduler
 
     def start(self) -> None:
-        """Begin relaying, loading, delivering outbox rows to subscribers and earning on events in the background."""
+        """Begin relaying, loading, delivering outbox rows to subscribers, earning on events and running scheduled
+        jobs in the background."""
         self.relay.start()
         self.loader.start()
         self.subscribers.start()
         self.earner.start()
+        self.scheduler.start()
 
     def subscribe(self, subscription: Subscription) -> None:
         """Run a side effect after commit for every outbox row of the subscription's topics."""
@@ -57,6 +66,7 @@ class Pipeline:
 
     def pause(self) -> None:
         """Stop the background threads (the warehouse stays open)."""
+        self.scheduler.stop()
         self.earner.stop()
         self.subscribers.stop()
         self.loader.stop()
@@ -93,7 +103,15 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
         with database.unit_of_work() as session:
             return events_service.authenticate(session, write_key=write_key)
 
+    scheduler = Scheduler(database.factory)
     pipeline = Pipeline(warehouse=warehouse, relay=relay, journal=journal, loader=loader,
-                        ingest=Ingest(journal, authenticate), subscribers=subscribers, earner=earner)
+                        ingest=Ingest(journal, authenticate), subscribers=subscribers, earner=earner,
+                        scheduler=scheduler)
     pipeline.on_touched(earner.notify)
+
+    def refresh_lifecycle(actor, _slot) -> None:
+        pipeline.catch_up()
+        lifecycle_tasks.compute(database.factory, warehouse, actor=actor)
+
+    scheduler.register(Job(name="lifecycle.compute", at=LIFECYCLE_AT, run=refresh_lifecycle))
     return pipeline

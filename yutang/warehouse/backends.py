@@ -233,6 +233,14 @@ def _copy_value(value: Any) -> Any:
     return value
 
 
+def lock_in_transaction(tx: Tx, key: int, value: int) -> None:
+    """Hold a lock on (key, value) until the transaction ends: a PostgreSQL advisory lock, so that processes
+    take turns; DuckDB has one writing process whose transactions already take turns."""
+    if tx._dialect == "postgres":
+        tx.execute("SELECT pg_advisory_xact_lock(CAST(%(k)s AS INTEGER), CAST(%(v)s AS INTEGER))",
+                   {"k": key, "v": value % 2**31})
+
+
 def open_warehouse(url: str) -> DuckDBWarehouse | PostgresWarehouse:
     """Open the warehouse named by a URL: duckdb:///path.duckdb (default) or postgresql://…"""
     if url.startswith("duckdb://"):

@@ -106,7 +106,8 @@ def update_customer(request: Request, actor: ActorDep, customer_id: IdPath, data
 def get_archive(request: Request, actor: ActorDep, customer_id: IdPath):
     """The customer archive (客户档案) in one call."""
     with unit_of_work(request) as session:
-        return archive_service.archive(session, actor=actor, customer_id=customer_id)
+        return archive_service.archive(session, actor=actor, customer_id=customer_id,
+                                       warehouse=request.app.state.pipeline.warehouse)
 
 
 @router.get("/{customer_id}/timeline", response_model=TimelinePage)

@@ -155,7 +155,8 @@ def add_note(request: Request, customer_id: int, body: Annotated[str, Form()] = 
 
 def _archive(page: Page, customer_id: int) -> dict:
     session, actor = page.session, page.actor
-    archive = archive_service.archive(session, actor=actor, customer_id=customer_id)
+    archive = archive_service.archive(session, actor=actor, customer_id=customer_id,
+                                      warehouse=page.request.app.state.pipeline.warehouse)
     # Orders may come through channels the customer is not a member of; name those too.
     unnamed = {o.channel_id for o in archive.orders} - set(archive.channel_names)
     extra = channels_service.channels_by_id(session, actor=actor, ids=unnamed)

@@ -11,7 +11,7 @@ import yutang.storage.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0005'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,39 @@
+"""Lifecycle stages, RFM and customer value: settings, the refresh and the overview."""
+
+from fastapi import APIRouter, Request
+
+from yutang.api.deps import ActorDep, unit_of_work
+from yutang.lifecycle import service, tasks
+from yutang.lifecycle.schemas import ComputeOut, LifecycleSettingsIn, LifecycleSettingsOut, OverviewOut
+
+router = APIRouter(prefix="/lifecycle", tags=["lifecycle"])
+
+
+@router.get("/settings", response_model=LifecycleSettingsOut)
+def get_settings(request: Request, actor: ActorDep):
+    """Stage thresholds, the RFM window and the prediction horizon in force."""
+    with unit_of_work(request) as session:
+        return service.get_settings(session, actor=actor)
+
+
+@router.put("/settings", response_model=LifecycleSettingsOut)
+def put_settings(request: Request, actor: ActorDep, data: LifecycleSettingsIn):
+    """Replace the settings (every field; at_risk_days < dormant_days < churned_days). Applies from the next
+    refresh."""
+    with unit_of_work(request) as session:
+        return service.update_settings(session, actor=actor, data=data)
+
+
+@router.post("/compute", response_model=ComputeOut)
+def compute(request: Request, actor: ActorDep):
+    """Refresh every active customer's stage, RFM scores and class, historic and predicted value now (it also
+    runs nightly at 03:00 in the workspace's zone)."""
+    pipeline = request.app.state.pipeline
+    pipeline.catch_up()  # score what has been committed and acknowledged so far
+    return tasks.compute(request.app.state.database.factory, pipeline.warehouse, actor=actor)
+
+
+@router.get("/overview", response_model=OverviewOut)
+def overview(request: Request, actor: ActorDep):
+    """Customers per lifecycle stage and per RFM class, and the value distribution, as of the last refresh."""
+    return service.overview(request.app.state.pipeline.warehouse, actor=actor)

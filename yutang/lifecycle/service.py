@@ -1,0 +1,121 @@
+"""Lifecycle settings, the refresh's audit trail, and reading the scores back (overview, one customer)."""
+
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yutang.kit.errors import Invalid
+from yutang.lifecycle import core
+from yutang.lifecycle.models import LifecycleSettings
+from yutang.lifecycle.schemas import (
+    ClassCount,
+    ComputeOut,
+    CustomerScoresOut,
+    LifecycleSettingsIn,
+    LifecycleSettingsOut,
+    OverviewOut,
+    StageCount,
+    ValueBucket,
+)
+from yutang.lifecycle.scoring import Refresh
+from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse
+from yutang.workspaces import service as workspaces_service
+from yutang.workspaces.access import Actor, Permission
+
+Warehouse = DuckDBWarehouse | PostgresWarehouse
+# Value buckets of the overview, in fen: 0, under ¥100, ¥100–500, ¥500–1,000, ¥1,000–5,000, ¥5,000 and more.
+BUCKET_EDGES = (0, 1, 10_000, 50_000, 100_000, 500_000)
+FIELDS = tuple(LifecycleSettingsIn.model_fields)
+
+
+def thresholds(session: Session, *, actor: Actor) -> core.Thresholds:
+    """The workspace's thresholds (the defaults until someone changes them)."""
+    row = session.scalar(select(LifecycleSettings).where(LifecycleSettings.workspace_id == actor.workspace_id))
+    if row is None:
+        return core.Thresholds()
+    return core.Thresholds(**{name: getattr(row, name) for name in FIELDS})
+
+
+def get_settings(session: Session, *, actor: Actor) -> LifecycleSettingsOut:
+    """The settings in force."""
+    actor.require(Permission.READ)
+    return LifecycleSettingsOut(**asdict(thresholds(session, actor=actor)))
+
+
+def update_settings(session: Session, *, actor: Actor, data: LifecycleSettingsIn) -> LifecycleSettingsOut:
+    """Replace the settings; lapsing thresholds must grow: at risk < dormant < churned."""
+    actor.require(Permission.BULK)
+    if data.dormant_days <= data.at_risk_days:
+        raise Invalid("dormant_days must be more than at_risk_days", field="dormant_days")
+    if data.churned_days <= data.dormant_days:
+        raise Invalid("churned_days must be more than dormant_days", field="churned_days")
+    before = asdict(thresholds(session, actor=actor))
+    row = session.scalar(select(LifecycleSettings).where(LifecycleSettings.workspace_id == actor.workspace_id))
+    if row is None:
+        row = LifecycleSettings(workspace_id=actor.workspace_id)
+        session.add(row)
+    for name, value in data.model_dump().items():
+        setattr(row, name, value)
+    session.flush()
+    changed = {name: {"from": before[name], "to": value} for name, value in data.model_dump().items()
+               if before[name] != value}
+    workspaces_service.record(session, actor=actor, action="lifecycle.settings_changed",
+                              entity_type="lifecycle_settings", entity_id=row.id, changes=changed)
+    return LifecycleSettingsOut(**data.model_dump())
+
+
+def record_refresh(session: Session, *, actor: Actor, report: Refresh, computed_at: datetime) -> ComputeOut:
+    """Audit a refresh and shape its report."""
+    out = ComputeOut(customers=report.customers, transitions=report.transitions, baseline=report.baseline,
+                     computed_at=computed_at, model=report.model, model_error=report.model_error,
+                     seconds=report.seconds)
+    workspaces_service.record(session, actor=actor, action="lifecycle.computed", entity_type="workspace",
+                              entity_id=actor.workspace_id,
+                              changes=out.model_dump(mode="json", include={"customers", "transitions", "baseline",
+                                                                           "model", "model_error"}))
+    return out
+
+
+def overview(warehouse: Warehouse, *, actor: Actor) -> OverviewOut:
+    """Customers per stage and per RFM class and the value distribution, over the workspace's active customers."""
+    actor.require(Permission.READ)
+    scored = ("FROM customer_scores s JOIN customers c ON c.id = s.customer_id AND c.status = 'active' "
+              "WHERE s.workspace_id = %(w)s")
+    params = {"w": actor.workspace_id}
+    stages = dict(warehouse.query(f"SELECT s.lifecycle_stage, count(*) {scored} GROUP BY 1", params))
+    classes = {name: (count, int(total)) for name, count, total in warehouse.query(
+        f"SELECT s.rfm_class, count(*), COALESCE(sum(s.historic_value_fen), 0) {scored} GROUP BY 1", params)}
+    (customers, computed_at, historic, predicted), = warehouse.query(
+        f"SELECT count(*), max(s.computed_at), COALESCE(sum(s.historic_value_fen), 0), "
+        f"COALESCE(sum(s.predicted_value_fen), 0) {scored}", params)
+    bucket = " ".join(f"WHEN {{v}} >= {edge} THEN {index}" for index, edge in reversed(list(enumerate(BUCKET_EDGES))))
+    historic_buckets = dict(warehouse.query(
+        f"SELECT CASE {bucket.format(v='s.historic_value_fen')} END, count(*) {scored} GROUP BY 1", params))
+    predicted_buckets = dict(warehouse.query(
+        f"SELECT CASE {bucket.format(v='s.predicted_value_fen')} END, count(*) {scored} "
+        "AND s.predicted_value_fen IS NOT NULL GROUP BY 1", params))
+    edges = list(BUCKET_EDGES) + [None]
+    return OverviewOut(
+        computed_at=computed_at, customers=customers,
+        stages=[StageCount(stage=stage, customers=stages.get(stage, 0)) for stage in core.STAGES],
+        rfm_classes=[ClassCount(rfm_class=name, customers=classes.get(name, (0, 0))[0],
+                                historic_value_fen=classes.get(name, (0, 0))[1]) for name in core.RFM_CLASSES],
+        unscored=classes.get(None, (0, 0))[0], historic_value_fen=int(historic), predicted_value_fen=int(predicted),
+        value_buckets=[ValueBucket(min_fen=edges[i], max_fen=edges[i + 1], historic=historic_buckets.get(i, 0),
+                                   predicted=predicted_buckets.get(i, 0)) for i in range(len(BUCKET_EDGES))])
+
+
+def scores_of(warehouse: Warehouse, *, actor: Actor, customer_id: int) -> CustomerScoresOut | None:
+    """A customer's stage, RFM and value as of the last refresh (None before the first one reached them)."""
+    actor.require(Permission.READ)
+    rows = warehouse.query("SELECT lifecycle_stage, rfm_r, rfm_f, rfm_m, rfm_class, historic_value_fen, "
+                           "predicted_value_fen, computed_at FROM customer_scores "
+                           "WHERE workspace_id = %(w)s AND customer_id = %(c)s",
+                           {"w": actor.workspace_id, "c": customer_id})
+    if not rows:
+        return None
+    names = ("lifecycle_stage", "rfm_r", "rfm_f", "rfm_m", "rfm_class", "historic_value_fen", "predicted_value_fen",
+             "computed_at")
+    return CustomerScoresOut(**dict(zip(names, rows[0], strict=True)))
