@@ -24,13 +24,17 @@ SAMPLE_BODIES = {
     ("POST", "/v1/orders"): {"external_id": "X1", "channel": "mp", "status": "paid",
                              "placed_at": "2026-01-01T00:00:00Z", "customer_id": "{customer_id}",
                              "lines": [{"sku": "S", "quantity": 1, "unit_price_fen": 1}]},
+    ("POST", "/v1/segments"): {"name": "x", "rule": {"type": "tag", "tag_ids": ["{tag_id}"]}},
+    ("POST", "/v1/segments/preview"): {"rule": {"type": "channel", "channel_ids": ["{channel_id}"]}},
+    ("PATCH", "/v1/segments/{segment_id}"): {"name": "hijacked"},
+    ("POST", "/v1/segments/{segment_id}/members"): {"customer_ids": ["{customer_id}"]},
 }
 # Routes that act only on the caller's own workspace by construction (no foreign id can be named).
 OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"), ("GET", "/v1/api-keys"),
             ("GET", "/v1/audit-log"), ("GET", "/v1/channels"), ("GET", "/v1/tag-groups"), ("POST", "/v1/members"),
             ("POST", "/v1/channels"), ("POST", "/v1/tag-groups"), ("POST", "/v1/customers"), ("GET", "/v1/orders"),
             ("GET", "/v1/customers"), ("POST", "/v1/customers/import"), ("POST", "/v1/orders/import"),
-            ("GET", "/v1/sources"), ("POST", "/v1/sources")}
+            ("GET", "/v1/sources"), ("POST", "/v1/sources"), ("GET", "/v1/segments")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 
@@ -65,6 +69,8 @@ def victim(client, tenant):
     ids["member_id"] = client.get("/v1/me", headers=h).json()["member_id"]
     ids["key_id"] = client.get("/v1/api-keys", headers=h).json()[0]["id"]
     ids["source_id"] = client.post("/v1/sources", headers=h, json={"name": "app"}).json()["id"]
+    ids["segment_id"] = client.post("/v1/segments", headers=h, json={
+        "name": "Victims", "rule": {"type": "tag", "tag_ids": [ids["tag_id"]]}}).json()["id"]
     return ids
 
 
@@ -93,7 +99,8 @@ def test_every_route_refuses_foreign_ids(app, client, tenant, other_tenant, vict
         allowed = {404} | ({422} if body is not None else set())
         assert response.status_code in allowed, (method, path, response.status_code, response.text)
         if response.status_code == 422:
-            assert response.json()["field"] in {"add[0].id", "loser_id", "customer_id", "group_id"}, response.text
+            assert response.json()["field"] in {"add[0].id", "loser_id", "customer_id", "group_id",
+                                                "rule.tag_ids[0]", "rule.channel_ids[0]"}, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert "Victim" not in response.text and "13900139000" not in response.text
         checked += 1

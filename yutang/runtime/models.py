@@ -4,11 +4,12 @@ from yutang.channels import models as channels_models
 from yutang.customers import models as customers_models
 from yutang.events import models as events_models
 from yutang.orders import models as orders_models
+from yutang.segments import models as segments_models
 from yutang.storage import outbox
 from yutang.storage.base import Base
 from yutang.tags import models as tags_models
 from yutang.workspaces import models as workspaces_models
 
 DOMAIN_MODELS = (workspaces_models, channels_models, customers_models, events_models, tags_models, orders_models,
-                 outbox)
+                 segments_models, outbox)
 metadata = Base.metadata

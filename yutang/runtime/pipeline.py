@@ -11,6 +11,7 @@ from yutang.events.journal import Journal
 from yutang.events.loader import Loader
 from yutang.runtime.database import Database
 from yutang.runtime.resolution import OltpResolver
+from yutang.segments.membership import Membership
 from yutang.storage import outbox
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, open_warehouse
 from yutang.warehouse.relay import Relay
@@ -25,6 +26,7 @@ class Pipeline:
     journal: Journal
     loader: Loader
     ingest: Ingest
+    segments: Membership
 
     def start(self) -> None:
         """Begin relaying and loading in the background."""
@@ -71,5 +73,7 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
         with database.unit_of_work() as session:
             return events_service.authenticate(session, write_key=write_key)
 
-    return Pipeline(warehouse=warehouse, relay=relay, journal=journal, loader=loader,
-                    ingest=Ingest(journal, authenticate))
+    pipeline = Pipeline(warehouse=warehouse, relay=relay, journal=journal, loader=loader,
+                        ingest=Ingest(journal, authenticate), segments=Membership(database.factory, warehouse))
+    pipeline.on_touched(pipeline.segments.on_touched)  # dynamic segments follow every event and change
+    return pipeline
