@@ -62,12 +62,13 @@ class Loader:
                            'ON CONFLICT (journal) DO UPDATE SET segment = excluded.segment, '
                            '"offset" = excluded."offset"', {"j": self.journal.name, "s": end.segment, "o": end.offset})
             self.journal.discard_before(end)
-        touched: dict[int, set[int]] = {}
-        for index, customer_id in customers.items():
-            if customer_id:
-                touched.setdefault(records[index]["w"], set()).add(customer_id)
-        for listener in self.listeners:
-            listener(touched)
+            # Still under the lock, so a catch_up() returns only after the listeners saw everything it loaded.
+            touched: dict[int, set[int]] = {}
+            for index, customer_id in customers.items():
+                if customer_id:
+                    touched.setdefault(records[index]["w"], set()).add(customer_id)
+            for listener in self.listeners:
+                listener(touched)
         return len(lines)
 
     def catch_up(self) -> int:

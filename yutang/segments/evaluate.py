@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from yutang.kit.clock import utcnow
-from yutang.segments.compiler import Context, compile_rule, piece_of, predicate_of
+from yutang.segments.compiler import Context, compile_rule, piece_of
 from yutang.segments.rules import All, Any_, Node, Not, dump
 
 
@@ -78,7 +78,7 @@ def _explain(warehouse: Warehouse, node: Node, ctx: Context, customer_id: int, p
     params = {**ctx.params, "cid": customer_id}
     # Held is the compiled predicate itself on this customer, so the explanation can never disagree with membership.
     held = warehouse.query(f"SELECT COUNT(*) FROM customers c WHERE c.id = %(cid)s AND c.workspace_id = %(w)s "
-                           f"AND {predicate_of(node, ctx)}", params)[0][0] > 0
+                           f"AND {piece.predicate}", params)[0][0] > 0
     rows = warehouse.query(piece.observe, params)
     if piece.many:
         observed: Any = [_plain(row[0]) for row in rows]
