@@ -322,3 +322,20 @@ def test_crud_and_roles(api, client, world):
     assert updated.json()["member_count"] == 1
     assert api.delete(f"/v1/segments/{created['id']}").status_code == 204
     assert api.get(f"/v1/segments/{created['id']}").status_code == 404
+
+
+def test_merge_moves_static_places_and_consents_and_the_loser_leaves_dynamic_segments(api, pipeline, world):
+    a, b = world.ids["A"], world.ids["B"]
+    static = api.post("/v1/segments", json={"name": "名单", "kind": "static", "customer_ids": [b]}).json()
+    beijing = api.post("/v1/segments", json={"name": "北京", "rule": {
+        "type": "attribute", "field": "city", "op": "eq", "value": "北京"}}).json()
+    assert beijing["member_count"] == 1
+    merged = api.post(f"/v1/customers/{a}/merge", json={"loser_id": b, "reason": "同一人"})
+    assert merged.status_code == 200, merged.text
+    pipeline.catch_up()
+    assert [m["customer_id"] for m in api.get(f"/v1/segments/{static['id']}/members").json()["items"]] == [a]
+    assert api.get(f"/v1/segments/{beijing['id']}/members").json()["items"] == []
+    # B's withdrawal is later than A's grant: in the merged ledger it is the one in force.
+    assert world.names(_preview(api, {"type": "consent", "channel": "sms", "status": "withdrawn"})["sample"]) == {"A"}
+    assert api.get(f"/v1/customers/{a}/export").json()["static_segments"] == [{"segment_id": static["id"],
+                                                                               "name": "名单"}]

@@ -12,6 +12,7 @@ from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
 from yutang.orders import service as orders_service
 from yutang.orders.schemas import OrderStatus
+from yutang.segments import service as segments_service
 from yutang.tags import service as tags_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -52,7 +53,8 @@ def merge(session: Session, *, actor: Actor, winner_id: int, loser_id: int, reas
     customers_service.require_active(winner)
     customers_service.require_active(loser)
     moved = {"tags": tags_service.move_customer(session, from_id=loser.id, to_id=winner.id),
-             "orders": orders_service.move_customer(session, from_id=loser.id, to_id=winner.id)}
+             "orders": orders_service.move_customer(session, from_id=loser.id, to_id=winner.id),
+             "static_segments": segments_service.move_customer(session, from_id=loser.id, to_id=winner.id)}
     return customers_service.absorb(session, actor=actor, winner=winner, loser=loser, reason=reason,
                                     moved_elsewhere=moved)
 
@@ -95,6 +97,7 @@ def export(session: Session, *, actor: Actor, customer_id: int) -> dict:
     data = customers_service.export(session, customer=customer)
     data["tags"] = tags_service.export(session, customer_id=customer.id)
     data["orders"] = orders_service.export(session, customer_id=customer.id)
+    data["static_segments"] = segments_service.export(session, customer_id=customer.id)
     data["exported_at"] = utcnow().isoformat()
     workspaces_service.record(session, actor=actor, action="customer.exported", entity_type="customer",
                               entity_id=customer.id)

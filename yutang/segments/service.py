@@ -222,3 +222,10 @@ def move_customer(session: Session, *, from_id: int, to_id: int) -> int:
         row.customer_id = to_id
     session.flush()
     return len(rows)
+
+
+def export(session: Session, *, customer_id: int) -> list[dict]:
+    """The static segments a customer is listed on, for a data-subject export."""
+    rows = session.execute(select(Segment.id, Segment.name).join(StaticMember, StaticMember.segment_id == Segment.id)
+                           .where(StaticMember.customer_id == customer_id).order_by(Segment.id))
+    return [{"segment_id": segment_id, "name": name} for segment_id, name in rows]

@@ -2,12 +2,12 @@
 
 from fastapi import APIRouter
 
-from yutang.web.routes import auth, channels, customers, tags
+from yutang.web.routes import auth, channels, customers, segments, tags
 
 
 def console_router() -> APIRouter:
     """Every /console route."""
     router = APIRouter(include_in_schema=False)
-    for module in (auth, customers, channels, tags):
+    for module in (auth, customers, channels, tags, segments):
         router.include_router(module.router, prefix="/console")
     return router
