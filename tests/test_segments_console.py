@@ -63,3 +63,19 @@ def test_analysts_see_segments_but_cannot_build_them(app, database, tenant):
     client = signed_in(app, brand.analyst_key)
     assert client.get("/console/segments").status_code == 200
     assert client.get("/console/segments/new").status_code == 403
+
+
+def test_static_snapshot_from_the_builder_and_customers_picked_by_id(app, database, tenant, pipeline):
+    brand = seed_brand(database, tenant)
+    pipeline.catch_up()
+    client = signed_in(app, tenant.key)
+    saved = client.post("/console/segments", data=_form(name="绿茶名单", kind="static", type_0="tag",
+                                                         tag_ids_0=str(brand.tea)), follow_redirects=False)
+    assert saved.status_code == 303
+    detail = client.get(saved.headers["location"])
+    assert "静态" in detail.text and "1 位成员" in detail.text and 'name="customer_id"' in detail.text
+    picked = client.post(saved.headers["location"] + "/members", data={"customer_id": str(brand.li)})
+    assert picked.status_code == 200 and "2 位成员" in picked.text
+    assert f"/console/customers/{brand.li}" in picked.text
+    unknown = client.post(saved.headers["location"] + "/members", data={"customer_id": "99999999"})
+    assert unknown.status_code == 422

@@ -8,11 +8,14 @@ from playwright.sync_api import expect
 from tests.test_web_console import seed_brand
 
 pytestmark = pytest.mark.browser
+# HTMX wires up swapped-in controls as the swap settles; a person cannot act faster than that, Playwright can.
+SETTLED = "() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')"
 
 
 def test_operator_builds_a_segment_and_sees_the_count(live_server, console_assets, page, database, tenant, pipeline):
     brand = seed_brand(database, tenant)
     pipeline.catch_up()
+    expect.set_options(timeout=15_000)  # the machine may be shared; each count is one warehouse query
     failures: list[str] = []
     page.on("pageerror", lambda error: failures.append(str(error)))
 
@@ -30,8 +33,11 @@ def test_operator_builds_a_segment_and_sees_the_count(live_server, console_asset
     # A second condition: the customer has consented to SMS; the count follows without a page load.
     page.evaluate("window.stillHere = true")
     page.get_by_role("button", name="添加条件").click()
+    expect(page.locator('select[name="type_1"]')).to_be_visible()
+    page.wait_for_function(SETTLED)
     page.locator('select[name="type_1"]').select_option(label="授权同意")
     expect(page.locator('select[name="consent_1"]')).to_be_visible()
+    page.wait_for_function(SETTLED)
     expect(count).to_have_text("当前有 1 位客户符合")
     page.locator('select[name="status_1"]').select_option(label="已撤回")
     expect(count).to_have_text("当前有 0 位客户符合")

@@ -14,3 +14,13 @@ def json_number(dialect: str, column: str, key: str) -> str:
 def json_text(dialect: str, column: str, key: str) -> str:
     """A JSON property as text (NULL when absent), for distinct counts."""
     return f"({column} ->> {key})"
+
+
+SEGMENT_LOCK_KEY = 72_617_302  # the relay's is 72_617_301
+
+
+def segment_lock(dialect: str) -> str | None:
+    """A statement taking a transaction-scoped lock on segment %(s)s across processes (DuckDB has one writer)."""
+    if dialect == "postgres":
+        return f"SELECT pg_advisory_xact_lock({SEGMENT_LOCK_KEY}, CAST(MOD(%(s)s, 2147483647) AS INTEGER))"
+    return None

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import DomainError
-from yutang.segments import service
+from yutang.segments import dialect, service
 from yutang.segments.compiler import compile_rule
 from yutang.segments.evaluate import context
 from yutang.segments.models import Segment
@@ -135,6 +135,9 @@ class Membership:
             {"s": definition.id, "t": definition.tag_id})]
 
     def _write(self, tx: Tx, definition: Definition, node, ids: set[int] | None, now: datetime) -> Diff:
+        lock = dialect.segment_lock(self.warehouse.dialect)
+        if lock:  # several server processes on one PostgreSQL warehouse: one writer per segment at a time
+            tx.execute(lock, {"s": definition.id})
         ctx = context(self.warehouse, workspace_id=definition.workspace_id, timezone=definition.timezone, now=now,
                       restrict=ids is not None)
         compiled = compile_rule(node, ctx)

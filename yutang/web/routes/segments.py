@@ -172,7 +172,7 @@ def _choices(page: Page) -> dict:
 def _builder(page: Page, form: FormData | None, *, rows: list[dict] | None = None, errors: dict | None = None,
              status: int = 200, fragment: bool = False):
     context = {"rows": rows if rows is not None else (_rows(form) if form else [{"type": "tag"}]),
-               "match": (form.get("match") if form else None) or "all",
+               "match": (form.get("match") if form else None) or "all", "kind": form.get("kind") if form else None,
                "seg_name": (form.get("name") if form else "") or "", "description": (form.get("description") if form
                                                                                else "") or "",
                "errors": errors or {}, **_choices(page)}
@@ -237,11 +237,17 @@ def create_segment(request: Request, form: FormDep):
     with console(request) as page:
         try:
             with page.session.begin_nested():
-                data = SegmentIn(name=str(form.get("name") or "").strip() or "-", kind="dynamic",
+                kind = "static" if form.get("kind") == "static" else "dynamic"
+                data = SegmentIn(name=str(form.get("name") or "").strip() or "-", kind=kind,
                                  description=str(form.get("description") or "").strip() or None,
                                  rule=rule_from_form(form))
                 if not str(form.get("name") or "").strip():
                     raise Invalid(page.gettext("Give the segment a name."), field="name")
+                if kind == "static":  # a frozen snapshot of who matches now
+                    node = segments_service.parse(page.session, actor=page.actor, rule=data.rule)
+                    data.customer_ids = sorted(evaluate.matching_ids(
+                        request.app.state.pipeline.warehouse, node, workspace_id=page.actor.workspace_id,
+                        timezone=page.actor.timezone))
                 segment, _ = segments_service.create(page.session, actor=page.actor, data=data)
                 definition = Definition.of(segment, page.actor.timezone)
         except DomainError as exc:
@@ -249,7 +255,8 @@ def create_segment(request: Request, form: FormDep):
             if exc.errors and exc.errors[0].field == "name":
                 errors = {"name": exc.errors[0].message}
             return _builder(page, form, errors=errors, status=422, fragment=is_htmx(request))
-    request.app.state.pipeline.segments.rebuild(definition)
+    if kind == "dynamic":
+        request.app.state.pipeline.segments.rebuild(definition)
     target = f"/console/segments/{definition.id}"
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})  # a followed 303 would hide the header
@@ -271,8 +278,21 @@ def segment_page(request: Request, segment_id: int, after: int | None = None):
             rows = membership.members(segment_id=segment.id, after_id=after, limit=51)
             total = membership.counts(segment_ids=[segment.id]).get(segment.id, 0)
         return page.render("segments/detail.html", segment=segment, members=rows[:50], total=total, words=WORDS,
+                           can_pick=segment.kind == segments_service.STATIC and page.actor.can(Permission.WRITE),
                            next_after=rows[49][0] if len(rows) > 50 else None,
                            rule_text=json.dumps(segment.rule, ensure_ascii=False, indent=2) if segment.rule else "")
+
+
+@router.post("/segments/{segment_id}/members")
+def add_member(request: Request, segment_id: int, form: FormDep):
+    """Pick a customer by id onto a static segment's list."""
+    with console(request) as page:
+        segment = segments_service.get(page.session, actor=page.actor, segment_id=segment_id)
+        text = str(form.get("customer_id") or "").strip()
+        if not text.isdigit():
+            raise Invalid(page.gettext("Enter a customer ID."), field="customer_id")
+        segments_service.add_static(page.session, actor=page.actor, segment=segment, customer_ids=[int(text)])
+    return RedirectResponse(f"/console/segments/{segment_id}", status_code=303)
 
 
 @router.get("/segments/{segment_id}/explain")
