@@ -54,7 +54,8 @@ def test_builder_counts_saves_lists_and_explains(app, database, tenant, pipeline
     assert "不符合" in explained.text and "✗" in explained.text
     listing = client.get("/console/segments")
     assert "绿茶客" in listing.text and "动态" in listing.text
-    english = client.get("/console/segments", cookies={"yutang_lang": "en"})
+    client.cookies.set("yutang_lang", "en")
+    english = client.get("/console/segments")
     assert "Dynamic" in english.text and "New segment" in english.text
 
 
