@@ -52,6 +52,10 @@ SAMPLE_BODIES = {
     ("POST", "/v1/loyalty/coupons/{coupon_id}/redeem"): {"order_ref": "o", "order_amount_fen": 100000},
     ("POST", "/v1/loyalty/submissions/{submission_id}/review"): {"approve": True},
     ("POST", "/v1/loyalty/tasks/{task_id}/submissions"): {"multipart": "see tests/test_loyalty_tasks.py"},
+    ("POST", "/v1/segments"): {"name": "x", "rule": {"type": "tag", "tag_ids": ["{tag_id}"]}},
+    ("POST", "/v1/segments/preview"): {"rule": {"type": "channel", "channel_ids": ["{channel_id}"]}},
+    ("PATCH", "/v1/segments/{segment_id}"): {"name": "hijacked"},
+    ("POST", "/v1/segments/{segment_id}/members"): {"customer_ids": ["{customer_id}"]},
 }
 # Routes that act only on the caller's own workspace by construction (no foreign id can be named).
 OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"), ("GET", "/v1/api-keys"),
@@ -68,7 +72,8 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("POST", "/v1/loyalty/coupon-templates"), ("GET", "/v1/loyalty/tasks"), ("POST", "/v1/loyalty/tasks"),
             ("GET", "/v1/loyalty/submissions"),
             ("GET", "/v1/lifecycle/settings"), ("PUT", "/v1/lifecycle/settings"), ("POST", "/v1/lifecycle/compute"),
-            ("GET", "/v1/lifecycle/overview")}
+            ("GET", "/v1/lifecycle/overview"),
+            ("GET", "/v1/segments")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 
@@ -114,6 +119,8 @@ def victim(client, tenant):
         "body": "hello"}).json()["id"]
     ids["queue_id"] = client.post("/v1/inbox/queues", headers=h, json={"name": "Q"}).json()["id"]
     _loyalty(client, h, ids)
+    ids["segment_id"] = client.post("/v1/segments", headers=h, json={
+        "name": "Victims", "rule": {"type": "tag", "tag_ids": [ids["tag_id"]]}}).json()["id"]
     return ids
 
 
@@ -162,7 +169,8 @@ def test_every_route_refuses_foreign_ids(app, client, tenant, other_tenant, vict
         allowed = {404} | ({422} if body is not None else set())
         assert response.status_code in allowed, (method, path, response.status_code, response.text)
         if response.status_code == 422:
-            assert response.json()["field"] in {"add[0].id", "loser_id", "customer_id", "group_id"}, response.text
+            assert response.json()["field"] in {"add[0].id", "loser_id", "customer_id", "group_id",
+                                                "rule.tag_ids[0]", "rule.channel_ids[0]"}, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert "Victim" not in response.text and "13900139000" not in response.text
         checked += 1

@@ -11,6 +11,7 @@ from yutang.api.routes import (
     loyalty_programme,
     messaging,
     orders,
+    segments,
     sources,
     tags,
     workspace,
@@ -20,7 +21,7 @@ from yutang.api.routes import (
 def api_router() -> APIRouter:
     """Every /v1 route."""
     router = APIRouter(prefix="/v1")
-    for module in (workspace, channels, customers, tags, orders, sources, ingest, messaging, loyalty,
+    for module in (workspace, channels, customers, tags, orders, segments, sources, ingest, messaging, loyalty,
                    loyalty_programme, lifecycle):
         router.include_router(module.router)
     return router

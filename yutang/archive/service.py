@@ -15,6 +15,7 @@ from yutang.loyalty import service as loyalty_service
 from yutang.messaging import service as messaging_service
 from yutang.orders import service as orders_service
 from yutang.orders.schemas import OrderStatus
+from yutang.segments import service as segments_service
 from yutang.tags import service as tags_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -57,7 +58,8 @@ def merge(session: Session, *, actor: Actor, winner_id: int, loser_id: int, reas
     moved = {"tags": tags_service.move_customer(session, from_id=loser.id, to_id=winner.id),
              "orders": orders_service.move_customer(session, from_id=loser.id, to_id=winner.id),
              "messages": messaging_service.move_customer(session, from_id=loser.id, to_id=winner.id),
-             "loyalty": loyalty_service.move_customer(session, from_id=loser.id, to_id=winner.id)}
+             "loyalty": loyalty_service.move_customer(session, from_id=loser.id, to_id=winner.id),
+             "static_segments": segments_service.move_customer(session, from_id=loser.id, to_id=winner.id)}
     return customers_service.absorb(session, actor=actor, winner=winner, loser=loser, reason=reason,
                                     moved_elsewhere=moved)
 
@@ -104,6 +106,7 @@ def export(session: Session, *, actor: Actor, customer_id: int) -> dict:
     data["tags"] = tags_service.export(session, customer_id=customer.id)
     data["orders"] = orders_service.export(session, customer_id=customer.id)
     data["loyalty"] = loyalty_service.export(session, customer_id=customer.id)
+    data["static_segments"] = segments_service.export(session, customer_id=customer.id)
     data["exported_at"] = utcnow().isoformat()
     workspaces_service.record(session, actor=actor, action="customer.exported", entity_type="customer",
                               entity_id=customer.id)

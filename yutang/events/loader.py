@@ -119,12 +119,13 @@ class Loader:
                 self._attribute_anonymous(tx, sorted(links))
                 self._store_position(tx, self._attributed_key, end)
             self.journal.discard_before(end)
-        touched: dict[int, set[int]] = {}
-        for index, customer_id in customers.items():
-            if customer_id:
-                touched.setdefault(records[index]["w"], set()).add(customer_id)
-        for listener in self.listeners:
-            listener(touched)
+            # Still under the lock, so a catch_up() returns only after the listeners saw everything it attributed.
+            touched: dict[int, set[int]] = {}
+            for index, customer_id in customers.items():
+                if customer_id:
+                    touched.setdefault(records[index]["w"], set()).add(customer_id)
+            for listener in self.listeners:
+                listener(touched)
         return len(records)
 
     def catch_up(self) -> int:

@@ -8,11 +8,12 @@ from yutang.loyalty import models as loyalty_models
 from yutang.messaging import models as messaging_models
 from yutang.orders import models as orders_models
 from yutang.runtime import schedule
+from yutang.segments import models as segments_models
 from yutang.storage import cursors, outbox
 from yutang.storage.base import Base
 from yutang.tags import models as tags_models
 from yutang.workspaces import models as workspaces_models
 
 DOMAIN_MODELS = (workspaces_models, channels_models, customers_models, events_models, tags_models, orders_models,
-                 messaging_models, loyalty_models, lifecycle_models, schedule, cursors, outbox)
+                 segments_models, messaging_models, loyalty_models, lifecycle_models, schedule, cursors, outbox)
 metadata = Base.metadata

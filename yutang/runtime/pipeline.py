@@ -17,11 +17,13 @@ from yutang.runtime.database import Database
 from yutang.runtime.resolution import OltpResolver
 from yutang.runtime.schedule import Job, Scheduler
 from yutang.runtime.subscribers import Subscribers, Subscription
+from yutang.segments.membership import Membership
 from yutang.storage import outbox
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, open_warehouse
 from yutang.warehouse.relay import Relay
 
 LIFECYCLE_AT = time(3, 0)  # stages, RFM and value are refreshed nightly at 03:00 in each workspace's zone
+SEGMENTS_AT = time(3, 30)  # dynamic segments are rebuilt nightly (time windows move with the clock)
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Pipeline:
     subscribers: Subscribers
     earner: EventEarner
     scheduler: Scheduler
+    segments: Membership
 
     def start(self) -> None:
         """Begin relaying, loading, delivering outbox rows to subscribers, earning on events and running scheduled
@@ -106,12 +109,19 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
     scheduler = Scheduler(database.factory)
     pipeline = Pipeline(warehouse=warehouse, relay=relay, journal=journal, loader=loader,
                         ingest=Ingest(journal, authenticate), subscribers=subscribers, earner=earner,
-                        scheduler=scheduler)
+                        scheduler=scheduler, segments=Membership(database.factory, warehouse))
     pipeline.on_touched(earner.notify)
+    pipeline.on_touched(pipeline.segments.on_touched)  # dynamic segments follow every event and change
 
     def refresh_lifecycle(actor, _slot) -> None:
         pipeline.catch_up()
         lifecycle_tasks.compute(database.factory, warehouse, actor=actor)
 
+    def rebuild_segments(actor, slot) -> None:
+        pipeline.catch_up()
+        pipeline.segments.rebuild_all(now=slot, workspace_id=actor.workspace_id)
+
     scheduler.register(Job(name="lifecycle.compute", at=LIFECYCLE_AT, run=refresh_lifecycle))
+    # After the lifecycle refresh, so rules on stages and RFM classes see the night's scores.
+    scheduler.register(Job(name="segments.rebuild", at=SEGMENTS_AT, run=rebuild_segments))
     return pipeline

@@ -44,9 +44,10 @@ class Relay:
                 replica.apply(tx, changes)
             with unit_of_work(self.factory) as session:
                 outbox.mark_relayed(session, ids=[change.id for change in changes])
-        touched = replica.touched(changes)
-        for listener in self.listeners:
-            listener(touched)
+            # Still under the lock, so a catch_up() returns only after the listeners saw everything it relayed.
+            touched = replica.touched(changes)
+            for listener in self.listeners:
+                listener(touched)
         return len(changes)
 
     @contextmanager

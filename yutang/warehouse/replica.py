@@ -185,6 +185,29 @@ def _customer_merged(tx: Tx, change: Change) -> None:
     for table in ("customer_tags", "memberships", "orders", "events"):
         tx.execute(f"UPDATE {table} SET customer_id = %(w)s WHERE customer_id = %(l)s", ids)
     tx.execute("DELETE FROM identities WHERE customer_id = %(l)s", ids)
+    _consents_merged(tx, change)
+
+
+def _consent_changed(tx: Tx, change: Change) -> None:
+    # The ledger's latest entry is in force: an entry older than the one held changes nothing.
+    p = change.payload
+    tx.execute("INSERT INTO consents (workspace_id, customer_id, channel, status, occurred_at) "
+               "VALUES (%(w)s, %(c)s, %(ch)s, %(s)s, %(at)s) ON CONFLICT (customer_id, channel) DO UPDATE "
+               "SET status = excluded.status, occurred_at = excluded.occurred_at "
+               "WHERE excluded.occurred_at >= consents.occurred_at",
+               {"w": change.workspace_id, "c": p["customer_id"], "ch": p["channel"], "s": p["status"],
+                "at": _time(p["occurred_at"])})
+
+
+def _consents_merged(tx: Tx, change: Change) -> None:
+    # The merged ledger's latest entry per channel wins, whichever customer it came from.
+    ids = {"w": change.payload["winner_id"], "l": change.payload["loser_id"]}
+    tx.execute("DELETE FROM consents WHERE customer_id = %(w)s AND EXISTS (SELECT 1 FROM consents loser "
+               "WHERE loser.customer_id = %(l)s AND loser.channel = consents.channel "
+               "AND loser.occurred_at > consents.occurred_at)", ids)
+    tx.execute("UPDATE consents SET customer_id = %(w)s WHERE customer_id = %(l)s AND channel NOT IN "
+               "(SELECT channel FROM consents WHERE customer_id = %(w)s)", ids)
+    tx.execute("DELETE FROM consents WHERE customer_id = %(l)s", ids)
 
 
 def _customer_erased(tx: Tx, change: Change) -> None:
@@ -207,4 +230,5 @@ HANDLERS = {
     "customer.merged": _customer_merged,
     "customer.erased": _customer_erased,
     "message.batch": _message_batch,
+    "consent.changed": _consent_changed,
 }

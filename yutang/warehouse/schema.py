@@ -103,6 +103,32 @@ TABLES = [
         predicted_value_fen BIGINT,
         computed_at TIMESTAMPTZ NOT NULL
     )""",
+    # The consent in force per (customer, channel): the latest ledger entry (segments read it).
+    """CREATE TABLE IF NOT EXISTS consents (
+        workspace_id BIGINT NOT NULL,
+        customer_id BIGINT NOT NULL,
+        channel VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        occurred_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (customer_id, channel)
+    )""",
+    # Materialised membership of dynamic segments, and every entry and exit (written by the segments domain).
+    """CREATE TABLE IF NOT EXISTS segment_members (
+        workspace_id BIGINT NOT NULL,
+        segment_id BIGINT NOT NULL,
+        customer_id BIGINT NOT NULL,
+        entered_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (segment_id, customer_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS segment_history (
+        workspace_id BIGINT NOT NULL,
+        segment_id BIGINT NOT NULL,
+        customer_id BIGINT NOT NULL,
+        seq INTEGER NOT NULL,
+        change VARCHAR NOT NULL,
+        changed_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (segment_id, customer_id, seq)
+    )""",
     """CREATE TABLE IF NOT EXISTS ingest_checkpoint (
         journal VARCHAR PRIMARY KEY,
         segment BIGINT NOT NULL,

@@ -1,0 +1,313 @@
+"""The segments pages: the list, a builder made of form controls with a live count, a segment's members and
+explanations of why a customer is or is not in it."""
+
+import json
+from decimal import InvalidOperation
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from yutang.channels import service as channels_service
+from yutang.customers import service as customers_service
+from yutang.kit.errors import DomainError, Invalid
+from yutang.kit.money import yuan_to_fen
+from yutang.segments import evaluate
+from yutang.segments import service as segments_service
+from yutang.segments.membership import Definition
+from yutang.segments.rules import (
+    CONDITION_TYPES,
+    CONSENT_CHANNELS,
+    IDENTITY_KINDS,
+    LIFECYCLE_STAGES,
+    RFM_CLASSES,
+    AttributeField,
+    parse_rule,
+)
+from yutang.segments.schemas import SegmentIn
+from yutang.tags import service as tags_service
+from yutang.web.deps import ConsoleRoute, Page, console, is_htmx
+from yutang.web.i18n import N_
+from yutang.workspaces.access import Permission
+
+router = APIRouter(route_class=ConsoleRoute)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form (read here because the page handlers are synchronous)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+MAX_ROWS = 20
+MONEY_MEASURES = {"spend", "average_order_value", "historic", "predicted"}
+NUMBER_OPS = ["gte", "gt", "eq", "ne", "lt", "lte"]
+TEXT_OPS = ["eq", "ne", "in", "not_in", "is_set", "is_not_set"]
+# What each row type shows, for the builder's labels.
+TYPE_LABELS = {"attribute": N_("Profile attribute"), "identity": N_("Has an identity"), "tag": N_("Tags"),
+               "channel": N_("Channel"), "consent": N_("Consent"), "event": N_("Events"), "order": N_("Purchases"),
+               "bought": N_("Bought a product"), "lifecycle_stage": N_("Lifecycle stage"),
+               "rfm_class": N_("RFM class"), "customer_value": N_("Customer value")}
+WORDS = {
+    "eq": N_("is"), "ne": N_("is not"), "gt": N_("more than / after"), "gte": N_("at least"),
+    "lt": N_("less than / before"), "lte": N_("at most"), "in": N_("is one of"), "not_in": N_("is none of"),
+    "is_set": N_("is filled in"), "is_not_set": N_("is empty"), "between": N_("between"),
+    "gender": N_("Gender"), "birthday": N_("Birthday"), "province": N_("Province"), "city": N_("City"),
+    "source_campaign": N_("Source campaign"), "first_seen_at": N_("First seen"),
+    "assigned_member_id": N_("Assigned staff ID"), "refuses_personalised": N_("Refuses personalised marketing"),
+    "count": N_("how many"), "sum": N_("sum of property"), "distinct": N_("distinct values of property"),
+    "first_time": N_("first time"), "last_time": N_("last time"), "spend": N_("spend (yuan)"),
+    "average_order_value": N_("average order value (yuan)"), "first_purchase": N_("first purchase"),
+    "last_purchase": N_("last purchase"), "historic": N_("historic value (yuan)"),
+    "predicted": N_("predicted value (yuan)"), "any": N_("any of"), "all": N_("all of"), "none": N_("none of"),
+    "member": N_("is a member of"), "first_touch": N_("first came through"),
+    "prospect": N_("Prospect"), "new": N_("New customer"), "repeat": N_("Repeat customer"),
+    "loyal": N_("Loyal / advocate"), "at_risk": N_("At risk"), "dormant": N_("Dormant"), "churned": N_("Churned"),
+    "important_value": N_("Important value"), "important_development": N_("Important development"),
+    "important_retention": N_("Important retention"), "important_recovery": N_("Important recovery"),
+    "general_value": N_("General value"), "general_development": N_("General development"),
+    "general_retention": N_("General retention"), "general_recovery": N_("General recovery"),
+    "dynamic": N_("Dynamic"), "static": N_("Static"),
+}
+
+
+def _rows(form: FormData) -> list[dict[str, object]]:
+    """The builder's condition rows as submitted (row i's inputs are named <name>_<i>)."""
+    count = min(int(form.get("rows") or 0), MAX_ROWS)
+    rows = []
+    for i in range(count):
+        row: dict[str, object] = {k.rsplit("_", 1)[0]: v for k, v in form.multi_items()
+                                  if k.endswith(f"_{i}") and not k.endswith(("_ids", "_set"))}
+        for multi in ("tag_ids", "channel_ids", "stages", "classes"):
+            row[multi] = form.getlist(f"{multi}_{i}")
+        rows.append(row)
+    return rows
+
+
+def _number(text: object, *, money: bool = False) -> object:
+    text = str(text or "").strip()
+    try:
+        if money:
+            return yuan_to_fen(text)
+        return int(text) if text.lstrip("-").isdigit() else float(text)
+    except (ValueError, InvalidOperation, ArithmeticError):
+        return text  # left as text: the rule's checks name the field
+
+
+def _condition(row: dict) -> dict:
+    """One row of form controls as a rule condition (the rule parser does the checking)."""
+    kind = str(row.get("type") or "")
+    op = str(row.get("op") or "gte")
+    value = row.get("value", "")
+    window = ({"kind": "last_days", "days": _number(row["days"])} if str(row.get("days") or "").strip() else None)
+    condition: dict = {"type": kind}
+    if kind == "attribute":
+        condition |= {"field": row.get("field") or "city", "op": op}
+        if op in ("in", "not_in"):
+            condition["value"] = [v.strip() for v in str(value).replace("，", ",").split(",") if v.strip()]
+        elif op not in ("is_set", "is_not_set"):
+            condition["value"] = {"true": True, "false": False}.get(str(value), value)
+    elif kind == "identity":
+        condition |= {"kind": row.get("kind") or "phone", "present": row.get("present") != "no"}
+    elif kind == "tag":
+        condition |= {"tag_ids": [int(t) for t in row["tag_ids"] if str(t).isdigit()], "match": row.get("match")
+                      or "any"}
+    elif kind == "channel":
+        condition |= {"channel_ids": [int(c) for c in row["channel_ids"] if str(c).isdigit()],
+                      "relation": row.get("relation") or "member"}
+    elif kind == "consent":
+        condition |= {"channel": row.get("consent") or "sms", "status": row.get("status") or "granted"}
+    elif kind in ("event", "order", "customer_value"):
+        measure = str(row.get("measure") or {"event": "count", "order": "count", "customer_value": "historic"}[kind])
+        condition |= {"measure": measure, "op": op}
+        if kind == "event":
+            condition["event"] = str(row.get("event") or "").strip()
+            if measure in ("sum", "distinct"):
+                condition["property"] = str(row.get("property") or "").strip()
+        if measure in ("first_time", "last_time", "first_purchase", "last_purchase"):
+            condition["value"] = str(value).strip()
+        else:
+            condition["value"] = _number(value, money=measure in MONEY_MEASURES)
+        if window and kind != "customer_value":
+            condition["window"] = window
+    elif kind == "bought":
+        condition |= {row.get("what") or "category": str(value).strip(), "did": row.get("did") != "no"}
+        if window:
+            condition["window"] = window
+    elif kind == "lifecycle_stage":
+        condition["stages"] = list(row["stages"])
+    elif kind == "rfm_class":
+        condition["classes"] = list(row["classes"])
+    return {"not": condition} if row.get("negate") else condition
+
+
+def rule_from_form(form: FormData) -> dict:
+    """The builder's form as a rule tree: every row, joined by all or any."""
+    conditions = [_condition(row) for row in _rows(form)]
+    return {"any" if form.get("match") == "any" else "all": conditions}
+
+
+def _row_errors(exc: DomainError) -> dict:
+    """Errors by builder row ('' for the form as a whole), from the rule paths the parser names."""
+    found: dict = {}
+    for error in exc.errors:
+        parts = error.field.split("[", 2)
+        key = parts[1].split("]")[0] if len(parts) > 1 and parts[1].split("]")[0].isdigit() else ""
+        found.setdefault(int(key) if key else "", f"{error.field}: {error.message}")
+    return found or {"": exc.detail}
+
+
+def _choices(page: Page) -> dict:
+    tags = [(t.id, f"{g.name} / {t.name}") for g in tags_service.list_groups(page.session, actor=page.actor)
+            for t in g.tags]
+    channels = [(c.id, c.name) for c in channels_service.list_channels(page.session, actor=page.actor)]
+    return {"types": CONDITION_TYPES, "type_labels": TYPE_LABELS, "words": WORDS,
+            "fields": [f.value for f in AttributeField],
+            "kinds": IDENTITY_KINDS, "consents": CONSENT_CHANNELS, "stages": LIFECYCLE_STAGES,
+            "classes": RFM_CLASSES, "tags": tags, "channels": channels, "number_ops": NUMBER_OPS,
+            "text_ops": TEXT_OPS}
+
+
+def _builder(page: Page, form: FormData | None, *, rows: list[dict] | None = None, errors: dict | None = None,
+             status: int = 200, fragment: bool = False):
+    context = {"rows": rows if rows is not None else (_rows(form) if form else [{"type": "tag"}]),
+               "match": (form.get("match") if form else None) or "all", "kind": form.get("kind") if form else None,
+               "seg_name": (form.get("name") if form else "") or "", "description": (form.get("description") if form
+                                                                               else "") or "",
+               "errors": errors or {}, **_choices(page)}
+    template = "segments/_builder.html" if fragment else "segments/new.html"
+    return page.render(template, status=status, **context)
+
+
+@router.get("/segments")
+def segment_list(request: Request):
+    """Segments with their kind and member counts."""
+    with console(request) as page:
+        segments = segments_service.list_segments(page.session, actor=page.actor, limit=500)
+        counts = request.app.state.pipeline.segments.counts(
+            segment_ids=[s.id for s in segments if s.kind == segments_service.DYNAMIC])
+        counts |= segments_service.static_count(page.session, segment_ids=[s.id for s in segments
+                                                                           if s.kind == segments_service.STATIC])
+        return page.render("segments/list.html", segments=segments, counts=counts, words=WORDS,
+                           can_write=page.actor.can(Permission.WRITE))
+
+
+@router.get("/segments/new")
+def new_segment(request: Request):
+    """The builder with one empty condition."""
+    with console(request) as page:
+        page.actor.require(Permission.WRITE)
+        return _builder(page, None)
+
+
+@router.post("/segments/builder")
+def builder(request: Request, form: FormDep):
+    """Re-draw the builder after adding, removing or retyping a row (HTMX)."""
+    with console(request) as page:
+        rows = _rows(form)
+        action = str(form.get("action") or "")
+        if action == "add" and len(rows) < MAX_ROWS:
+            rows.append({"type": "tag"})
+        elif action.startswith("remove:") and action[7:].isdigit() and int(action[7:]) < len(rows):
+            rows.pop(int(action[7:]))
+        return _builder(page, form, rows=rows, fragment=is_htmx(request))
+
+
+@router.post("/segments/preview")
+def preview(request: Request, form: FormDep):
+    """The live count under the builder: how many match now, and a few of them."""
+    request.app.state.pipeline.catch_up()
+    with console(request) as page:
+        try:
+            node = segments_service.parse(page.session, actor=page.actor, rule=rule_from_form(form))
+        except DomainError as exc:
+            return page.render("segments/_count.html", errors=_row_errors(exc), result=None)
+        result = evaluate.preview(request.app.state.pipeline.warehouse, node, workspace_id=page.actor.workspace_id,
+                                  timezone=page.actor.timezone, sample_size=10)
+        names = channels_service.channels_by_id(page.session, actor=page.actor,
+                                                ids={c["channel_id"] for c in result["by_channel"]})
+        return page.render("segments/_count.html", result=result, errors={}, channel_names=names)
+
+
+@router.post("/segments")
+def create_segment(request: Request, form: FormDep):
+    """Save the builder's segment (dynamic) and go to its page; errors come back in the builder."""
+    request.app.state.pipeline.catch_up()
+    with console(request) as page:
+        try:
+            with page.session.begin_nested():
+                kind = "static" if form.get("kind") == "static" else "dynamic"
+                data = SegmentIn(name=str(form.get("name") or "").strip() or "-", kind=kind,
+                                 description=str(form.get("description") or "").strip() or None,
+                                 rule=rule_from_form(form))
+                if not str(form.get("name") or "").strip():
+                    raise Invalid(page.gettext("Give the segment a name."), field="name")
+                if kind == "static":  # a frozen snapshot of who matches now
+                    node = segments_service.parse(page.session, actor=page.actor, rule=data.rule)
+                    data.customer_ids = sorted(evaluate.matching_ids(
+                        request.app.state.pipeline.warehouse, node, workspace_id=page.actor.workspace_id,
+                        timezone=page.actor.timezone))
+                segment, _ = segments_service.create(page.session, actor=page.actor, data=data)
+                definition = Definition.of(segment, page.actor.timezone)
+        except DomainError as exc:
+            errors = _row_errors(exc)
+            if exc.errors and exc.errors[0].field == "name":
+                errors = {"name": exc.errors[0].message}
+            return _builder(page, form, errors=errors, status=422, fragment=is_htmx(request))
+    if kind == "dynamic":
+        request.app.state.pipeline.segments.rebuild(definition)
+    target = f"/console/segments/{definition.id}"
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})  # a followed 303 would hide the header
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/segments/{segment_id}")
+def segment_page(request: Request, segment_id: int, after: int | None = None):
+    """A segment: its rule, its members (paged) and the explain box."""
+    request.app.state.pipeline.catch_up()
+    with console(request) as page:
+        segment = segments_service.get(page.session, actor=page.actor, segment_id=segment_id)
+        membership = request.app.state.pipeline.segments
+        if segment.kind == segments_service.STATIC:
+            rows = [(cid, None) for cid in segments_service.static_members(page.session, segment=segment,
+                                                                             after_id=after, limit=51)]
+            total = segments_service.static_count(page.session, segment_ids=[segment.id]).get(segment.id, 0)
+        else:
+            rows = membership.members(segment_id=segment.id, after_id=after, limit=51)
+            total = membership.counts(segment_ids=[segment.id]).get(segment.id, 0)
+        return page.render("segments/detail.html", segment=segment, members=rows[:50], total=total, words=WORDS,
+                           can_pick=segment.kind == segments_service.STATIC and page.actor.can(Permission.WRITE),
+                           next_after=rows[49][0] if len(rows) > 50 else None,
+                           rule_text=json.dumps(segment.rule, ensure_ascii=False, indent=2) if segment.rule else "")
+
+
+@router.post("/segments/{segment_id}/members")
+def add_member(request: Request, segment_id: int, form: FormDep):
+    """Pick a customer by id onto a static segment's list."""
+    with console(request) as page:
+        segment = segments_service.get(page.session, actor=page.actor, segment_id=segment_id)
+        text = str(form.get("customer_id") or "").strip()
+        if not text.isdigit():
+            raise Invalid(page.gettext("Enter a customer ID."), field="customer_id")
+        segments_service.add_static(page.session, actor=page.actor, segment=segment, customer_ids=[int(text)])
+    return RedirectResponse(f"/console/segments/{segment_id}", status_code=303)
+
+
+@router.get("/segments/{segment_id}/explain")
+def explain(request: Request, segment_id: int, customer_id: str = ""):
+    """Why one customer is or is not in the segment, node by node (HTMX fragment)."""
+    request.app.state.pipeline.catch_up()
+    with console(request) as page:
+        segment = segments_service.get(page.session, actor=page.actor, segment_id=segment_id)
+        if not customer_id.strip().isdigit():
+            raise Invalid(page.gettext("Enter a customer ID."), field="customer_id")
+        customers_service.get_customer(page.session, actor=page.actor, customer_id=int(customer_id))
+        if segment.rule is None:
+            return page.render("segments/_explain.html", tree=None, matches=None, customer_id=int(customer_id))
+        active, tree = evaluate.explain(request.app.state.pipeline.warehouse, parse_rule(segment.rule),
+                                        workspace_id=page.actor.workspace_id, timezone=page.actor.timezone,
+                                        customer_id=int(customer_id))
+        return page.render("segments/_explain.html", tree=tree, matches=active and tree["held"], active=active,
+                           customer_id=int(customer_id))
