@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.loyalty import points, tiers
@@ -72,10 +73,13 @@ class Awarder:
         try:
             yield session
             session.commit()
-        except BaseException:
-            session.rollback()
-            self._connection.close()  # it may be broken: the next batch takes a fresh one
-            self._connection = None
+        except BaseException as error:
+            try:
+                session.rollback()
+            finally:
+                if isinstance(error, DBAPIError):  # the connection may be broken: the next batch takes a fresh one
+                    self._connection.close()
+                    self._connection = None
             raise
         finally:
             session.close()
