@@ -1,12 +1,15 @@
-"""Durable points awards per second: Yutang's ledger (`loyalty.points.earn`, one unit of work per award) against
-a minimal hand-written ledger transaction (one UPDATE of a balance plus one INSERT of an entry) in the same run,
-on PostgreSQL and on SQLite, with several client processes as a server's workers would be.
+"""Durable points awards per second: Yutang's award path (`loyalty.awards.Awarder`, which group-commits the awards
+of concurrent callers, as the API's earn endpoint does) against a minimal hand-written ledger transaction (one
+UPDATE of a balance plus one INSERT of an entry, committed per award) in the same run, on PostgreSQL and on
+SQLite. Both are driven by the same clients: `--processes` server-like processes with `--threads` concurrent
+callers each; a caller's award is acknowledged only once its transaction has committed. `unbatched` is
+`points.earn` in one unit of work per award, for comparison.
 
-    .venv/bin/python -m bench.points --seconds 10 --workers 8
+    .venv/bin/python -m bench.points --seconds 8 --processes 2 --threads 16 --rounds 3
 
-Every award is its own committed transaction (synchronous_commit on for PostgreSQL; SQLite in WAL with
-synchronous=NORMAL, as Yutang configures it). Customers are drawn at random from a pool, as independent requests
-would be. Prints one JSON object; figures go in bench/README.md.
+Commits are durable (synchronous_commit on for PostgreSQL; SQLite in WAL with synchronous=NORMAL, as Yutang
+configures it). Customers are drawn at random from a pool, as independent requests would be. Prints one JSON
+object; figures go in bench/README.md.
 """
 
 from __future__ import annotations
@@ -68,56 +71,75 @@ def prepare(url: str | None, data_dir: Path, customers: int) -> tuple[int, list[
 
 
 def _worker(kind: str, url: str | None, data_dir: str, workspace_id: int, ids: list[int], seconds: float,
-            ready, go, worker: int, results) -> None:
+            threads: int, ready, go, worker: int, results) -> None:
+    import threading
     from datetime import UTC, datetime
 
     from yutang.loyalty import points
+    from yutang.loyalty.awards import Awarder
     from yutang.runtime.database import open_database
     from yutang.workspaces.access import system_actor
 
     database = open_database(_settings(url, Path(data_dir)))
     actor = system_actor(workspace_id)
-    rng = random.Random(worker)
+    awarder = Awarder(database.factory)
     run_id = f"{kind}-{secrets.token_hex(4)}"
-    done = 0
     update = text("UPDATE bench_balances SET balance = balance + :p WHERE customer_id = :c")
     insert = text("INSERT INTO bench_entries (customer_id, points, idempotency_key, created_at) "
                   "VALUES (:c, :p, :k, :t)")
-    with database.engine.connect() as connection:  # warm the pool and the statement caches alike
-        connection.execute(text("SELECT 1"))
+    counts = [0] * threads
+    started = threading.Barrier(threads + 1)
+
+    def client(n: int) -> None:
+        rng = random.Random(worker * 1000 + n)
+        with database.engine.connect() as connection:  # warm the pool and the statement caches alike
+            connection.execute(text("SELECT 1"))
+        started.wait()
+        go.wait()
+        deadline = time.time() + seconds
+        done = 0
+        while time.time() < deadline:
+            customer, amount, key = rng.choice(ids), rng.randint(1, 500), f"{run_id}-{worker}-{n}-{done}"
+            if kind == "yutang":
+                awarder.award(actor, customer_id=customer, points=amount, key=key, reason="bench")
+            elif kind == "unbatched":
+                with database.unit_of_work() as session:
+                    points.earn(session, actor=actor, customer_id=customer, points=amount, key=key, reason="bench")
+            else:
+                with database.engine.begin() as connection:
+                    connection.execute(update, {"p": amount, "c": customer})
+                    connection.execute(insert, {"c": customer, "p": amount, "k": key, "t": datetime.now(UTC)})
+            done += 1
+        counts[n] = done
+
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    for thread in clients:
+        thread.start()
+    started.wait()
     ready.put(worker)
-    go.wait()
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        customer, amount, key = rng.choice(ids), rng.randint(1, 500), f"{run_id}-{worker}-{done}"
-        if kind == "yutang":
-            with database.unit_of_work() as session:
-                points.earn(session, actor=actor, customer_id=customer, points=amount, key=key, reason="bench")
-        else:
-            with database.engine.begin() as connection:
-                connection.execute(update, {"p": amount, "c": customer})
-                connection.execute(insert, {"c": customer, "p": amount, "k": key, "t": datetime.now(UTC)})
-        done += 1
-    results.put(done)
+    for thread in clients:
+        thread.join()
+    results.put((sum(counts), awarder.batches))
     database.dispose()
 
 
-def run(kind: str, url: str | None, data_dir: Path, workspace_id: int, ids: list[int], *, workers: int,
-        seconds: float) -> float:
-    """Awards per second of `workers` processes hammering one ledger for `seconds`."""
+def run(kind: str, url: str | None, data_dir: Path, workspace_id: int, ids: list[int], *, processes: int,
+        threads: int, seconds: float) -> tuple[float, int]:
+    """Awards per second of `processes` × `threads` clients hammering one ledger for `seconds`, and the number
+    of transactions the awarder committed."""
     context = multiprocessing.get_context("spawn")
     results, ready, go = context.Queue(), context.Queue(), context.Event()
-    processes = [context.Process(target=_worker, args=(kind, url, str(data_dir), workspace_id, ids, seconds,
-                                                       ready, go, n, results)) for n in range(workers)]
-    for process in processes:
+    workers = [context.Process(target=_worker, args=(kind, url, str(data_dir), workspace_id, ids, seconds, threads,
+                                                     ready, go, n, results)) for n in range(processes)]
+    for process in workers:
         process.start()
-    for _ in processes:  # every process imported and connected before the clock starts
+    for _ in workers:  # every process imported and connected before the clock starts
         ready.get(timeout=120)
     go.set()
-    total = sum(results.get(timeout=seconds + 120) for _ in processes)
-    for process in processes:
+    outcomes = [results.get(timeout=seconds + 120) for _ in workers]
+    for process in workers:
         process.join()
-    return total / seconds
+    return sum(done for done, _ in outcomes) / seconds, sum(batches for _, batches in outcomes)
 
 
 def check(url: str | None, data_dir: Path, workspace_id: int) -> dict:
@@ -138,22 +160,31 @@ def check(url: str | None, data_dir: Path, workspace_id: int) -> dict:
 
 def store(name: str, url: str | None, data_dir: Path, args) -> dict:
     workspace_id, ids = prepare(url, data_dir, args.customers)
-    rounds = {"baseline": [], "yutang": []}
-    for _ in range(args.rounds):  # interleaved, so drift on a shared machine hits both alike
-        for kind in ("baseline", "yutang"):
-            rounds[kind].append(round(run(kind, url, data_dir, workspace_id, ids, workers=args.workers,
-                                          seconds=args.seconds)))
+    kinds = args.kinds.split(",")
+    rounds: dict[str, list[int]] = {kind: [] for kind in kinds}
+    awards_per_commit = []
+    for _ in range(args.rounds):  # interleaved, so drift on a shared machine hits all alike
+        for kind in kinds:
+            rate, batches = run(kind, url, data_dir, workspace_id, ids, processes=args.processes,
+                                threads=args.threads, seconds=args.seconds)
+            rounds[kind].append(round(rate))
+            if kind == "yutang" and batches:
+                awards_per_commit.append(round(rate * args.seconds / batches, 1))
     best = {kind: max(values) for kind, values in rounds.items()}
-    return {"store": name, "workers": args.workers, "seconds_per_round": args.seconds, "rounds": rounds,
-            "baseline_awards_per_s": best["baseline"], "yutang_awards_per_s": best["yutang"],
-            "yutang_vs_baseline": round(best["yutang"] / best["baseline"], 3), **check(url, data_dir, workspace_id)}
+    ratio = {f"{kind}_vs_baseline": round(best[kind] / best["baseline"], 3) for kind in kinds if kind != "baseline"}
+    return {"store": name, "clients": args.processes * args.threads, "processes": args.processes,
+            "threads": args.threads, "seconds_per_round": args.seconds, "rounds": rounds,
+            "best_awards_per_s": best, **ratio, "yutang_awards_per_commit": awards_per_commit,
+            **check(url, data_dir, workspace_id)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16, help="concurrent clients per process")
+    parser.add_argument("--kinds", default="baseline,yutang,unbatched")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--database", default="yutang_bench_points", help="PostgreSQL database (re-created)")
     parser.add_argument("--stores", default="postgresql,sqlite")

@@ -154,3 +154,43 @@ def test_concurrent_issues_never_exceed_stock(database, tenant, api):
     with ThreadPoolExecutor(12) as pool:
         assert sum(pool.map(attempt, people)) == 5
     assert api.get(f"/v1/loyalty/coupon-templates/{template['id']}/stats").json()["issued"] == 5
+
+
+def test_bulk_issue_to_a_segment_static_or_dynamic_is_idempotent(api, database, tenant, other_tenant, pipeline):
+    template = _template(api, total_stock=None, per_customer_limit=5)
+    people = [new_customer(database, tenant.actor) for _ in range(4)]
+    tag = api.post("/v1/tag-groups", json={"name": "会员", "tags": ["常客"]}).json()["tags"][0]["id"]
+    for customer in people[1:3]:
+        assert api.post(f"/v1/customers/{customer}/tags", json={"add": [{"id": tag}]}).status_code == 200
+    dynamic = api.post("/v1/segments", json={"name": "常客", "rule": {"type": "tag", "tag_ids": [tag]}})
+    assert dynamic.status_code == 201, dynamic.text
+    static = api.post("/v1/segments", json={"name": "名单", "kind": "static", "customer_ids": [people[0], people[1]]})
+    assert static.status_code == 201, static.text
+    url = f"/v1/loyalty/coupon-templates/{template['id']}/issue-bulk"
+
+    def holders() -> dict[int, int]:
+        counts = {}
+        for customer in people:
+            counts[customer] = len(api.get(f"/v1/loyalty/customers/{customer}/coupons").json())
+        return counts
+
+    first = api.post(url, json={"segment_id": dynamic.json()["id"], "idempotency_key": "seg-1"})
+    assert first.json() == {"issued": 2, "already": 0, "skipped": {}}, first.text
+    assert holders() == {people[0]: 0, people[1]: 1, people[2]: 1, people[3]: 0}
+    # The dynamic membership follows a new tag before the next call: the repeat issues to the newcomer only.
+    assert api.post(f"/v1/customers/{people[3]}/tags", json={"add": [{"id": tag}]}).status_code == 200
+    again = api.post(url, json={"segment_id": dynamic.json()["id"], "idempotency_key": "seg-1"}).json()
+    assert again == {"issued": 1, "already": 2, "skipped": {}}
+    by_list = api.post(url, json={"segment_id": static.json()["id"], "idempotency_key": "list-1"}).json()
+    assert by_list == {"issued": 2, "already": 0, "skipped": {}}
+    assert api.post(url, json={"segment_id": static.json()["id"], "idempotency_key": "list-1"}).json() == {
+        "issued": 0, "already": 2, "skipped": {}}
+    assert holders() == {people[0]: 1, people[1]: 2, people[2]: 1, people[3]: 1}
+    stranger = new_customer(database, other_tenant.actor)
+    foreign = api.post("/v1/segments", json={"name": "名单", "kind": "static", "customer_ids": [stranger]},
+                       headers={"Authorization": f"Bearer {other_tenant.key}"})
+    assert foreign.status_code == 201, foreign.text
+    missing = api.post(url, json={"segment_id": foreign.json()["id"], "idempotency_key": "x"})
+    assert missing.status_code == 404 and missing.json()["field"] == "segment_id"
+    both = api.post(url, json={"segment_id": static.json()["id"], "tag_id": tag, "idempotency_key": "y"})
+    assert both.status_code == 422

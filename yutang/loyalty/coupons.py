@@ -18,6 +18,8 @@ from yutang.loyalty import points, tiers
 from yutang.loyalty.errors import CouponNotApplicable, CouponUnavailable
 from yutang.loyalty.models import Coupon, CouponTemplate
 from yutang.loyalty.schemas import BulkIssueOut, CouponKind, CouponRedeemIn, CouponTemplateIn, TemplateStats
+from yutang.segments import service as segments_service
+from yutang.segments.membership import Membership
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
 from yutang.tags import service as tags_service
@@ -145,13 +147,42 @@ def issue(session: Session, *, actor: Actor, template_id: int, customer_id: int,
     return _issue_locked(session, actor, template, customer_id, key, reason, now), True
 
 
+def segment_members(session: Session, *, actor: Actor, segment_id: int, membership: Membership | None
+                    ) -> list[int]:
+    """Everyone in a segment now: a static segment's list, or a dynamic one's materialised membership."""
+    segment = segments_service.get(session, actor=actor, segment_id=segment_id)
+    if segment.kind == segments_service.STATIC:
+        def page(after: int | None) -> list[int]:
+            return segments_service.static_members(session, segment=segment, after_id=after, limit=MEMBER_PAGE)
+    elif membership is None:
+        raise Invalid("this segment's membership lives in the warehouse, which is not open here",
+                      field="segment_id")
+    else:
+        def page(after: int | None) -> list[int]:
+            return [cid for cid, _ in membership.members(segment_id=segment.id, after_id=after, limit=MEMBER_PAGE)]
+    members, after = [], None
+    while batch := page(after):  # keyset pages, ascending ids
+        members.extend(batch)
+        after = batch[-1]
+        if len(batch) < MEMBER_PAGE:
+            break
+    return members
+
+
+MEMBER_PAGE = 10_000
+
+
 def bulk_issue(session: Session, *, actor: Actor, template_id: int, key: str, customer_ids: list[int] | None = None,
-               tag_id: int | None = None, reason: str = "") -> BulkIssueOut:
-    """Issue to many customers (a list, or everyone with a tag): one per customer per key; the rest counted."""
+               tag_id: int | None = None, segment_id: int | None = None, membership: Membership | None = None,
+               reason: str = "") -> BulkIssueOut:
+    """Issue to many customers (a list, everyone with a tag, or a segment's members): one per customer per key
+    (`<key>:<customer>`, so repeating the call issues nothing twice); the rest counted."""
     actor.require(Permission.BULK)
     if tag_id is not None:
         tags_service.get_tag(session, actor=actor, tag_id=tag_id)
         customer_ids = list(session.scalars(tags_service.customers_with(actor, tag_ids=[tag_id])))
+    if segment_id is not None:
+        customer_ids = segment_members(session, actor=actor, segment_id=segment_id, membership=membership)
     template = _template(session, actor, template_id, lock=True)
     now = utcnow()
     issued, already, skipped = 0, 0, {}
@@ -173,7 +204,8 @@ def bulk_issue(session: Session, *, actor: Actor, template_id: int, key: str, cu
         issued += 1
     workspaces_service.record(session, actor=actor, action="coupon.bulk_issued", entity_type="coupon_template",
                               entity_id=template.id, changes={"issued": issued, "already": already,
-                                                              "skipped": skipped, "tag_id": tag_id})
+                                                              "skipped": skipped, "tag_id": tag_id,
+                                                              "segment_id": segment_id})
     return BulkIssueOut(issued=issued, already=already, skipped=skipped)
 
 

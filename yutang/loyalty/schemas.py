@@ -322,17 +322,19 @@ class IssueIn(BaseModel):
 
 
 class BulkIssueIn(BaseModel):
-    """Issue a coupon to many customers: a list of ids or everyone carrying a tag (one key per batch)."""
+    """Issue a coupon to many customers: a list of ids, everyone carrying a tag, or a segment's members (one key
+    per batch)."""
 
     customer_ids: list[int] = Field(default_factory=list, max_length=100_000)
     tag_id: int | None = Field(None, ge=1)
+    segment_id: int | None = Field(None, ge=1, le=2**63 - 1)
     idempotency_key: str = KEY
     reason: str = Field("", max_length=300)
 
     @model_validator(mode="after")
     def _one_audience(self):
-        if bool(self.customer_ids) == (self.tag_id is not None):
-            raise ValueError("give customer_ids or tag_id")
+        if [bool(self.customer_ids), self.tag_id is not None, self.segment_id is not None].count(True) != 1:
+            raise ValueError("give one of customer_ids, tag_id or segment_id")
         return self
 
 

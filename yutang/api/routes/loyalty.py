@@ -1,11 +1,14 @@
 """Loyalty: settings, the points ledger (earn, redeem, reverse, adjust, balance, history), liability report."""
 
+import threading
+
 from fastapi import APIRouter, Query, Request
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, database, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.pagination import decode_cursor
-from yutang.loyalty import config, points, tiers
+from yutang.loyalty import config, points
+from yutang.loyalty.awards import Awarder
 from yutang.loyalty.schemas import (
     AdjustIn,
     BalanceOut,
@@ -19,6 +22,16 @@ from yutang.loyalty.schemas import (
 )
 
 router = APIRouter(prefix="/loyalty", tags=["loyalty"])
+_awarder_lock = threading.Lock()
+
+
+def awarder(request: Request) -> Awarder:
+    """The app's points awarder (one per process, so concurrent requests commit together)."""
+    state = request.app.state
+    with _awarder_lock:
+        if getattr(state, "points_awarder", None) is None:
+            state.points_awarder = Awarder(database(request).factory)
+        return state.points_awarder
 
 
 @router.get("/settings", response_model=SettingsOut)
@@ -38,13 +51,11 @@ def put_settings(request: Request, actor: ActorDep, data: SettingsIn):
 @router.post("/points/earn", response_model=EntryOut)
 def earn(request: Request, actor: ActorDep, data: EarnIn):
     """Award points (a one-off bonus); the same idempotency key again returns the first entry."""
-    with unit_of_work(request) as session:
-        entry, created = points.earn(session, actor=actor, customer_id=data.customer_id, points=data.points,
-                                     key=data.idempotency_key, reason=data.reason,
-                                     source_type=data.source_type or "bonus", source_ref=data.source_ref)
-        if created:
-            tiers.evaluate(session, actor=actor, customer_id=entry.customer_id)
-        return entry
+    # Concurrent requests share one transaction (group commit); each is answered after that commit.
+    entry, _ = awarder(request).award(actor, customer_id=data.customer_id, points=data.points,
+                                      key=data.idempotency_key, reason=data.reason,
+                                      source_type=data.source_type or "bonus", source_ref=data.source_ref)
+    return entry
 
 
 @router.post("/points/redeem", response_model=EntryOut)

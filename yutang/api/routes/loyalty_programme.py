@@ -129,10 +129,16 @@ def issue(request: Request, actor: ActorDep, coupon_template_id: IdPath, data: I
 
 @router.post("/coupon-templates/{coupon_template_id}/issue-bulk", response_model=BulkIssueOut)
 def issue_bulk(request: Request, actor: ActorDep, coupon_template_id: IdPath, data: BulkIssueIn):
-    """Issue to a list of customers or everyone with a tag; repeats with the same key issue nothing more."""
+    """Issue to a list of customers, everyone with a tag or a segment's members; repeats with the same key issue
+    nothing more."""
+    pipeline = getattr(request.app.state, "pipeline", None)
+    if data.segment_id is not None and pipeline is not None:
+        pipeline.catch_up()  # the materialised membership reflects every change committed before this request
     with unit_of_work(request) as session:
         return coupons.bulk_issue(session, actor=actor, template_id=coupon_template_id, key=data.idempotency_key,
-                                  customer_ids=data.customer_ids, tag_id=data.tag_id, reason=data.reason)
+                                  customer_ids=data.customer_ids, tag_id=data.tag_id, segment_id=data.segment_id,
+                                  membership=pipeline.segments if pipeline is not None else None,
+                                  reason=data.reason)
 
 
 @router.get("/coupons/{coupon_id}", response_model=CouponOut)
