@@ -2,17 +2,14 @@
 
 import os
 import secrets
-import socket
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from tests.peers.server import serve
 from yutang.app import create_app
 from yutang.kit.settings import Settings
 from yutang.runtime.database import Database, open_database
@@ -131,19 +128,5 @@ def live_server(settings, database, pipeline):
     """The base URL of the app served by uvicorn on a loopback port (same database and pipeline as the tests)."""
     assets = Path(__file__).resolve().parents[1] / "node_modules"
     app = create_app(settings.model_copy(update={"assets_dir": assets}), database=database, pipeline=pipeline)
-    # Binding the socket here (port 0) hands uvicorn a port nobody else can take in between.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(app) as url:
+        yield url

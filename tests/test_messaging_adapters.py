@@ -6,17 +6,16 @@ import hmac
 import json
 import secrets
 import smtplib
-import socket
 import time
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.peers.server import serve
 from tests.peers.sms import FakeSms
+from tests.peers.smtp import smtp_server
 from tests.peers.webhooks import Receiver
 from tests.peers.wechat import FakeWeChat
 from tests.peers.wecom import CallbackSigner, FakeWeCom, contact_event
@@ -243,43 +242,14 @@ def test_wechat_subscribe_message(wechat_peer):
 # ---- Email over SMTP ----------------------------------------------------------------------------------------
 
 
-class Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.endswith("@bounce.example"):
-            return "550 5.1.1 mailbox unavailable"
-        if address.endswith("@busy.example"):
-            return "451 4.3.0 try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted"
-
-
 @pytest.fixture(scope="module")
 def smtp_sink():
-    sink = Sink()
-
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"mailer" and auth_data.password == b"pw"
         return AuthResult(success=ok, handled=False)
 
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False)
-    controller.start()
-    yield sink, "127.0.0.1", port
-    controller.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    with smtp_server(authenticator=authenticator, auth_require_tls=False) as (sink, port):
+        yield sink, "127.0.0.1", port
 
 
 def test_email_over_smtp(smtp_sink):

@@ -12,6 +12,7 @@ import uvicorn
 @contextmanager
 def serve(app) -> Iterator[str]:
     """Yield the base URL of the app served on 127.0.0.1 (a port only this server holds)."""
+    # Binding the socket here (port 0) hands uvicorn a port nobody else can take in between.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -21,7 +22,7 @@ def serve(app) -> Iterator[str]:
     deadline = time.monotonic() + 20
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the peer did not start")
+            raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
