@@ -1,0 +1,157 @@
+"""Planning broadcasts in the warehouse: one set-based query gathers every campaign's audience with what the
+contact-pressure rules need, then the pure rule core (`pressure.decide`) decides per customer.
+
+The query reads segment membership (dynamic: `segment_members`; static lists are passed in from the OLTP store),
+active customers and their refusal of personalised marketing (`customers`), consents withdrawn (`consents`), and
+the marketing messages each audience member was queued or sent over the longest cap window or since the start
+of the local month (WeCom's cap) — `Message Queued` / `Message Sent` events counted once per message. Customers
+whose inputs are identical (most of an audience: nothing sent recently, nothing withdrawn) share one decision,
+so the rule core runs once per distinct situation rather than once per person.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from yutang.messaging import pressure
+from yutang.segments import dialect as dialects
+
+SENT_EVENTS = ("Message Queued", "Message Sent")
+REFUSAL_CONSENT = "personalised_marketing"  # a withdrawn consent here is a refusal of personalised marketing
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One broadcast to plan: its audience (dynamic segment ids, static members) and what it sends."""
+
+    id: int
+    channel_kind: str
+    priority: int = 0
+    purpose: str = "marketing"
+    dynamic_segments: tuple[int, ...] = ()
+    static_members: dict[int, list[int]] = field(default_factory=dict)  # segment id -> customer ids
+
+
+@dataclass
+class CampaignPlan:
+    """Per customer the decision (duplicates of one customer collapsed), and how many candidates there were."""
+
+    candidates: int = 0
+    duplicates: int = 0
+    decisions: dict[int, pressure.Decision] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        """Send / suppressed by reason (duplicates, kept once, listed apart)."""
+        by_reason: dict[str, int] = defaultdict(int)
+        sending = 0
+        for decision in self.decisions.values():
+            if decision.send:
+                sending += 1
+            else:
+                by_reason[decision.reason or "unknown"] += 1
+        return {"candidates": self.candidates, "duplicates": self.duplicates, "audience": len(self.decisions),
+                "send": sending, "suppressed": len(self.decisions) - sending, "by_reason": dict(by_reason)}
+
+
+def history_since(rules: pressure.Rules, now: datetime) -> datetime:
+    """How far back sends matter: the longest cap window, and the start of the local month."""
+    local = now.astimezone(ZoneInfo(rules.timezone))
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    longest = max((cap.window for cap in rules.caps), default=timedelta(0))
+    return min(now - longest, month_start)
+
+
+def query(warehouse_dialect: str, campaigns: list[Campaign]) -> tuple[str, dict]:
+    """The one statement: tagged rows m (audience), c (consent withdrawn), h (a message sent) per customer."""
+    params: dict = {}
+    parts: list[str] = []
+    for n, campaign in enumerate(campaigns):
+        if campaign.dynamic_segments:
+            params[f"d{n}"] = list(campaign.dynamic_segments)
+            params[f"k{n}"] = campaign.id
+            parts.append(f"SELECT CAST(%(k{n})s AS BIGINT) AS campaign, customer_id FROM segment_members "
+                         f"WHERE workspace_id = %(w)s AND segment_id = ANY(%(d{n})s)")
+    static = [(c.id, cid) for c in campaigns for ids in c.static_members.values() for cid in ids]
+    if static:
+        params["sk"] = [k for k, _ in static]
+        params["si"] = [cid for _, cid in static]
+        parts.append("SELECT CAST(campaign AS BIGINT) AS campaign, CAST(customer_id AS BIGINT) AS customer_id "
+                     "FROM (SELECT unnest(%(sk)s) AS campaign, unnest(%(si)s) AS customer_id) s")
+    props = "e.properties"
+    text = lambda key: dialects.json_text(warehouse_dialect, props, f"'{key}'")  # noqa: E731
+    sql = f"""
+WITH aud AS ({' UNION ALL '.join(parts)}),
+ppl AS (SELECT DISTINCT customer_id FROM aud)
+SELECT 'm' AS k, a.customer_id, a.campaign AS n, c.refuses_personalised AS flag,
+       CAST(NULL AS TIMESTAMPTZ) AS at, CAST(NULL AS VARCHAR) AS s1, CAST(NULL AS VARCHAR) AS s2
+FROM aud a JOIN customers c ON c.id = a.customer_id
+WHERE c.workspace_id = %(w)s AND c.status = 'active'
+UNION ALL
+SELECT 'c', k.customer_id, NULL, NULL, NULL, k.channel, NULL FROM consents k
+WHERE k.workspace_id = %(w)s AND k.status = 'withdrawn' AND k.customer_id IN (SELECT customer_id FROM ppl)
+UNION ALL
+SELECT 'h', h.customer_id, NULL, NULL, MIN(h.ts), MAX(h.cfg), MAX(h.purpose) FROM (
+  SELECT e.customer_id, e.ts, COALESCE({text('message_id')}, e.message_id) AS mid, {text('channel_config_id')} AS cfg,
+         {text('purpose')} AS purpose
+  FROM events e
+  WHERE e.workspace_id = %(w)s AND e.event IN ('Message Queued', 'Message Sent') AND e.ts > %(since)s
+    AND e.ts <= %(now)s AND e.customer_id IN (SELECT customer_id FROM ppl)) h
+GROUP BY h.customer_id, h.mid"""
+    return sql, params
+
+
+def plan(warehouse, *, workspace_id: int, campaigns: list[Campaign], rules: pressure.Rules,
+         channel_kinds: dict[int, str], now: datetime) -> dict[int, CampaignPlan]:
+    """Decide every campaign's audience together (competing campaigns: priority first), one plan per campaign.
+
+    channel_kinds maps the workspace's channel configuration ids to their kinds (sends name configurations).
+    """
+    plans = {c.id: CampaignPlan() for c in campaigns}
+    if not any(c.dynamic_segments or any(c.static_members.values()) for c in campaigns):
+        return plans
+    sql, params = query(warehouse.dialect, campaigns)
+    rows = warehouse.query(sql, {**params, "w": workspace_id, "since": history_since(rules, now), "now": now})
+    wanted: dict[int, list[int]] = defaultdict(list)
+    refuses: set[int] = set()
+    consents: dict[int, dict[str, str]] = defaultdict(dict)
+    history: dict[int, list[pressure.Sent]] = defaultdict(list)
+    for kind, customer_id, campaign, flag, at, s1, s2 in rows:
+        if kind == "m":
+            wanted[customer_id].append(campaign)
+            if flag:
+                refuses.add(customer_id)
+        elif kind == "c":
+            if s1 == REFUSAL_CONSENT:
+                refuses.add(customer_id)
+            else:
+                consents[customer_id][s1] = "withdrawn"
+        else:
+            channel = channel_kinds.get(int(s1)) if s1 and str(s1).isdigit() else None
+            purpose = s2 or "marketing"  # sends recorded without a purpose count as marketing (the safe side)
+            history[customer_id].append(pressure.Sent(at=at, channel=channel or "unknown", purpose=purpose,
+                                                      wecom_group_send=channel == "wecom" and purpose == "marketing"))
+    by_id = {c.id: c for c in campaigns}
+    shared: dict[tuple, list[pressure.Decision]] = {}
+    for customer_id, ids in wanted.items():
+        ids.sort()
+        sent = tuple(sorted(history.get(customer_id, ()), key=lambda s: (s.at, s.channel, s.purpose)))
+        situation = (customer_id in refuses, tuple(sorted(consents.get(customer_id, {}).items())), sent, tuple(ids))
+        decided = shared.get(situation)
+        if decided is None:
+            person = pressure.Customer(id=0, consents=dict(situation[1]), refuses_personalised=situation[0],
+                                       history=sent)
+            candidates = [pressure.Candidate(customer_id=0, campaign_id=k, channel=by_id[k].channel_kind,
+                                             priority=by_id[k].priority, purpose=by_id[k].purpose,
+                                             wecom_group_send=by_id[k].channel_kind == "wecom"
+                                             and by_id[k].purpose == "marketing") for k in ids]
+            decided = shared[situation] = pressure.decide(candidates, {0: person}, rules, now)
+        for decision in decided:
+            target = plans[decision.campaign_id]
+            target.candidates += 1
+            if decision.reason == "duplicate":
+                target.duplicates += 1
+                continue
+            target.decisions[customer_id] = pressure.Decision(customer_id, decision.campaign_id, decision.send,
+                                                              decision.reason, decision.retry_at)
+    return plans
