@@ -244,10 +244,10 @@ def send(session: Session, warehouse, *, workspace_id: int, broadcast_ids: list[
     summaries: dict[int, dict] = {}
     for broadcast in broadcasts:
         plan = plans[broadcast.id]
-        reasons = {cid: d.reason for cid, d in plan.decisions.items() if not d.send}
+        customer_ids = plan.customer_ids()
         outcomes = service.queue_many(session, actor=actor, config=configs[broadcast.id],
-                                      template=templates[broadcast.id], customer_ids=sorted(plan.decisions),
-                                      reasons=reasons) if plan.decisions else {}
+                                      template=templates[broadcast.id], customer_ids=customer_ids,
+                                      reasons=plan.reasons()) if customer_ids else {}
         rows = [{"workspace_id": workspace_id, "broadcast_id": broadcast.id, "customer_id": cid,
                  "outcome": "sent" if status == "queued" else "suppressed", "reason": reason, "message_id": mid,
                  "created_at": now} for cid, (mid, status, reason) in outcomes.items()]
@@ -260,7 +260,7 @@ def send(session: Session, warehouse, *, workspace_id: int, broadcast_ids: list[
         summary = {"candidates": plan.candidates, "duplicates": plan.duplicates, "audience": len(rows),
                    "sent": sum(1 for r in rows if r["outcome"] == "sent"),
                    "suppressed": sum(1 for r in rows if r["outcome"] == "suppressed"), "by_reason": dict(by_reason)}
-        quiet = [d.retry_at for d in plan.decisions.values() if d.reason == "quiet_hours" and d.retry_at]
+        quiet = [d.retry_at for _, d in plan.groups if d.reason == "quiet_hours" and d.retry_at]
         if quiet:
             summary["quiet_hours_end"] = min(quiet).isoformat()
         broadcast.summary, broadcast.status, broadcast.finished_at = summary, SENT, utcnow()

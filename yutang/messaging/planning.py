@@ -12,6 +12,7 @@ so the rule core runs once per distinct situation rather than once per person.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from yutang.messaging import pressure
@@ -35,23 +36,38 @@ class Campaign:
 
 @dataclass
 class CampaignPlan:
-    """Per customer the decision (duplicates of one customer collapsed), and how many candidates there were."""
+    """The decisions for one campaign, as groups of customers in the same situation sharing one decision (its
+    customer_id is not meaningful), and how many candidates and duplicates there were."""
 
     candidates: int = 0
     duplicates: int = 0
-    decisions: dict[int, pressure.Decision] = field(default_factory=dict)
+    groups: list[tuple[list[int], pressure.Decision]] = field(default_factory=list)
 
-    def counts(self) -> dict[str, int]:
-        """Send / suppressed by reason (duplicates, kept once, listed apart)."""
+    def decisions(self) -> dict[int, pressure.Decision]:
+        """Customer id → decision."""
+        return {cid: decision for ids, decision in self.groups for cid in ids}
+
+    def customer_ids(self) -> list[int]:
+        """Everyone decided (sent or suppressed), ascending."""
+        return sorted(cid for ids, _ in self.groups for cid in ids)
+
+    def reasons(self) -> dict[int, str]:
+        """The suppressed customers and why."""
+        return {cid: decision.reason or "unknown" for ids, decision in self.groups if not decision.send
+                for cid in ids}
+
+    def counts(self) -> dict[str, Any]:
+        """Send / suppressed by reason (duplicates, kept once, counted apart)."""
         by_reason: dict[str, int] = defaultdict(int)
-        sending = 0
-        for decision in self.decisions.values():
+        sending = audience = 0
+        for ids, decision in self.groups:
+            audience += len(ids)
             if decision.send:
-                sending += 1
+                sending += len(ids)
             else:
-                by_reason[decision.reason or "unknown"] += 1
-        return {"candidates": self.candidates, "duplicates": self.duplicates, "audience": len(self.decisions),
-                "send": sending, "suppressed": len(self.decisions) - sending, "by_reason": dict(by_reason)}
+                by_reason[decision.reason or "unknown"] += len(ids)
+        return {"candidates": self.candidates, "duplicates": self.duplicates, "audience": audience,
+                "send": sending, "suppressed": audience - sending, "by_reason": dict(by_reason)}
 
 
 def history_since(rules: pressure.Rules, now: datetime) -> datetime:
@@ -63,7 +79,8 @@ def history_since(rules: pressure.Rules, now: datetime) -> datetime:
 
 
 def query(warehouse_dialect: str, campaigns: list[Campaign]) -> tuple[str, dict]:
-    """The one statement: tagged rows m (audience), c (consent withdrawn), h (a message sent) per customer."""
+    """The one statement: tagged rows m (a customer: refusal, the campaigns wanting them), c (a consent
+    withdrawn), h (a message sent)."""
     params: dict = {}
     parts: list[str] = []
     for n, campaign in enumerate(campaigns):
@@ -83,10 +100,12 @@ def query(warehouse_dialect: str, campaigns: list[Campaign]) -> tuple[str, dict]
     sql = f"""
 WITH aud AS ({' UNION ALL '.join(parts)}),
 ppl AS (SELECT DISTINCT customer_id FROM aud)
-SELECT 'm' AS k, a.customer_id, a.campaign AS n, c.refuses_personalised AS flag,
-       CAST(NULL AS TIMESTAMPTZ) AS at, CAST(NULL AS VARCHAR) AS s1, CAST(NULL AS VARCHAR) AS s2
+SELECT 'm' AS k, a.customer_id, CAST(NULL AS BIGINT) AS n, c.refuses_personalised AS flag,
+       CAST(NULL AS TIMESTAMPTZ) AS at, string_agg(CAST(a.campaign AS VARCHAR), ',' ORDER BY a.campaign) AS s1,
+       CAST(NULL AS VARCHAR) AS s2
 FROM aud a JOIN customers c ON c.id = a.customer_id
 WHERE c.workspace_id = %(w)s AND c.status = 'active'
+GROUP BY a.customer_id, c.refuses_personalised
 UNION ALL
 SELECT 'c', k.customer_id, NULL, NULL, NULL, k.channel, NULL FROM consents k
 WHERE k.workspace_id = %(w)s AND k.status = 'withdrawn' AND k.customer_id IN (SELECT customer_id FROM ppl)
@@ -112,46 +131,47 @@ def plan(warehouse, *, workspace_id: int, campaigns: list[Campaign], rules: pres
         return plans
     sql, params = query(warehouse.dialect, campaigns)
     rows = warehouse.query(sql, {**params, "w": workspace_id, "since": history_since(rules, now), "now": now})
-    wanted: dict[int, list[int]] = defaultdict(list)
     refuses: set[int] = set()
     consents: dict[int, dict[str, str]] = defaultdict(dict)
     history: dict[int, list[pressure.Sent]] = defaultdict(list)
-    for kind, customer_id, campaign, flag, at, s1, s2 in rows:
-        if kind == "m":
-            wanted[customer_id].append(campaign)
-            if flag:
-                refuses.add(customer_id)
-        elif kind == "c":
+    for kind, customer_id, _, _, at, s1, s2 in rows:
+        if kind == "c":
             if s1 == REFUSAL_CONSENT:
                 refuses.add(customer_id)
             else:
                 consents[customer_id][s1] = "withdrawn"
-        else:
+        elif kind == "h":
             channel = channel_kinds.get(int(s1)) if s1 and str(s1).isdigit() else None
             purpose = s2 or "marketing"  # sends recorded without a purpose count as marketing (the safe side)
             history[customer_id].append(pressure.Sent(at=at, channel=channel or "unknown", purpose=purpose,
                                                       wecom_group_send=channel == "wecom" and purpose == "marketing"))
+    # Customers in the same situation (refusal, consents, sends, campaigns) get the same decisions: group them.
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    special = set(consents) | set(history)
+    for kind, customer_id, _, flag, _, wanting, _ in rows:
+        if kind != "m":
+            continue
+        if customer_id in special:
+            sent = tuple(sorted(history.get(customer_id, ()), key=lambda s: (s.at, s.channel, s.purpose)))
+            groups[(bool(flag) or customer_id in refuses, tuple(sorted(consents.get(customer_id, {}).items())),
+                    sent, wanting)].append(customer_id)
+        else:
+            groups[(bool(flag) or customer_id in refuses, (), (), wanting)].append(customer_id)
     by_id = {c.id: c for c in campaigns}
-    shared: dict[tuple, list[pressure.Decision]] = {}
-    for customer_id, ids in wanted.items():
-        ids.sort()
-        sent = tuple(sorted(history.get(customer_id, ()), key=lambda s: (s.at, s.channel, s.purpose)))
-        situation = (customer_id in refuses, tuple(sorted(consents.get(customer_id, {}).items())), sent, tuple(ids))
-        decided = shared.get(situation)
-        if decided is None:
-            person = pressure.Customer(id=0, consents=dict(situation[1]), refuses_personalised=situation[0],
-                                       history=sent)
-            candidates = [pressure.Candidate(customer_id=0, campaign_id=k, channel=by_id[k].channel_kind,
-                                             priority=by_id[k].priority, purpose=by_id[k].purpose,
-                                             wecom_group_send=by_id[k].channel_kind == "wecom"
-                                             and by_id[k].purpose == "marketing") for k in ids]
-            decided = shared[situation] = pressure.decide(candidates, {0: person}, rules, now)
-        for decision in decided:
+    for (refusing, withdrawn, sent, wanting), ids in groups.items():
+        person = pressure.Customer(id=0, consents=dict(withdrawn), refuses_personalised=refusing, history=sent)
+        candidates = []
+        for key in wanting.split(","):
+            c = by_id[int(key)]
+            candidates.append(pressure.Candidate(customer_id=0, campaign_id=c.id, channel=c.channel_kind,
+                                                 priority=c.priority, purpose=c.purpose,
+                                                 wecom_group_send=c.channel_kind == "wecom"
+                                                 and c.purpose == "marketing"))
+        for decision in pressure.decide(candidates, {0: person}, rules, now):
             target = plans[decision.campaign_id]
-            target.candidates += 1
+            target.candidates += len(ids)
             if decision.reason == "duplicate":
-                target.duplicates += 1
-                continue
-            target.decisions[customer_id] = pressure.Decision(customer_id, decision.campaign_id, decision.send,
-                                                              decision.reason, decision.retry_at)
+                target.duplicates += len(ids)
+            else:
+                target.groups.append((ids, decision))
     return plans
