@@ -79,8 +79,8 @@ def history_since(rules: pressure.Rules, now: datetime) -> datetime:
 
 
 def query(warehouse_dialect: str, campaigns: list[Campaign]) -> tuple[str, dict]:
-    """The one statement: tagged rows m (a customer: refusal, the campaigns wanting them), c (a consent
-    withdrawn), h (a message sent)."""
+    """The one statement: tagged rows g (the ids of customers with nothing withdrawn or sent, by refusal and the
+    campaigns wanting them), m (such a customer who has), c (a consent withdrawn), h (a message sent)."""
     params: dict = {}
     parts: list[str] = []
     for n, campaign in enumerate(campaigns):
@@ -99,24 +99,33 @@ def query(warehouse_dialect: str, campaigns: list[Campaign]) -> tuple[str, dict]
     text = lambda key: dialects.json_text(warehouse_dialect, props, f"'{key}'")  # noqa: E731
     sql = f"""
 WITH aud AS ({' UNION ALL '.join(parts)}),
-ppl AS (SELECT DISTINCT customer_id FROM aud)
-SELECT 'm' AS k, a.customer_id, CAST(NULL AS BIGINT) AS n, c.refuses_personalised AS flag,
-       CAST(NULL AS TIMESTAMPTZ) AS at, string_agg(CAST(a.campaign AS VARCHAR), ',' ORDER BY a.campaign) AS s1,
-       CAST(NULL AS VARCHAR) AS s2
-FROM aud a JOIN customers c ON c.id = a.customer_id
-WHERE c.workspace_id = %(w)s AND c.status = 'active'
-GROUP BY a.customer_id, c.refuses_personalised
+per AS (
+  SELECT a.customer_id, c.refuses_personalised AS flag,
+         string_agg(CAST(a.campaign AS VARCHAR), ',' ORDER BY a.campaign) AS wanting
+  FROM aud a JOIN customers c ON c.id = a.customer_id
+  WHERE c.workspace_id = %(w)s AND c.status = 'active'
+  GROUP BY a.customer_id, c.refuses_personalised),
+wd AS (
+  SELECT k.customer_id, k.channel FROM consents k
+  WHERE k.workspace_id = %(w)s AND k.status = 'withdrawn' AND k.customer_id IN (SELECT customer_id FROM per)),
+sent AS (
+  SELECT h.customer_id, MIN(h.ts) AS first_at, MAX(h.cfg) AS cfg, MAX(h.purpose) AS purpose FROM (
+    SELECT e.customer_id, e.ts, COALESCE({text('message_id')}, e.message_id) AS mid,
+           {text('channel_config_id')} AS cfg, {text('purpose')} AS purpose
+    FROM events e
+    WHERE e.workspace_id = %(w)s AND e.event IN ('Message Queued', 'Message Sent') AND e.ts > %(since)s
+      AND e.ts <= %(now)s AND e.customer_id IN (SELECT customer_id FROM per)) h
+  GROUP BY h.customer_id, h.mid),
+special AS (SELECT customer_id FROM wd UNION SELECT customer_id FROM sent)
+SELECT 'g' AS k, CAST(NULL AS BIGINT) AS customer_id, flag, wanting AS s1, CAST(NULL AS VARCHAR) AS s2,
+       CAST(NULL AS TIMESTAMPTZ) AS first_at, array_agg(customer_id) AS ids
+FROM per WHERE customer_id NOT IN (SELECT customer_id FROM special) GROUP BY flag, wanting
 UNION ALL
-SELECT 'c', k.customer_id, NULL, NULL, NULL, k.channel, NULL FROM consents k
-WHERE k.workspace_id = %(w)s AND k.status = 'withdrawn' AND k.customer_id IN (SELECT customer_id FROM ppl)
+SELECT 'm', customer_id, flag, wanting, NULL, NULL, NULL FROM per WHERE customer_id IN (SELECT customer_id FROM special)
 UNION ALL
-SELECT 'h', h.customer_id, NULL, NULL, MIN(h.ts), MAX(h.cfg), MAX(h.purpose) FROM (
-  SELECT e.customer_id, e.ts, COALESCE({text('message_id')}, e.message_id) AS mid, {text('channel_config_id')} AS cfg,
-         {text('purpose')} AS purpose
-  FROM events e
-  WHERE e.workspace_id = %(w)s AND e.event IN ('Message Queued', 'Message Sent') AND e.ts > %(since)s
-    AND e.ts <= %(now)s AND e.customer_id IN (SELECT customer_id FROM ppl)) h
-GROUP BY h.customer_id, h.mid"""
+SELECT 'c', customer_id, NULL, channel, NULL, NULL, NULL FROM wd
+UNION ALL
+SELECT 'h', customer_id, NULL, cfg, purpose, first_at, NULL FROM sent"""
     return sql, params
 
 
@@ -134,7 +143,7 @@ def plan(warehouse, *, workspace_id: int, campaigns: list[Campaign], rules: pres
     refuses: set[int] = set()
     consents: dict[int, dict[str, str]] = defaultdict(dict)
     history: dict[int, list[pressure.Sent]] = defaultdict(list)
-    for kind, customer_id, _, _, at, s1, s2 in rows:
+    for kind, customer_id, _, s1, s2, at, _ in rows:
         if kind == "c":
             if s1 == REFUSAL_CONSENT:
                 refuses.add(customer_id)
@@ -145,18 +154,16 @@ def plan(warehouse, *, workspace_id: int, campaigns: list[Campaign], rules: pres
             purpose = s2 or "marketing"  # sends recorded without a purpose count as marketing (the safe side)
             history[customer_id].append(pressure.Sent(at=at, channel=channel or "unknown", purpose=purpose,
                                                       wecom_group_send=channel == "wecom" and purpose == "marketing"))
-    # Customers in the same situation (refusal, consents, sends, campaigns) get the same decisions: group them.
+    # Customers in the same situation (refusal, consents withdrawn, sends, campaigns) get the same decisions:
+    # the query groups those with nothing withdrawn or sent; the others are grouped here.
     groups: dict[tuple, list[int]] = defaultdict(list)
-    special = set(consents) | set(history)
-    for kind, customer_id, _, flag, _, wanting, _ in rows:
-        if kind != "m":
-            continue
-        if customer_id in special:
+    for kind, customer_id, flag, wanting, _, _, ids in rows:
+        if kind == "g":
+            groups[(bool(flag), (), (), wanting)].extend(ids)
+        elif kind == "m":
             sent = tuple(sorted(history.get(customer_id, ()), key=lambda s: (s.at, s.channel, s.purpose)))
             groups[(bool(flag) or customer_id in refuses, tuple(sorted(consents.get(customer_id, {}).items())),
                     sent, wanting)].append(customer_id)
-        else:
-            groups[(bool(flag) or customer_id in refuses, (), (), wanting)].append(customer_id)
     by_id = {c.id: c for c in campaigns}
     for (refusing, withdrawn, sent, wanting), ids in groups.items():
         person = pressure.Customer(id=0, consents=dict(withdrawn), refuses_personalised=refusing, history=sent)
