@@ -177,3 +177,16 @@ def test_roles(client, api, world):
     assert client.post("/v1/broadcasts/preview", headers=headers,
                        json=body(world, "x", [world["city"]])).status_code == 200
     assert client.put("/v1/messaging/pressure", headers=headers, json={"caps": []}).status_code == 403
+
+
+def test_a_broadcast_left_sending_by_a_dead_process_is_sent_later(api, app, database, world):
+    from yutang.messaging.models import Broadcast
+
+    now = daytime_after(utcnow())
+    made = api.post("/v1/broadcasts", json=body(world, "断电", [world["picked"]], send_at=now.isoformat())).json()
+    with database.unit_of_work() as session:  # claimed, then the process died before its send committed
+        broadcast = session.get(Broadcast, made["id"])
+        broadcast.status, broadcast.started_at = "sending", now - timedelta(minutes=10)
+    assert made["id"] not in app.state.broadcaster.run_due(now=now)
+    assert made["id"] in app.state.broadcaster.run_due(now=now + timedelta(minutes=25))
+    assert api.get(f"/v1/broadcasts/{made['id']}").json()["summary"]["audience"] == 2

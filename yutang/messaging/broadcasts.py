@@ -30,6 +30,7 @@ from yutang.workspaces.access import Actor, Permission, system_actor
 
 log = logging.getLogger(__name__)
 SCHEDULED, SENDING, SENT, CANCELLED, FAILED = "scheduled", "sending", "sent", "cancelled", "failed"
+STALE_SENDING = timedelta(minutes=30)  # longer than planning and queueing a million take
 # Until a workspace sets its own: at most 2 marketing messages a week, quiet 22:00–08:00, WeCom's 4 a month.
 DEFAULT_PRESSURE = PressureIn(caps=[{"name": "marketing_week", "limit": 2, "window_days": 7}], quiet_start="22:00",
                               quiet_end="08:00", wecom_group_sends_per_month=4)
@@ -217,8 +218,11 @@ def preview(session: Session, warehouse, *, actor: Actor, data: BroadcastIn,
 
 
 def claim_due(session: Session, *, now: datetime) -> dict[int, list[int]]:
-    """Take due scheduled broadcasts (any workspace) for sending; their ids by workspace."""
-    query = select(Broadcast).where(Broadcast.status == SCHEDULED, Broadcast.send_at <= now).order_by(Broadcast.id)
+    """Take due scheduled broadcasts (any workspace) for sending, and those a dead process left `sending` (their
+    send is one transaction, so nothing of theirs was queued); their ids by workspace."""
+    query = select(Broadcast).where(
+        ((Broadcast.status == SCHEDULED) & (Broadcast.send_at <= now))
+        | ((Broadcast.status == SENDING) & (Broadcast.started_at < now - STALE_SENDING))).order_by(Broadcast.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed: dict[int, list[int]] = defaultdict(list)
