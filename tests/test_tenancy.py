@@ -55,6 +55,11 @@ SAMPLE_BODIES = {
     ("POST", "/v1/segments"): {"name": "x", "rule": {"type": "tag", "tag_ids": ["{tag_id}"]}},
     ("POST", "/v1/segments/preview"): {"rule": {"type": "channel", "channel_ids": ["{channel_id}"]}},
     ("PATCH", "/v1/segments/{segment_id}"): {"name": "hijacked"},
+    ("POST", "/v1/broadcasts"): {"name": "x", "segment_ids": ["{segment_id}"], "channel_id": "{config_id}",
+                                 "template_id": "{template_id}", "send_at": "2099-01-01T00:00:00Z"},
+    ("POST", "/v1/broadcasts/preview"): {"name": "x", "segment_ids": ["{segment_id}"], "channel_id": "{config_id}",
+                                         "template_id": "{template_id}"},
+    ("PUT", "/v1/messaging/pressure"): {"caps": []},
     ("POST", "/v1/segments/{segment_id}/members"): {"customer_ids": ["{customer_id}"]},
 }
 # Routes that act only on the caller's own workspace by construction (no foreign id can be named).
@@ -73,7 +78,8 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/loyalty/submissions"),
             ("GET", "/v1/lifecycle/settings"), ("PUT", "/v1/lifecycle/settings"), ("POST", "/v1/lifecycle/compute"),
             ("GET", "/v1/lifecycle/overview"),
-            ("GET", "/v1/segments")}
+            ("GET", "/v1/segments"), ("GET", "/v1/broadcasts"), ("GET", "/v1/messaging/pressure"),
+            ("PUT", "/v1/messaging/pressure")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 
@@ -121,6 +127,9 @@ def victim(client, tenant):
     _loyalty(client, h, ids)
     ids["segment_id"] = client.post("/v1/segments", headers=h, json={
         "name": "Victims", "rule": {"type": "tag", "tag_ids": [ids["tag_id"]]}}).json()["id"]
+    ids["broadcast_id"] = client.post("/v1/broadcasts", headers=h, json={
+        "name": "B", "segment_ids": [ids["segment_id"]], "channel_id": ids["config_id"],
+        "template_id": ids["template_id"], "send_at": "2099-01-01T00:00:00Z"}).json()["id"]
     return ids
 
 

@@ -10,7 +10,7 @@ from yutang.api.app import api_router
 from yutang.api.routes import messaging as messaging_routes
 from yutang.kit.settings import Settings, create_settings
 from yutang.runtime.database import Database, open_database
-from yutang.runtime.messaging import open_dispatcher
+from yutang.runtime.messaging import Broadcaster, open_dispatcher
 from yutang.runtime.pipeline import Pipeline, open_pipeline
 
 
@@ -21,14 +21,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     database = database or open_database(settings)
     pipeline = pipeline or open_pipeline(database)
     dispatcher = open_dispatcher(database)
+    broadcaster = Broadcaster(database, pipeline)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         pipeline.start()
         dispatcher.start()
+        broadcaster.start()
         try:
             yield
         finally:
+            broadcaster.stop()
             dispatcher.stop()
             pipeline.pause()
             pipeline.catch_up()  # drain: a graceful stop leaves nothing waiting in the journal or outbox
@@ -39,6 +42,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database
     app.state.pipeline = pipeline
     app.state.dispatcher = dispatcher
+    app.state.broadcaster = broadcaster
     problems.install(app)
     app.include_router(api_router())
     app.include_router(messaging_routes.public)

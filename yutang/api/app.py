@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from yutang.api.routes import (
+    broadcasts,
     channels,
     customers,
     ingest,
@@ -21,7 +22,7 @@ from yutang.api.routes import (
 def api_router() -> APIRouter:
     """Every /v1 route."""
     router = APIRouter(prefix="/v1")
-    for module in (workspace, channels, customers, tags, orders, segments, sources, ingest, messaging, loyalty,
-                   loyalty_programme, lifecycle):
+    for module in (workspace, channels, customers, tags, orders, segments, sources, ingest, messaging, broadcasts,
+                   loyalty, loyalty_programme, lifecycle):
         router.include_router(module.router)
     return router

@@ -161,3 +161,51 @@ class WeComContact(WorkspaceScoped, Base):
     state: Mapped[str | None] = mapped_column(String(64))
     added_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PressurePolicy(WorkspaceScoped, Base):
+    """A workspace's contact-pressure rules: frequency caps, quiet hours, WeCom's monthly group-send cap."""
+
+    __tablename__ = "pressure_policies"
+    __table_args__ = (UniqueConstraint("workspace_id"),)
+
+    caps: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    quiet_start: Mapped[str | None] = mapped_column(String(5), doc="HH:MM local")
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    wecom_group_sends_per_month: Mapped[int | None]
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Broadcast(WorkspaceScoped, Base):
+    """One template to the members of some segments on one channel, now or at send_at, with a priority."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_due", "status", "send_at"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    segment_ids: Mapped[list[int]] = mapped_column(Json, default=list)
+    channel_config_id: Mapped[int] = mapped_column(Id, ForeignKey("messaging_channels.id", ondelete="CASCADE"))
+    template_id: Mapped[int] = mapped_column(Id, ForeignKey("message_templates.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(Id, ForeignKey("members.id", ondelete="SET NULL"))
+    priority: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    summary: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class BroadcastRecipient(WorkspaceScoped, Base):
+    """What a broadcast decided for one customer: sent (its message) or suppressed and why."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (UniqueConstraint("broadcast_id", "customer_id"),
+                      Index("ix_broadcast_recipients_outcome", "broadcast_id", "outcome", "reason"))
+
+    broadcast_id: Mapped[int] = mapped_column(Id, ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(Id, ForeignKey("customers.id", ondelete="SET NULL"))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(Id, ForeignKey("messages.id", ondelete="SET NULL"))

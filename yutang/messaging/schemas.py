@@ -272,3 +272,84 @@ class TagSyncOut(BaseModel):
     pulled: int
     pushed: int
     marked: int
+
+
+# ---- broadcasts and contact pressure ----------------------------------------------------------------------
+
+
+class CapIn(BaseModel):
+    """At most `limit` marketing messages per `window_days` days, on one channel kind or (none) on all."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    limit: int = Field(ge=0, le=1000)
+    window_days: int = Field(ge=1, le=366)
+    channel_kind: ChannelKind | None = None
+
+
+class PressureIn(BaseModel):
+    """A workspace's contact-pressure rules."""
+
+    caps: list[CapIn] = Field(default_factory=list, max_length=20)
+    quiet_start: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local")
+    quiet_end: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    wecom_group_sends_per_month: int | None = Field(default=4, ge=0, le=100)
+
+
+class PressureOut(PressureIn):
+    """The rules in force (the defaults until the workspace sets its own)."""
+
+    timezone: str
+
+
+class BroadcastIn(BaseModel):
+    """A broadcast: a template to the members of segments (overlaps reach a customer once), now or at send_at."""
+
+    name: str = Field(min_length=1, max_length=200)
+    segment_ids: list[int] = Field(min_length=1, max_length=20)
+    channel_id: int
+    template_id: int
+    priority: int = Field(default=0, ge=0, le=100, description="higher wins when campaigns compete")
+    send_at: datetime | None = Field(default=None, description="absent: now; naive: workspace wall time")
+
+
+class BroadcastOut(BaseModel):
+    """A broadcast with its plan summary (once started) and the delivery report of its messages."""
+
+    id: int
+    name: str
+    segment_ids: list[int]
+    channel_config_id: int
+    template_id: int
+    priority: int
+    status: str
+    send_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    cancelled_at: datetime | None
+    error: str | None
+    summary: dict[str, Any]
+    by_state: dict[str, int] = Field(default_factory=dict, description="messages per delivery state")
+    created_at: datetime
+
+
+class BroadcastPreviewOut(BaseModel):
+    """The audience before and after suppression, by reason, planned now without sending."""
+
+    candidates: int
+    duplicates: int
+    audience: int
+    send: int
+    suppressed: int
+    by_reason: dict[str, int]
+
+
+class RecipientOut(BaseModel):
+    """What a broadcast decided for one customer."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int | None
+    outcome: str
+    reason: str | None
+    message_id: int | None
+    status: str | None = None

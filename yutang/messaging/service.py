@@ -413,12 +413,23 @@ def _track_opens(session: Session, message: Message, html: str, link_base: str) 
 
 def enqueue_bulk(session: Session, *, actor: Actor, config: ChannelConfig, template: MessageTemplate,
                  customer_ids: list[int], purpose: str | None = None) -> int:
-    """Render and queue one template for many customers in a few statements (broadcast sends, benchmarks).
+    """Render and queue one template for many customers in a few statements (benchmarks, scripts).
 
     Customers without an address on the channel, or suppressed by consent, are recorded as suppressed.
     Returns how many were queued to send.
     """
+    outcomes = queue_many(session, actor=actor, config=config, template=template, customer_ids=customer_ids,
+                          purpose=purpose)
+    return sum(1 for _, status, _ in outcomes.values() if status == Status.QUEUED)
+
+
+def queue_many(session: Session, *, actor: Actor, config: ChannelConfig, template: MessageTemplate,
+               customer_ids: list[int], purpose: str | None = None,
+               reasons: dict[int, str] | None = None) -> dict[int, tuple[int, str, str | None]]:
+    """Render and queue one template for many customers; `reasons` suppresses some with a reason decided before
+    (contact pressure). Returns per customer (message id, status, reason)."""
     actor.require(Permission.BULK)
+    reasons = reasons or {}
     if template.channel_kind != config.kind:
         raise Invalid(f"the template is for {template.channel_kind}, the channel is {config.kind}",
                       field="template_id")
@@ -446,6 +457,8 @@ def enqueue_bulk(session: Session, *, actor: Actor, config: ChannelConfig, templ
             reason = f"customer_{customer.status}"
         elif marketing and customer.refuses_personalised:
             reason = "refuses_personalised"
+        elif customer.id in reasons:
+            reason = reasons[customer.id]
         elif marketing and customer.id in withdrawn:
             reason = f"consent_withdrawn:{consent_channel}"
         elif customer.id not in addresses:
@@ -458,7 +471,7 @@ def enqueue_bulk(session: Session, *, actor: Actor, config: ChannelConfig, templ
         row["failed_at" if reason else "next_attempt_at"] = now
         rows.append(row)
     if not rows:
-        return 0
+        return {}
     table = Message.__table__  # Core statements: the ORM's per-row bookkeeping is most of the cost at this size
     # RETURNING (customer, id) without parameter order lets SQLite batch the rows (one customer = one message).
     by_customer: dict[int, int] = {}
@@ -479,7 +492,7 @@ def enqueue_bulk(session: Session, *, actor: Actor, config: ChannelConfig, templ
                                  "template_id": template.id, "messages": batch})
     if queued:
         session.info[QUEUED_FLAG] = True
-    return queued
+    return {r["customer_id"]: (by_customer[r["customer_id"]], r["status"], r["error_code"]) for r in rows}
 
 
 def _addresses(session: Session, *, config: ChannelConfig, customer_ids: list[int]) -> dict[int, str]:
@@ -687,8 +700,8 @@ def record_attempts(session: Session, *, outcomes: list[tuple[int, SendResult, i
         query = query.with_for_update()
     messages = {m.id: m for m in session.scalars(query)}
     attempts: list[dict] = []
-    # (workspace, state) -> [[message, customer, error code, thread]]
-    reached: dict[tuple[int, str], list[list]] = {}
+    # (workspace, state, channel configuration, purpose) -> [[message, customer, error code, thread]]
+    reached: dict[tuple[int, str, int, str], list[list]] = {}
     for message_id, result, duration_ms in outcomes:
         message = messages.get(message_id)
         if message is None or message.status != Status.SENDING:
@@ -713,14 +726,14 @@ def record_attempts(session: Session, *, outcomes: list[tuple[int, SendResult, i
         message.status = state.value
         setattr(message, STAMP[state], now)
         message.next_attempt_at = None
-        reached.setdefault((message.workspace_id, state.value), []).append(
+        reached.setdefault((message.workspace_id, state.value, message.channel_config_id, message.purpose), []).append(
             [message.id, message.customer_id, message.error_code, message.thread_id])
     # Core inserts and one outbox row per state: the ORM's per-object bookkeeping dominated at batch sizes.
     if attempts:
         session.execute(insert(MessageAttempt.__table__), attempts)
-    for (workspace_id, state), batch in reached.items():
+    for (workspace_id, state, config_id, purpose), batch in reached.items():
         outbox.emit(session, workspace_id=workspace_id, topic="message.batch", entity_id=None,
-                    payload={"state": state, "messages": batch})
+                    payload={"state": state, "channel_config_id": config_id, "purpose": purpose, "messages": batch})
 
 
 # ---- merge and erasure (called by archive) -------------------------------------------------------------

@@ -80,7 +80,10 @@ LABELS = {
     "new_product_trials": N_("New-product trials"), "birthday_gift": N_("Birthday gift"),
     "Points Changed": N_("Points changed"), "Coupon Issued": N_("Coupon issued"),
     "Coupon Redeemed": N_("Coupon used"), "Coupon Expired": N_("Coupon expired"), "Tier Changed": N_("Tier changed"),
-    "points.adjusted": N_("Points adjusted"), "merge": N_("Merged in"),
+    "points.adjusted": N_("Points adjusted"), "scheduled": N_("Scheduled"), "quiet_hours": N_("Quiet hours"),
+    "refuses_personalised": N_("Refuses personalised marketing"), "wecom_monthly_cap": N_("WeCom monthly cap"),
+    "no_address": N_("No address on the channel"), "customer_merged": N_("Customer merged"),
+    "customer_erased": N_("Customer erased"), "merge": N_("Merged in"),
 }
 
 

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from yutang.web.routes import auth, channels, customers, lifecycle, loyalty, messaging, segments, tags
+from yutang.web.routes import auth, broadcasts, channels, customers, lifecycle, loyalty, messaging, segments, tags
 
 
 def console_router() -> APIRouter:
     """Every /console route."""
     router = APIRouter(include_in_schema=False)
-    for module in (auth, customers, channels, tags, segments, messaging, loyalty, lifecycle):
+    for module in (auth, customers, channels, tags, segments, messaging, broadcasts, loyalty,
+                   lifecycle):
         router.include_router(module.router, prefix="/console")
     return router
