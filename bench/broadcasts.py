@@ -116,9 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 harness.drop_database(PG_DATABASE)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
-    print()
-    return 0
+    return harness.print_json(result)
 
 
 if __name__ == "__main__":

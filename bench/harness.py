@@ -171,6 +171,6 @@ def batch_body(messages: list[str]) -> bytes:
 
 def print_json(result: dict) -> int:
     """Print a benchmark's figures as JSON on stdout; the exit status of a finished run."""
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
     return 0

@@ -23,9 +23,7 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -259,9 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["postgres"]["hand_written_p50_s"] / result["duckdb"]["compiled_p50_s"], 1)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
-    print()
-    return 0
+    return harness.print_json(result)
 
 
 if __name__ == "__main__":
