@@ -107,16 +107,9 @@ class Loader:
             found = {(records[i]["w"], records[i]["messageId"]): c for i, c in customers.items() if c is not None}
             since = min(datetime.fromisoformat(record["receivedAt"]) for record in records)
             with self.warehouse.transaction() as tx:
-                if found:
-                    w, m, c = (list(column) for column in zip(*((w, m, c) for (w, m), c in found.items()),
-                                                             strict=True))
-                    tx.execute("UPDATE events SET customer_id = f.c FROM (SELECT unnest(CAST(%(w)s AS BIGINT[])) "
-                               "AS w, unnest(CAST(%(m)s AS VARCHAR[])) AS m, unnest(CAST(%(c)s AS BIGINT[])) AS c) "
-                               "AS f WHERE events.workspace_id = f.w AND events.message_id = f.m "
-                               "AND events.customer_id IS NULL AND events.received_at >= %(since)s",
-                               {"w": w, "m": m, "c": c, "since": since})
+                self._attribute(tx, "message_id", [(w, m, c) for (w, m), c in found.items()], since=since)
                 # Anonymous history joins the customer once they are known.
-                self._attribute_anonymous(tx, sorted(links))
+                self._attribute(tx, "anonymous_id", sorted(links))
                 self._store_position(tx, self._attributed_key, end)
             self.journal.discard_before(end)
             # Still under the lock, so a catch_up() returns only after the listeners saw everything it attributed.
@@ -288,14 +281,20 @@ class Loader:
                                                    table["message_id"].to_pylist(), strict=True)]
         return table.filter(pa.array(keep))
 
-    def _attribute_anonymous(self, tx: Tx, links: list[tuple[int, str, int]]) -> None:
-        # One statement for all links: a statement per anonymous id would scan the events once each.
-        if links:
-            w, a, c = (list(column) for column in zip(*links, strict=True))
-            tx.execute("UPDATE events SET customer_id = l.c FROM (SELECT unnest(CAST(%(w)s AS BIGINT[])) AS w, "
-                       "unnest(CAST(%(a)s AS VARCHAR[])) AS a, unnest(CAST(%(c)s AS BIGINT[])) AS c) AS l "
-                       "WHERE events.workspace_id = l.w AND events.anonymous_id = l.a AND events.customer_id IS NULL",
-                       {"w": w, "a": a, "c": c})
+    @staticmethod
+    def _attribute(tx: Tx, column: str, links: list[tuple[int, str, int]], *, since: datetime | None = None) -> None:
+        """Give unattributed events whose `column` (message_id or anonymous_id) matches a link its customer.
+
+        One statement for all links: a statement per id would scan the events once each.
+        """
+        if not links:
+            return
+        w, key, c = (list(values) for values in zip(*links, strict=True))
+        window = " AND events.received_at >= %(since)s" if since is not None else ""
+        tx.execute("UPDATE events SET customer_id = l.c FROM (SELECT unnest(CAST(%(w)s AS BIGINT[])) AS w, "
+                   "unnest(CAST(%(k)s AS VARCHAR[])) AS k, unnest(CAST(%(c)s AS BIGINT[])) AS c) AS l "
+                   f"WHERE events.workspace_id = l.w AND events.{column} = l.k AND events.customer_id IS NULL"
+                   + window, {"w": w, "k": key, "c": c, "since": since})
 
     def start(self) -> None:
         """Load in a daemon thread woken by each journal append, and attribute in another woken by each load."""
