@@ -41,9 +41,31 @@ def consent_ledger(session: Session, *, customer_id: int) -> list[ConsentEntry]:
                                 .order_by(ConsentEntry.occurred_at, ConsentEntry.id)))
 
 
+def in_force(session: Session, *, customer_ids: list[int], channel: str | None = None) -> dict[int, dict[str, str]]:
+    """The status in force per customer and channel: the ledger's latest entry (by occurred_at, then id) wins.
+
+    The one place that decides which consent holds; a customer without entries maps to an empty dict.
+    """
+    result: dict[int, dict[str, str]] = {cid: {} for cid in customer_ids}
+    for start in range(0, len(customer_ids), 1000):  # stay well under any bind-parameter limit
+        query = (select(ConsentEntry.customer_id, ConsentEntry.channel, ConsentEntry.status)
+                 .where(ConsentEntry.customer_id.in_(customer_ids[start:start + 1000])))
+        if channel is not None:
+            query = query.where(ConsentEntry.channel == channel)
+        for customer_id, entry_channel, status in session.execute(
+                query.order_by(ConsentEntry.occurred_at, ConsentEntry.id)):
+            result[customer_id][entry_channel] = status
+    return result
+
+
 def current_consents(session: Session, *, customer_id: int) -> dict[str, str]:
     """The status in force per channel (the latest entry wins)."""
-    current: dict[str, str] = {}
-    for entry in consent_ledger(session, customer_id=customer_id):
-        current[entry.channel] = entry.status
-    return current
+    return in_force(session, customer_ids=[customer_id])[customer_id]
+
+
+def withdrawn(session: Session, *, customer_ids: list[int], channel: str | None) -> set[int]:
+    """Those of the customers whose consent in force on the channel is withdrawn (none when no channel)."""
+    if not channel:
+        return set()
+    return {cid for cid, status in in_force(session, customer_ids=customer_ids, channel=channel).items()
+            if status.get(channel) == ConsentStatus.WITHDRAWN.value}

@@ -1,6 +1,6 @@
 """Finding and showing customers: who an actor may see, search, identities, the API shape."""
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from yutang.customers import identities
@@ -137,6 +137,48 @@ def present(session: Session, *, actor: Actor, customers: list[Customer]) -> lis
         )
         out.append(shape)
     return out
+
+
+def visible_by_id(session: Session, *, actor: Actor, customer_ids: set[int] | list[int]) -> list[Customer]:
+    """The customers with these ids the actor may see (any status), by id."""
+    return list(session.scalars(visible(actor).where(Customer.id.in_(sorted(customer_ids))).order_by(Customer.id)))
+
+
+def active_ids(*, workspace_id: int) -> Select:
+    """Subquery of the ids of the workspace's active customers (no role filter: for workspace-wide counts)."""
+    return select(Customer.id).where(Customer.workspace_id == workspace_id, Customer.status == ACTIVE)
+
+
+def visible_active(session: Session, *, actor: Actor, customer_ids: list[int]) -> set[int]:
+    """Those of the ids that are active customers the actor may see."""
+    wanted = sorted(set(customer_ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), 1000):
+        found.update(session.scalars(visible_ids(actor).where(Customer.id.in_(wanted[start:start + 1000]),
+                                                              Customer.status == ACTIVE)))
+    return found
+
+
+def sending_facts(session: Session, *, actor: Actor, customer_ids: list[int]) -> list[Row]:
+    """For bulk sends, plain rows (id, name, city, status, refuses_personalised) of the customers the actor may
+    see; rows, not ORM objects, since at broadcast sizes the identity map is most of the cost."""
+    return list(session.execute(visible(actor).with_only_columns(
+        Customer.id, Customer.name, Customer.city, Customer.status, Customer.refuses_personalised)
+        .where(Customer.id.in_(customer_ids))).all())
+
+
+def identity_values(session: Session, *, customer_ids: list[int], kind: str,
+                    namespace: str | None = None) -> dict[int, str]:
+    """Each customer's newest identity value of a kind (in a namespace, when given): the address on a channel."""
+    found: dict[int, str] = {}
+    for start in range(0, len(customer_ids), 1000):
+        query = select(CustomerIdentity.customer_id, CustomerIdentity.value).where(
+            CustomerIdentity.customer_id.in_(customer_ids[start:start + 1000]), CustomerIdentity.kind == kind)
+        if namespace is not None:
+            query = query.where(CustomerIdentity.namespace == namespace)
+        for customer_id, value in session.execute(query.order_by(CustomerIdentity.id)):
+            found[customer_id] = value  # ascending ids: the newest is written last
+    return found
 
 
 def count_active(session: Session, *, actor: Actor) -> int:

@@ -1,14 +1,15 @@
 """The customers domain's public face: reading, profile, OneID, memberships, consents, notes, merge and erase.
 
-The work lives in the submodules imported below; other domains call this module (or its functions) only.
+The work lives in the submodules imported below; other domains call this module only, never select from the
+customers' tables (Customer and MergeRecord are exported as types for annotations).
 """
-
-
 
 from yutang.customers.consents import (
     consent_ledger,
     current_consents,
+    in_force,
     record_consent,
+    withdrawn,
 )
 from yutang.customers.memberships import (
     join_channel,
@@ -23,6 +24,7 @@ from yutang.customers.merging import (
     merged_into,
     merges_of,
 )
+from yutang.customers.models import Customer, MergeRecord
 from yutang.customers.notes import (
     add_note,
     notes_of,
@@ -51,24 +53,32 @@ from yutang.customers.reading import (
     ACTIVE,
     ERASED,
     MERGED,
+    active_ids,
     count_active,
     get_customer,
     identities_of,
+    identity_values,
     lock_customers,
     present,
     search,
+    sending_facts,
     visible,
+    visible_active,
+    visible_by_id,
     visible_ids,
 )
 
 __all__ = [
     "ACTIVE",
     "BULK_KINDS",
+    "Customer",
     "ERASED",
     "MERGED",
+    "MergeRecord",
     "PROFILE_FIELDS",
     "STATE_FIELDS",
     "absorb",
+    "active_ids",
     "add_identities",
     "add_note",
     "attach_identities",
@@ -82,6 +92,8 @@ __all__ = [
     "export",
     "get_customer",
     "identities_of",
+    "identity_values",
+    "in_force",
     "join_channel",
     "leave_channel",
     "lock_customers",
@@ -99,10 +111,14 @@ __all__ = [
     "require_active",
     "resolve_or_create",
     "search",
+    "sending_facts",
     "update_customer",
     "update_from",
     "visible",
+    "visible_active",
+    "visible_by_id",
     "visible_ids",
+    "withdrawn",
 ]
 
 

@@ -14,7 +14,6 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, text, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
@@ -24,7 +23,7 @@ from yutang.loyalty import config, ledger
 from yutang.loyalty.errors import NotEnoughPoints
 from yutang.loyalty.models import LoyaltySettings, PointsAccount, PointsEntry, PointsLot, Tier
 from yutang.loyalty.schemas import BalanceOut, EntryKind, LiabilityOut, LiabilityRow, LotOut
-from yutang.storage import outbox
+from yutang.storage import dialect, outbox
 from yutang.storage.types import UTCDateTime
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -35,9 +34,8 @@ DEFAULT_POLICY = (config.DEFAULTS.expiry_policy, config.DEFAULTS.expiry_months, 
 
 
 def _insert_once(session: Session, table, values: dict, *, keys: list[str]):
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id (same statement on PostgreSQL and SQLite)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id."""
+    statement = dialect.of(session).insert_ignoring(table, keys=keys).values(**values)
     return session.execute(statement.returning(table.c.id)).scalar()
 
 
@@ -106,9 +104,8 @@ RETURNING entity_id""").bindparams(bindparam("occurred_at", type_=UTCDateTime),
 
 
 @lru_cache(maxsize=4)
-def _award_statements(dialect_name: str) -> dict:
+def _award_statements(store: dialect.Dialect) -> dict:
     """The award path's statements, built once per dialect so SQLAlchemy reuses their compiled form."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
     account = (ACCOUNTS.c.workspace_id == bindparam("w"), ACCOUNTS.c.customer_id == bindparam("c"))
     policy = [select(column).where(SETTINGS.c.workspace_id == bindparam("w")).scalar_subquery()
               for column in (SETTINGS.c.expiry_policy, SETTINGS.c.expiry_months, SETTINGS.c.expiry_month_day)]
@@ -117,8 +114,7 @@ def _award_statements(dialect_name: str) -> dict:
         "move": update(ACCOUNTS).where(*account).values(
             balance=ACCOUNTS.c.balance + bindparam("p"), earned_total=ACCOUNTS.c.earned_total + bindparam("p"),
             updated_at=bindparam("now")).returning(ACCOUNTS.c.balance, *policy),
-        "entry": dialect.insert(ENTRIES).on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
-        .returning(ENTRIES.c.id),
+        "entry": store.insert_ignoring(ENTRIES, keys=["workspace_id", "idempotency_key"]).returning(ENTRIES.c.id),
         "lot": insert(LOTS),
     }
 
@@ -135,7 +131,8 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
     now = utcnow()
     occurred = occurred_at or now
     connection = session.connection()
-    statements = _award_statements(connection.dialect.name)
+    store = dialect.of(connection)
+    statements = _award_statements(store)
     move = {"w": actor.workspace_id, "c": customer_id, "p": points, "now": now}
     moved = connection.execute(statements["move"], move).first()
     if moved is None:
@@ -152,7 +149,7 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
     # After a negative balance, new points first pay it back: only what is above zero forms the lot.
     remaining = min(points, max(balance, 0))
     payload = {name: values[name] for name in PAYLOAD} | {"occurred_at": occurred.isoformat()}
-    if connection.dialect.name == "postgresql":
+    if store.writes_through_ctes:
         entry_id = connection.execute(PG_WRITE, {k: v for k, v in values.items() if k not in ("detail", "shortfall",
                                                                                              "reverses_id")}
                                       | {"remaining": remaining, "expires_at": expires_at,
@@ -592,7 +589,7 @@ def earn_many(session: Session, awards: list[AwardRequest], *, check_keys: bool 
     if fresh:
         moves = [{"account_id": accounts[account].id, "b": balances[account], "p": earned[account], "now": now}
                  for account in sorted(earned, key=lambda a: accounts[a].id)]
-        write = _write_pg if session.get_bind().dialect.name == "postgresql" else _write_sqlite
+        write = _write_in_one if dialect.of(session).writes_through_ctes else _write_in_steps
         written = write(session, fresh, moves, now)
         if len(written) != len(fresh):
             raise BatchConflict("a key of the batch was applied before")
@@ -614,7 +611,7 @@ def _lock_accounts(session: Session, pairs: set[tuple[int, int]], facts: dict[in
     rows = []
     if pairs:
         connection = session.connection()
-        lock = _batch_statements(connection.dialect.name)["lock"]
+        lock = _batch_statements(dialect.of(connection))["lock"]
         by_workspace: dict[int, list[int]] = defaultdict(list)
         for workspace_id, customer_id in sorted(pairs):
             by_workspace[workspace_id].append(customer_id)
@@ -671,7 +668,7 @@ a AS (
 SELECT id, workspace_id, idempotency_key FROM e""").bindparams(bindparam("now", type_=UTCDateTime))
 
 
-def _write_pg(session: Session, fresh: list, moves: list[dict], now: datetime) -> dict[tuple[int, str], int]:
+def _write_in_one(session: Session, fresh: list, moves: list[dict], now: datetime) -> dict[tuple[int, str], int]:
     values = [v for _, v, _, _ in fresh]
     rows = session.connection().execute(PG_BATCH, {
         "w": [v["workspace_id"] for v in values], "c": [v["customer_id"] for v in values],
@@ -687,9 +684,9 @@ def _write_pg(session: Session, fresh: list, moves: list[dict], now: datetime) -
     return {(row.workspace_id, row.idempotency_key): row.id for row in rows}
 
 
-def _write_sqlite(session: Session, fresh: list, moves: list[dict], now: datetime) -> dict[tuple[int, str], int]:
+def _write_in_steps(session: Session, fresh: list, moves: list[dict], now: datetime) -> dict[tuple[int, str], int]:
     connection = session.connection()
-    statements = _batch_statements(connection.dialect.name)
+    statements = _batch_statements(dialect.of(connection))
     # One multi-row INSERT … RETURNING for the entries; ids follow the batch's order.
     rows = connection.execute(statements["entries"], [values for _, values, _, _ in fresh])
     written = {(row.workspace_id, row.idempotency_key): row.id for row in rows}
@@ -707,11 +704,11 @@ def _write_sqlite(session: Session, fresh: list, moves: list[dict], now: datetim
 
 
 @lru_cache(maxsize=4)
-def _batch_statements(dialect_name: str) -> dict:
-    """The batch path's statements, built once per dialect (the writes here are SQLite's; see PG_BATCH)."""
+def _batch_statements(store: dialect.Dialect) -> dict:
+    """The batch path's statements, built once per dialect (the writes here are for stores without
+    data-modifying CTEs; see PG_BATCH)."""
     has_tiers = select(Tier.id).where(Tier.workspace_id == ACCOUNTS.c.workspace_id).exists()
-    customers = (ACCOUNTS.c.customer_id == func.any(bindparam("cs")) if dialect_name == "postgresql"
-                 else ACCOUNTS.c.customer_id.in_(bindparam("cs", expanding=True)))
+    customers = store.any_of(ACCOUNTS.c.customer_id, "cs")
     return {
         # Locks a workspace's accounts in id order and reads its expiry policy and whether it has tiers.
         "lock": select(ACCOUNTS.c.id, ACCOUNTS.c.workspace_id, ACCOUNTS.c.customer_id, ACCOUNTS.c.balance,
@@ -720,7 +717,7 @@ def _batch_statements(dialect_name: str) -> dict:
         .outerjoin(SETTINGS, SETTINGS.c.workspace_id == ACCOUNTS.c.workspace_id)
         .where(ACCOUNTS.c.workspace_id == bindparam("w"), customers)
         .order_by(ACCOUNTS.c.id).with_for_update(of=ACCOUNTS),
-        "entries": sqlite.insert(ENTRIES).on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
+        "entries": store.insert_ignoring(ENTRIES, keys=["workspace_id", "idempotency_key"])
         .returning(ENTRIES.c.id, ENTRIES.c.workspace_id, ENTRIES.c.idempotency_key),
         "lots": insert(LOTS),
         "outbox": insert(outbox.OutboxRow.__table__),

@@ -1,14 +1,13 @@
 """One template queued for many customers in a few statements (broadcasts, scripts, benchmarks)."""
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
-from yutang.customers.models import ConsentEntry, Customer, CustomerIdentity
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
 from yutang.messaging import templating
-from yutang.messaging.messages import ADDRESS_KIND, CONSENT_CHANNEL, QUEUED_FLAG
+from yutang.messaging.messages import ADDRESS_KIND, CONSENT_CHANNEL, QUEUED_FLAG, address_namespace
 from yutang.messaging.models import ChannelConfig, Message, MessageTemplate
 from yutang.messaging.schemas import Purpose, Status
 from yutang.storage import outbox
@@ -38,14 +37,11 @@ def queue_many(session: Session, *, actor: Actor, config: ChannelConfig, templat
         raise Invalid(f"the template is for {template.channel_kind}, the channel is {config.kind}",
                       field="template_id")
     purpose = purpose or (Purpose.MARKETING.value if template.purpose == "marketing" else Purpose.SERVICE.value)
-    # Plain rows, not ORM objects: at broadcast sizes the identity map is most of the cost.
-    customers = session.execute(customers_service.visible(actor).with_only_columns(
-        Customer.id, Customer.name, Customer.city, Customer.status, Customer.refuses_personalised)
-        .where(Customer.id.in_(customer_ids))).all()
+    customers = customers_service.sending_facts(session, actor=actor, customer_ids=customer_ids)
     ids_ = [c.id for c in customers]
     extra = templating.provided(session, workspace_id=actor.workspace_id, customer_ids=ids_)
     addresses = _addresses(session, config=config, customer_ids=ids_)
-    withdrawn = _withdrawn(session, customer_ids=ids_, channel=CONSENT_CHANNEL.get(config.kind))
+    withdrawn = customers_service.withdrawn(session, customer_ids=ids_, channel=CONSENT_CHANNEL.get(config.kind))
     now = utcnow()
     subject, body, payload = template.subject, template.body, template.payload
     common = {"workspace_id": actor.workspace_id, "channel_config_id": config.id, "template_id": template.id,
@@ -103,27 +99,5 @@ def _addresses(session: Session, *, config: ChannelConfig, customer_ids: list[in
     if config.kind in ("webhook", "null"):
         return {cid: (config.settings["url"] if config.kind == "webhook" else f"customer:{cid}")
                 for cid in customer_ids}
-    kind = ADDRESS_KIND[config.kind]
-    found: dict[int, str] = {}
-    for start in range(0, len(customer_ids), 1000):
-        query = select(CustomerIdentity.customer_id, CustomerIdentity.value).where(
-            CustomerIdentity.customer_id.in_(customer_ids[start:start + 1000]), CustomerIdentity.kind == kind)
-        if kind == "wechat_openid":
-            query = query.where(CustomerIdentity.namespace == config.settings["appid"])
-        for cid, value in session.execute(query.order_by(CustomerIdentity.id)):
-            found[cid] = value
-    return found
-
-
-def _withdrawn(session: Session, *, customer_ids: list[int], channel: str | None) -> set[int]:
-    if not channel:
-        return set()
-    result: set[int] = set()
-    for start in range(0, len(customer_ids), 1000):
-        rows = session.execute(select(ConsentEntry.customer_id, ConsentEntry.status)
-                               .where(ConsentEntry.customer_id.in_(customer_ids[start:start + 1000]),
-                                      ConsentEntry.channel == channel)
-                               .order_by(ConsentEntry.occurred_at, ConsentEntry.id))
-        latest = dict(rows.all())
-        result.update(cid for cid, status in latest.items() if status == "withdrawn")
-    return result
+    return customers_service.identity_values(session, customer_ids=customer_ids, kind=ADDRESS_KIND[config.kind],
+                                             namespace=address_namespace(config))

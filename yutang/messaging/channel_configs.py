@@ -102,6 +102,11 @@ def get_channel(session: Session, *, actor: Actor, config_id: int, field: str = 
                             what="messaging channel", field=field)
 
 
+def find_channel(session: Session, *, config_id: int) -> ChannelConfig | None:
+    """A channel configuration by id in any workspace (channel callbacks name only the id), or None."""
+    return session.get(ChannelConfig, config_id)
+
+
 def list_channels(session: Session, *, actor: Actor) -> list[ChannelConfig]:
     """The workspace's channel configurations."""
     actor.require(Permission.READ)

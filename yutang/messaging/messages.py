@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
-from yutang.customers.models import Customer, CustomerIdentity
+from yutang.customers.service import Customer
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid, NotFound
 from yutang.kit.pii import mask_email, mask_phone
@@ -35,14 +35,19 @@ STAMP = {Status.QUEUED: "queued_at", Status.SENT: "sent_at", Status.DELIVERED: "
 FINAL = {Status.FAILED, Status.SUPPRESSED, Status.RECEIVED}
 
 
-def emit_state(session: Session, message: Message, topic: str) -> None:
+def emit_state(session: Session, message: Message, state: str) -> None:
     """Tell the warehouse a message reached a state (topic message.<state>)."""
-    outbox.emit(session, workspace_id=message.workspace_id, topic=f"message.{topic}", entity_id=message.id,
+    outbox.emit(session, workspace_id=message.workspace_id, topic=f"message.{state}", entity_id=message.id,
                 payload={"customer_id": message.customer_id, "message_id": message.id,
                          "channel_config_id": message.channel_config_id, "purpose": message.purpose,
                          "template_id": message.template_id, "thread_id": message.thread_id,
                          "status": message.status, "error_code": message.error_code,
                          "attempts": message.attempts})
+
+
+def address_namespace(config: ChannelConfig) -> str | None:
+    """The identity namespace a channel's addresses live in: WeChat openids are per appid."""
+    return config.settings["appid"] if ADDRESS_KIND[config.kind] == "wechat_openid" else None
 
 
 def address_of(session: Session, *, config: ChannelConfig, customer: Customer | None) -> str:
@@ -54,11 +59,8 @@ def address_of(session: Session, *, config: ChannelConfig, customer: Customer | 
     if customer is None:
         raise Invalid(f"a {config.kind} message needs a customer", field="customer_id")
     kind = ADDRESS_KIND[config.kind]
-    query = select(CustomerIdentity.value).where(CustomerIdentity.customer_id == customer.id,
-                                                 CustomerIdentity.kind == kind)
-    if kind == "wechat_openid":
-        query = query.where(CustomerIdentity.namespace == config.settings["appid"])
-    value = session.scalar(query.order_by(CustomerIdentity.id.desc()).limit(1))
+    value = customers_service.identity_values(session, customer_ids=[customer.id], kind=kind,
+                                              namespace=address_namespace(config)).get(customer.id)
     if value is None:
         raise Invalid(f"the customer has no {kind} identity for this channel", field="customer_id")
     return value

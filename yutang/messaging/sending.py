@@ -9,7 +9,7 @@ from yutang.messaging.adapters.base import Outbound, SendResult
 from yutang.messaging.messages import STAMP
 from yutang.messaging.models import ChannelConfig, Message, MessageAttempt
 from yutang.messaging.schemas import Status
-from yutang.storage import outbox
+from yutang.storage import dialect, outbox
 
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, 4 min, 8 min between tries
@@ -21,10 +21,9 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[tuple[Mess
     """Take due queued messages (any workspace) for sending; stale claims of a dead sender come back first."""
     session.execute(update(Message).where(Message.status == Status.SENDING, Message.claimed_at < now - STALE_CLAIM)
                     .values(status=Status.QUEUED.value, next_attempt_at=now))
-    query = (select(Message).where(Message.status == Status.QUEUED, Message.next_attempt_at <= now)
-             .order_by(Message.next_attempt_at, Message.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = dialect.of(session).claim(select(Message).where(Message.status == Status.QUEUED,
+                                                            Message.next_attempt_at <= now)
+                                      .order_by(Message.next_attempt_at, Message.id).limit(limit))
     messages = list(session.scalars(query))
     configs: dict[int, ChannelConfig] = {}
     for message in messages:
@@ -50,10 +49,7 @@ def record_attempts(session: Session, *, outcomes: list[tuple[int, SendResult, i
     """Log a batch of attempts (message id, result, milliseconds) and move each message: sent, queued again
     after a backoff, or failed for good. Messages replayed or recovered meanwhile are left alone."""
     ids = [message_id for message_id, _, _ in outcomes]
-    query = select(Message).where(Message.id.in_(ids))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    messages = {m.id: m for m in session.scalars(query)}
+    messages = {m.id: m for m in session.scalars(dialect.of(session).lock(select(Message).where(Message.id.in_(ids))))}
     attempts: list[dict] = []
     # (workspace, state, channel configuration, purpose) -> [[message, customer, error code, thread]]
     reached: dict[tuple[int, str, int, str], list[list]] = {}

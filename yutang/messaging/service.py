@@ -15,6 +15,7 @@ from yutang.messaging.channel_configs import (
     adapter_for,
     channel_secrets,
     create_channel,
+    find_channel,
     get_channel,
     list_channels,
     present_channel,
@@ -44,6 +45,7 @@ from yutang.messaging.messages import (
     suppression,
 )
 from yutang.messaging.models import (
+    ChannelConfig,
     Message,
     Thread,
     WeComContact,
@@ -90,6 +92,8 @@ __all__ = [
     "click",
     "create_channel",
     "create_template",
+    "find_channel",
+    "ChannelConfig",
     "delivery_report",
     "emit_state",
     "enqueue",

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
-from yutang.customers.models import Customer
+from yutang.customers.service import Customer
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
 from yutang.messaging import templating

@@ -7,7 +7,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
-from yutang.channels.models import Channel
+from yutang.channels.service import Channel
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import CustomerIn, IdentityKind
 from yutang.kit.clock import utcnow

@@ -4,7 +4,6 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
-from yutang.customers.models import Customer
 from yutang.kit.errors import Conflict, FieldError, Invalid
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
@@ -73,8 +72,9 @@ def list_groups(session: Session, *, actor: Actor, q: str | None = None) -> list
     """Tag groups with their tags (filtered by a name search) and how many customers carry each."""
     actor.require(Permission.READ)
     counts = dict(session.execute(
-        select(CustomerTag.tag_id, func.count()).join(Customer, Customer.id == CustomerTag.customer_id)
-        .where(CustomerTag.workspace_id == actor.workspace_id, Customer.status == customers_service.ACTIVE)
+        select(CustomerTag.tag_id, func.count())
+        .where(CustomerTag.workspace_id == actor.workspace_id,
+               CustomerTag.customer_id.in_(customers_service.active_ids(workspace_id=actor.workspace_id)))
         .group_by(CustomerTag.tag_id)).all())
     groups = session.scalars(select(TagGroup).where(TagGroup.workspace_id == actor.workspace_id)
                              .order_by(TagGroup.order, TagGroup.id)).all()
