@@ -9,6 +9,7 @@ from yutang.customers.reading import get_customer
 from yutang.customers.schemas import ConsentChannel, ConsentIn, ConsentStatus
 from yutang.kit.clock import utcnow
 from yutang.storage import outbox
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
@@ -28,7 +29,7 @@ def record_consent(session: Session, *, actor: Actor, customer_id: int, data: Co
     workspaces_service.record(session, actor=actor, action="customer.consent", entity_type="customer",
                               entity_id=customer.id,
                               changes={"channel": data.channel.value, "status": data.status.value})
-    outbox.emit(session, workspace_id=actor.workspace_id, topic="consent.changed", entity_id=customer.id,
+    outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.CONSENT_CHANGED, entity_id=customer.id,
                 payload={"customer_id": customer.id, "channel": data.channel.value, "status": data.status.value,
                          "occurred_at": entry.occurred_at.isoformat()})
     emit_changed(session, customer=customer)

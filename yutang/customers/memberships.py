@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
 from yutang.customers.models import ChannelMembership, Customer
-from yutang.customers.profile import _jsonable, require_active
+from yutang.customers.profile import jsonable, require_active
 from yutang.customers.reading import get_customer
 from yutang.kit.clock import utcnow
 from yutang.storage import outbox
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
@@ -25,20 +26,20 @@ def join_channel(session: Session, *, actor: Actor, customer: Customer, channel_
                                        channel_id=channel_id, joined_at=joined_at or utcnow())
         session.add(membership)
         session.flush()
-        _emit_membership(session, membership)
+        emit_membership(session, membership)
         return membership
     if membership.left_at is not None:
         membership.left_at = None
-        _emit_membership(session, membership)
+        emit_membership(session, membership)
         return membership
     return None
 
 
-def _emit_membership(session: Session, membership: ChannelMembership) -> None:
-    outbox.emit(session, workspace_id=membership.workspace_id, topic="membership.changed",
+def emit_membership(session: Session, membership: ChannelMembership) -> None:
+    outbox.emit(session, workspace_id=membership.workspace_id, topic=Topic.MEMBERSHIP_CHANGED,
                 entity_id=membership.customer_id,
                 payload={"customer_id": membership.customer_id, "channel_id": membership.channel_id,
-                         "joined_at": _jsonable(membership.joined_at), "left_at": _jsonable(membership.left_at)})
+                         "joined_at": jsonable(membership.joined_at), "left_at": jsonable(membership.left_at)})
 
 
 def leave_channel(session: Session, *, actor: Actor, customer: Customer, channel_id: int,
@@ -49,7 +50,7 @@ def leave_channel(session: Session, *, actor: Actor, customer: Customer, channel
     if membership is None or membership.left_at is not None:
         return None
     membership.left_at = at or utcnow()
-    _emit_membership(session, membership)
+    emit_membership(session, membership)
     return membership
 
 

@@ -6,14 +6,15 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from yutang.customers.consents import consent_ledger, current_consents
-from yutang.customers.memberships import _emit_membership, memberships_of
+from yutang.customers.memberships import emit_membership, memberships_of
 from yutang.customers.models import ConsentEntry, Customer, CustomerIdentity, CustomerNote, MergeRecord
 from yutang.customers.notes import notes_of
-from yutang.customers.profile import PROFILE_FIELDS, _apply_fields, _jsonable, emit_changed
+from yutang.customers.profile import PROFILE_FIELDS, apply_fields, emit_changed, jsonable
 from yutang.customers.reading import ERASED, MERGED, identities_of
 from yutang.customers.schemas import ConsentChannel, CustomerFields
 from yutang.kit.clock import utcnow
 from yutang.storage import outbox
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor
 
@@ -34,7 +35,7 @@ def merged_into(session: Session, *, customer_id: int) -> list[int]:
 def absorb(session: Session, *, actor: Actor, winner: Customer, loser: Customer, reason: str,
            moved_elsewhere: dict[str, int]) -> MergeRecord:
     """Move the loser's identities, memberships, consents and notes to the winner and tombstone the loser."""
-    snapshot = {**{f: _jsonable(getattr(loser, f)) for f in PROFILE_FIELDS},
+    snapshot = {**{f: jsonable(getattr(loser, f)) for f in PROFILE_FIELDS},
                 "attributes": loser.attributes, "first_channel_id": loser.first_channel_id,
                 "identities": [{"kind": i.kind, "namespace": i.namespace, "value": i.value}
                                for i in identities_of(session, customer_ids=[loser.id])[loser.id]]}
@@ -43,7 +44,7 @@ def absorb(session: Session, *, actor: Actor, winner: Customer, loser: Customer,
     moved["consents"] = _move(session, ConsentEntry, loser.id, winner.id)
     moved["notes"] = _move(session, CustomerNote, loser.id, winner.id)
     moved["memberships"] = _move_memberships(session, loser.id, winner.id)
-    _apply_fields(winner, CustomerFields(**{f: getattr(loser, f) for f in PROFILE_FIELDS}), overwrite=False)
+    apply_fields(winner, CustomerFields(**{f: getattr(loser, f) for f in PROFILE_FIELDS}), overwrite=False)
     winner.attributes = {**(loser.attributes or {}), **(winner.attributes or {})}
     if winner.first_seen_at and loser.first_seen_at and loser.first_seen_at < winner.first_seen_at:
         # The earlier first touch is the true one: the person came in through the loser's channel.
@@ -67,12 +68,12 @@ def absorb(session: Session, *, actor: Actor, winner: Customer, loser: Customer,
     session.flush()
     workspaces_service.record(session, actor=actor, action="customer.merged", entity_type="customer",
                               entity_id=winner.id, changes={"loser_id": loser.id, "reason": reason, "moved": moved})
-    outbox.emit(session, workspace_id=actor.workspace_id, topic="customer.merged", entity_id=winner.id,
+    outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.CUSTOMER_MERGED, entity_id=winner.id,
                 payload={"winner_id": winner.id, "loser_id": loser.id, "reason": reason})
     emit_changed(session, customer=winner)
     emit_changed(session, customer=loser)
     for membership in memberships_of(session, customer_id=winner.id):
-        _emit_membership(session, membership)
+        emit_membership(session, membership)
     return record
 
 
@@ -101,16 +102,16 @@ def _move_memberships(session: Session, from_id: int, to_id: int) -> int:
 def export(session: Session, *, customer: Customer) -> dict[str, Any]:
     """Everything the customer domain holds on one customer, unmasked, for a data-subject export."""
     return {
-        "profile": {f: _jsonable(getattr(customer, f)) for f in PROFILE_FIELDS}
+        "profile": {f: jsonable(getattr(customer, f)) for f in PROFILE_FIELDS}
         | {"id": customer.id, "status": customer.status, "attributes": customer.attributes,
            "first_channel_id": customer.first_channel_id, "source_campaign": customer.source_campaign,
-           "first_seen_at": _jsonable(customer.first_seen_at), "created_at": _jsonable(customer.created_at),
+           "first_seen_at": jsonable(customer.first_seen_at), "created_at": jsonable(customer.created_at),
            "refuses_personalised": customer.refuses_personalised},
         "identities": [{"kind": i.kind, "namespace": i.namespace, "value": i.value,
                         "created_at": i.created_at.isoformat()}
                        for i in identities_of(session, customer_ids=[customer.id])[customer.id]],
-        "channel_memberships": [{"channel_id": m.channel_id, "joined_at": _jsonable(m.joined_at),
-                                 "left_at": _jsonable(m.left_at)}
+        "channel_memberships": [{"channel_id": m.channel_id, "joined_at": jsonable(m.joined_at),
+                                 "left_at": jsonable(m.left_at)}
                                 for m in memberships_of(session, customer_id=customer.id)],
         "consents": [{"channel": c.channel, "status": c.status, "method": c.method, "source": c.source,
                       "occurred_at": c.occurred_at.isoformat()}
@@ -141,5 +142,5 @@ def erase(session: Session, *, actor: Actor, customer: Customer) -> None:
         ghost.erased_at = customer.erased_at
         session.execute(delete(CustomerIdentity).where(CustomerIdentity.customer_id == ghost.id))
     emit_changed(session, customer=customer)
-    outbox.emit(session, workspace_id=actor.workspace_id, topic="customer.erased", entity_id=customer.id,
+    outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.CUSTOMER_ERASED, entity_id=customer.id,
                 payload={"id": customer.id})

@@ -7,12 +7,13 @@ from yutang.channels import service as channels_service
 from yutang.customers import identities
 from yutang.customers.memberships import join_channel
 from yutang.customers.models import Customer, CustomerIdentity
-from yutang.customers.profile import _apply_fields, _state, emit_changed, require_active
-from yutang.customers.reading import ACTIVE, _pii_key, get_customer
+from yutang.customers.profile import apply_fields, emit_changed, require_active, state_payload
+from yutang.customers.reading import ACTIVE, get_customer, pii_key
 from yutang.customers.schemas import PERSONAL, CustomerIn, IdentityIn, IdentityKind, NewPerson
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, FieldError, Invalid, NotFound
 from yutang.storage import outbox
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
@@ -22,7 +23,7 @@ BULK_KINDS = {IdentityKind.APP_USER_ID, IdentityKind.ANONYMOUS_ID}  # what creat
 def normalise_identities(session: Session, *, identities_in: list[IdentityIn],
                          field: str = "identities") -> list[tuple[IdentityIn, str, str]]:
     """Validate and normalise identities; every bad one is named by its index."""
-    key = _pii_key(session)
+    key = pii_key(session)
     result, errors = [], []
     for index, identity in enumerate(identities_in):
         try:
@@ -87,7 +88,7 @@ def create(session: Session, *, actor: Actor, data: CustomerIn) -> Customer:
         source_campaign=data.source_campaign, first_seen_at=data.first_seen_at or utcnow(),
         assigned_member_id=assigned, attributes={},
     )
-    _apply_fields(customer, data, overwrite=True)
+    apply_fields(customer, data, overwrite=True)
     session.add(customer)
     session.flush()
     attach_identities(session, actor=actor, customer=customer, identities_in=data.identities)
@@ -141,8 +142,8 @@ def create_many(session: Session, *, actor: Actor,
              for customer_id, index in zip(ids, chosen, strict=True)}
     workspaces_service.record_many(session, actor=actor, action="customer.created", entity_type="customer",
                                    entries=[(customer_id, {"identities": kinds[customer_id]}) for customer_id in ids])
-    outbox.emit_many(session, workspace_id=actor.workspace_id, topic="customer.changed", changes=[
-        (customer_id, _state({**row, "id": customer_id}, [(kind, "") for kind in kinds[customer_id]]))
+    outbox.emit_many(session, workspace_id=actor.workspace_id, topic=Topic.CUSTOMER_CHANGED, changes=[
+        (customer_id, state_payload({**row, "id": customer_id}, [(kind, "") for kind in kinds[customer_id]]))
         for customer_id, row in zip(ids, rows, strict=True)])
     result: list[int | None] = [None] * len(people)
     for customer_id, index in zip(ids, chosen, strict=True):
@@ -164,7 +165,7 @@ def _held(session: Session, *, actor: Actor, kind: IdentityKind, values: set[str
 def update_from(session: Session, *, actor: Actor, customer: Customer, data: CustomerIn) -> bool:
     """Fold an upsert into an existing customer (given fields overwrite, new identities attach); True if changed."""
     actor.require(Permission.WRITE)
-    changed = _apply_fields(customer, data, overwrite=True)
+    changed = apply_fields(customer, data, overwrite=True)
     if data.first_channel and customer.first_channel_id is None:
         customer.first_channel_id = channels_service.find_channel(session, actor=actor, code=data.first_channel,
                                                                   field="first_channel").id

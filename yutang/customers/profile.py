@@ -11,6 +11,7 @@ from yutang.customers.schemas import CustomerFields, CustomerPatch
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
 from yutang.storage import outbox
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission, Role
 
@@ -20,7 +21,7 @@ STATE_FIELDS = ("id", "status", "gender", "birthday", "province", "city", "first
                 "merged_into_id", "refuses_personalised", "assigned_member_id", "first_seen_at")
 
 
-def _apply_fields(customer: Customer, data: CustomerFields, *, overwrite: bool) -> dict[str, Any]:
+def apply_fields(customer: Customer, data: CustomerFields, *, overwrite: bool) -> dict[str, Any]:
     changed: dict[str, Any] = {}
     for name in PROFILE_FIELDS:
         value = getattr(data, name)
@@ -46,7 +47,7 @@ def update_customer(session: Session, *, actor: Actor, customer_id: int, data: C
     actor.require(Permission.WRITE)
     customer = get_customer(session, actor=actor, customer_id=customer_id)
     require_active(customer)
-    changed = _apply_fields(customer, data, overwrite=True)
+    changed = apply_fields(customer, data, overwrite=True)
     provided = data.model_fields_set
     if "assigned_member_id" in provided and data.assigned_member_id != customer.assigned_member_id:
         if actor.role is Role.GUIDE:
@@ -79,15 +80,15 @@ def emit_changed(session: Session, *, customer: Customer) -> None:
     session.flush()
     kinds = session.execute(select(CustomerIdentity.kind, CustomerIdentity.namespace).distinct()
                             .where(CustomerIdentity.customer_id == customer.id)).all()
-    outbox.emit(session, workspace_id=customer.workspace_id, topic="customer.changed", entity_id=customer.id,
-                payload=_state({name: getattr(customer, name) for name in STATE_FIELDS}, kinds))
+    outbox.emit(session, workspace_id=customer.workspace_id, topic=Topic.CUSTOMER_CHANGED, entity_id=customer.id,
+                payload=state_payload({name: getattr(customer, name) for name in STATE_FIELDS}, kinds))
 
 
-def _state(values: dict[str, Any], kinds: list[tuple[str, str]]) -> dict[str, Any]:
-    state = {name: _jsonable(values.get(name)) for name in STATE_FIELDS}
+def state_payload(values: dict[str, Any], kinds: list[tuple[str, str]]) -> dict[str, Any]:
+    state = {name: jsonable(values.get(name)) for name in STATE_FIELDS}
     state["refuses_personalised"] = bool(state["refuses_personalised"])
     return {**state, "identities": [{"kind": kind, "namespace": namespace} for kind, namespace in kinds]}
 
 
-def _jsonable(value):
+def jsonable(value):
     return value.isoformat() if hasattr(value, "isoformat") else value

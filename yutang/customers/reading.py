@@ -15,7 +15,7 @@ MERGED = "merged"
 ERASED = "erased"
 
 
-def _pii_key(session: Session) -> str:
+def pii_key(session: Session) -> str:
     # The HMAC key is configuration, carried by the session factory so services need no settings argument.
     return session.info["pii_key"]
 
@@ -82,7 +82,7 @@ def search(session: Session, *, actor: Actor, q: str | None = None, name: str | 
 
 def _identity_match(session: Session, actor: Actor, identity: IdentityIn) -> Select:
     try:
-        _, lookup = identities.normalise(identity, pii_key=_pii_key(session))
+        _, lookup = identities.normalise(identity, pii_key=pii_key(session))
     except ValueError as exc:
         raise Invalid(str(exc), field="identity") from exc
     return select(CustomerIdentity.customer_id).where(
@@ -93,7 +93,7 @@ def _identity_match(session: Session, actor: Actor, identity: IdentityIn) -> Sel
 def _identity_text_match(session: Session, actor: Actor, text: str) -> Select:
     # Free text may be a phone, an email or any raw id: try each kind that parses, match exactly.
     text = text.strip()
-    key = _pii_key(session)
+    key = pii_key(session)
     lookups = [text]
     for kind in (IdentityKind.PHONE, IdentityKind.EMAIL):
         try:

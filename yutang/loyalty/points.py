@@ -24,6 +24,7 @@ from yutang.loyalty.errors import NotEnoughPoints
 from yutang.loyalty.models import LoyaltySettings, PointsAccount, PointsEntry, PointsLot, Tier
 from yutang.loyalty.schemas import BalanceOut, EntryKind, LiabilityOut, LiabilityRow, LotOut
 from yutang.storage import dialect, outbox
+from yutang.storage.topics import Topic
 from yutang.storage.types import UTCDateTime
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -79,7 +80,7 @@ def _payload(entry: PointsEntry) -> dict:
 
 
 def _emit(session: Session, entry: PointsEntry) -> None:
-    outbox.emit(session, workspace_id=entry.workspace_id, topic="points.changed", entity_id=entry.id,
+    outbox.emit(session, workspace_id=entry.workspace_id, topic=Topic.POINTS_CHANGED, entity_id=entry.id,
                 payload=_payload(entry))
 
 
@@ -96,7 +97,7 @@ l AS (
   INSERT INTO points_lots (workspace_id, customer_id, entry_id, points, remaining, expires_at, created_at)
   SELECT :workspace_id, :customer_id, id, :points, :remaining, :expires_at, :created_at FROM e)
 INSERT INTO outbox (workspace_id, topic, entity_id, payload, created_at)
-SELECT :workspace_id, 'points.changed', id, CAST(:payload AS jsonb) || jsonb_build_object('entry_id', id),
+SELECT :workspace_id, :topic, id, CAST(:payload AS jsonb) || jsonb_build_object('entry_id', id),
   :created_at FROM e
 RETURNING entity_id""").bindparams(bindparam("occurred_at", type_=UTCDateTime),
                                    bindparam("created_at", type_=UTCDateTime),
@@ -153,6 +154,7 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
         entry_id = connection.execute(PG_WRITE, {k: v for k, v in values.items() if k not in ("detail", "shortfall",
                                                                                              "reverses_id")}
                                       | {"remaining": remaining, "expires_at": expires_at,
+                                         "topic": Topic.POINTS_CHANGED.value,
                                          "payload": json.dumps(payload, ensure_ascii=False)}).scalar()
         if entry_id is not None:
             session.info[outbox.WROTE_OUTBOX] = True
@@ -162,7 +164,7 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
             connection.execute(statements["lot"], {"workspace_id": actor.workspace_id, "customer_id": customer_id,
                                                    "entry_id": entry_id, "points": points, "remaining": remaining,
                                                    "expires_at": expires_at, "created_at": now})
-            outbox.emit_now(session, workspace_id=actor.workspace_id, topic="points.changed", entity_id=entry_id,
+            outbox.emit_now(session, workspace_id=actor.workspace_id, topic=Topic.POINTS_CHANGED, entity_id=entry_id,
                             payload=payload | {"entry_id": entry_id})
     if entry_id is None:
         # The key was applied before (we waited for its transaction on the account lock): undo our move.
@@ -659,7 +661,7 @@ l AS (
   ORDER BY e.id),
 o AS (
   INSERT INTO outbox (workspace_id, topic, entity_id, payload, created_at)
-  SELECT v.w, 'points.changed', e.id, CAST(v.payload AS jsonb) || jsonb_build_object('entry_id', e.id), :now
+  SELECT v.w, :topic, e.id, CAST(v.payload AS jsonb) || jsonb_build_object('entry_id', e.id), :now
   FROM e JOIN v ON v.w = e.workspace_id AND v.k = e.idempotency_key ORDER BY e.id),
 a AS (
   UPDATE points_accounts SET balance = u.b, earned_total = points_accounts.earned_total + u.p, updated_at = :now
@@ -680,7 +682,7 @@ def _write_in_one(session: Session, fresh: list, moves: list[dict], now: datetim
         "rem": [lot["remaining"] for _, _, lot, _ in fresh], "exp": [lot["expires_at"] for _, _, lot, _ in fresh],
         "payload": [json.dumps(payload, ensure_ascii=False) for _, _, _, payload in fresh],
         "aid": [m["account_id"] for m in moves], "ab": [m["b"] for m in moves], "ap": [m["p"] for m in moves],
-        "now": now})
+        "topic": Topic.POINTS_CHANGED.value, "now": now})
     return {(row.workspace_id, row.idempotency_key): row.id for row in rows}
 
 
@@ -696,7 +698,7 @@ def _write_in_steps(session: Session, fresh: list, moves: list[dict], now: datet
         lot["entry_id"] = written[(values["workspace_id"], values["idempotency_key"])]
     connection.execute(statements["lots"], [lot for _, _, lot, _ in fresh])
     connection.execute(statements["outbox"], [
-        {"workspace_id": values["workspace_id"], "topic": "points.changed", "entity_id": lot["entry_id"],
+        {"workspace_id": values["workspace_id"], "topic": Topic.POINTS_CHANGED.value, "entity_id": lot["entry_id"],
          "payload": payload | {"entry_id": lot["entry_id"]}, "relayed_at": None, "created_at": now}
         for _, values, lot, payload in fresh])
     connection.execute(statements["accounts"], moves)

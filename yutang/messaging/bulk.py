@@ -11,6 +11,7 @@ from yutang.messaging.messages import ADDRESS_KIND, CONSENT_CHANNEL, QUEUED_FLAG
 from yutang.messaging.models import ChannelConfig, Message, MessageTemplate
 from yutang.messaging.schemas import Purpose, Status
 from yutang.storage import outbox
+from yutang.storage.topics import Topic
 from yutang.workspaces.access import Actor, Permission
 
 
@@ -87,7 +88,7 @@ def queue_many(session: Session, *, actor: Actor, config: ChannelConfig, templat
         if state is Status.QUEUED:
             queued = len(batch)
         if batch:
-            outbox.emit(session, workspace_id=actor.workspace_id, topic="message.batch", entity_id=None,
+            outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.MESSAGE_BATCH, entity_id=None,
                         payload={"state": state.value, "channel_config_id": config.id, "purpose": purpose,
                                  "template_id": template.id, "messages": batch})
     if queued:

@@ -18,6 +18,7 @@ from yutang.messaging.schemas import DeliveryIn, MessageIn, MessageOut, Purpose,
 from yutang.messaging.templates import get_template, variables_for
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
@@ -37,7 +38,7 @@ FINAL = {Status.FAILED, Status.SUPPRESSED, Status.RECEIVED}
 
 def emit_state(session: Session, message: Message, state: str) -> None:
     """Tell the warehouse a message reached a state (topic message.<state>)."""
-    outbox.emit(session, workspace_id=message.workspace_id, topic=f"message.{state}", entity_id=message.id,
+    outbox.emit(session, workspace_id=message.workspace_id, topic=Topic.message(state), entity_id=message.id,
                 payload={"customer_id": message.customer_id, "message_id": message.id,
                          "channel_config_id": message.channel_config_id, "purpose": message.purpose,
                          "template_id": message.template_id, "thread_id": message.thread_id,

@@ -10,6 +10,7 @@ from yutang.messaging.messages import STAMP
 from yutang.messaging.models import ChannelConfig, Message, MessageAttempt
 from yutang.messaging.schemas import Status
 from yutang.storage import dialect, outbox
+from yutang.storage.topics import Topic
 
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, 4 min, 8 min between tries
@@ -49,7 +50,8 @@ def record_attempts(session: Session, *, outcomes: list[tuple[int, SendResult, i
     """Log a batch of attempts (message id, result, milliseconds) and move each message: sent, queued again
     after a backoff, or failed for good. Messages replayed or recovered meanwhile are left alone."""
     ids = [message_id for message_id, _, _ in outcomes]
-    messages = {m.id: m for m in session.scalars(dialect.of(session).lock(select(Message).where(Message.id.in_(ids))))}
+    locked = dialect.of(session).lock(select(Message).where(Message.id.in_(ids)))
+    messages = {m.id: m for m in session.scalars(locked)}
     attempts: list[dict] = []
     # (workspace, state, channel configuration, purpose) -> [[message, customer, error code, thread]]
     reached: dict[tuple[int, str, int, str], list[list]] = {}
@@ -83,5 +85,5 @@ def record_attempts(session: Session, *, outcomes: list[tuple[int, SendResult, i
     if attempts:
         session.execute(insert(MessageAttempt.__table__), attempts)
     for (workspace_id, state, config_id, purpose), batch in reached.items():
-        outbox.emit(session, workspace_id=workspace_id, topic="message.batch", entity_id=None,
+        outbox.emit(session, workspace_id=workspace_id, topic=Topic.MESSAGE_BATCH, entity_id=None,
                     payload={"state": state, "channel_config_id": config_id, "purpose": purpose, "messages": batch})

@@ -7,6 +7,7 @@ from yutang.customers import service as customers_service
 from yutang.kit.errors import Conflict, FieldError, Invalid
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
+from yutang.storage.topics import Topic
 from yutang.tags.models import CustomerTag, Tag, TagGroup
 from yutang.tags.schemas import CustomerTagOut, TagGroupIn, TagGroupOut, TagIn, TagOut, TagRef
 from yutang.workspaces import service as workspaces_service
@@ -168,7 +169,7 @@ def apply(session: Session, *, actor: Actor, customer_ids: list[int], add: list[
 
 
 def _emit(session: Session, actor: Actor, customer_id: int, tag_id: int, *, added: bool) -> None:
-    outbox.emit(session, workspace_id=actor.workspace_id, topic="tag.added" if added else "tag.removed",
+    outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.TAG_ADDED if added else Topic.TAG_REMOVED,
                 entity_id=customer_id, payload={"customer_id": customer_id, "tag_id": tag_id})
 
 
