@@ -27,7 +27,7 @@ def shop(database, client, api, tenant, pipeline) -> Shop:
     return Shop(database, client, api, tenant, pipeline)
 
 
-def _cdnow_orders_csv(chunk: int = 1_000) -> list[bytes]:
+def _cdnow_orders_csv(chunk: int = 250) -> list[bytes]:
     """The CDNOW transactions as orders CSV files of `chunk` orders: one order per transaction, paid at noon on its
     day, in cents."""
     with open(DATA / "CDNOW_sample.txt") as source:
