@@ -67,11 +67,7 @@ def collect_all(session: Session, *, customer_id: int) -> dict[str, Any]:
     """Every registered export section of one customer."""
     data: dict[str, Any] = {}
     for step in _calls(entry.export for entry in REGISTRY):
-        found = step.fn(session, customer_id=customer_id)
-        if step.key is None:
-            data.update(found)
-        else:
-            data[step.key] = found
+        data[step.key] = step.fn(session, customer_id=customer_id)
     return data
 
 

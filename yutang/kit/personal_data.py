@@ -33,8 +33,8 @@ def move(key: str, fn: Callable[..., int] | None = None) -> Step:
     return Step("move", key, fn)
 
 
-def collect(key: str | None, fn: Callable[..., Any]) -> Step:
-    """Export puts `fn(session, *, customer_id)` under `key` (None: the function returns several sections)."""
+def collect(key: str, fn: Callable[..., Any]) -> Step:
+    """Export puts `fn(session, *, customer_id)` under `key`."""
     return Step("collect", key, fn)
 
 
