@@ -9,6 +9,8 @@ from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, and_, or_, 
 from tests.peers.smtp import smtp_server
 from yutang.archive.registry import CHANGED_PROFILE, REGISTRY
 from yutang.kit.clock import utcnow
+from yutang.kit.personal_data import KEEP, OMIT, CustomerTable, collect, nothing_personal
+from yutang.orders.models import Order
 from yutang.runtime.models import metadata
 
 REFERENCE_NAMES = {"customer_id", "winner_id", "loser_id", "merged_into_id"}
@@ -50,6 +52,15 @@ def test_a_new_table_referencing_a_customer_fails_the_check():
     Table("store_visits", copy, Column("id", Integer, primary_key=True), Column("visitor_customer_id", Integer))
     assert sorted(unregistered(copy, REGISTRY)) == ["referrals: ['referrer_id']",
                                                   "store_visits: ['visitor_customer_id']"]
+
+
+def test_an_entry_says_what_each_operation_does_and_why():
+    with pytest.raises(ValueError, match="collect"):
+        CustomerTable(Order, merge=collect("orders", len), export=OMIT, erase=KEEP, reason="x")
+    with pytest.raises(ValueError, match="why"):
+        CustomerTable(Order, merge=KEEP, export=OMIT, erase=KEEP, reason="")
+    plain = nothing_personal(Order, reason="ids only")
+    assert (plain.merge.verb, plain.export.verb, plain.erase.verb) == ("keep", "omit", "keep")
 
 
 # ---- a customer with a row in most registered tables ----------------------------------------------------------
