@@ -18,6 +18,7 @@ from yutang.messaging import personal_data as messaging_data
 from yutang.orders import personal_data as orders_data
 from yutang.segments import personal_data as segments_data
 from yutang.storage.outbox import OutboxRow
+from yutang.storage.topics import Topic
 from yutang.tags import personal_data as tags_data
 from yutang.workspaces import personal_data as workspaces_data
 
@@ -27,7 +28,7 @@ CHANGED_PROFILE = tuple(f for f in (*PROFILE_FIELDS, "source_campaign") if f != 
 
 def scrub_outbox(session: Session, *, customer_id: int) -> None:
     """Blank the profile the outbox's customer.changed rows carried to the warehouse."""
-    for row in session.scalars(select(OutboxRow).where(OutboxRow.topic == "customer.changed",
+    for row in session.scalars(select(OutboxRow).where(OutboxRow.topic == Topic.CUSTOMER_CHANGED,
                                                        OutboxRow.entity_id == customer_id)):
         row.payload = {**row.payload, **dict.fromkeys(CHANGED_PROFILE)}
 
@@ -36,7 +37,7 @@ STORAGE = (
     CustomerTable(OutboxRow, merge=KEEP, export=OMIT, erase=scrub("payload", fn=scrub_outbox),
                   reason="changes already relayed to the warehouse, which merges and erases its own copy; the "
                          "profile they carried is blanked", references=("entity_id",),
-                  only={"topic": "customer.changed"}),
+                  only={"topic": Topic.CUSTOMER_CHANGED.value}),
 )
 
 DOMAINS: tuple[tuple[CustomerTable, ...], ...] = (
