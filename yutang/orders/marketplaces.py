@@ -17,7 +17,7 @@ from yutang.customers.schemas import IdentityIn, IdentityKind
 from yutang.kit.clock import parse_local
 from yutang.kit.errors import Invalid
 from yutang.kit.money import yuan_to_fen
-from yutang.orders.schemas import OrderIn, OrderLineIn, OrderStatus
+from yutang.orders.schemas import MAX_FEN, OrderIn, OrderLineIn, OrderStatus
 
 # Statuses in which the buyer has paid; a refund only makes sense in these.
 PAID_LIKE = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED,
@@ -65,10 +65,10 @@ class Record:
             return None
         try:
             fen = yuan_to_fen(value)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # 'Infinity' overflows
             raise Invalid(f"{name} is not a yuan amount: {value!r}", field=self.where(name)) from exc
-        if fen < 0:
-            raise Invalid(f"{name} is negative: {value!r}", field=self.where(name))
+        if not 0 <= fen <= MAX_FEN:
+            raise Invalid(f"{name} is out of range: {value!r}", field=self.where(name))
         return fen
 
     def integer(self, name: str, *, required: bool = True, minimum: int = 0) -> int | None:
@@ -79,8 +79,9 @@ class Record:
         if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdecimal():
             raise Invalid(f"{name} must be a whole number, got {value!r}", field=self.where(name))
         number = int(value)
-        if number < minimum:
-            raise Invalid(f"{name} must be at least {minimum}, got {number}", field=self.where(name))
+        if not minimum <= number <= MAX_FEN:
+            raise Invalid(f"{name} must be from {minimum} to {MAX_FEN}, got {str(value)[:40]}",
+                          field=self.where(name))
         return number
 
     def local_time(self, name: str, *, zone: str, required: bool = True) -> datetime | None:

@@ -11,7 +11,7 @@ from yutang.channels.models import Channel
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import CustomerIn, IdentityKind
 from yutang.kit.clock import utcnow
-from yutang.kit.errors import Invalid, NotFound
+from yutang.kit.errors import Conflict, Invalid, NotFound
 from yutang.orders.models import Order, OrderLine
 from yutang.orders.schemas import OrderIn, OrderLineOut, OrderOut, OrderStatus
 from yutang.storage import outbox
@@ -40,6 +40,11 @@ def record_order(session: Session, *, actor: Actor, data: OrderIn,
     fingerprint = content_hash(data)
     if existing is not None and existing.content_hash == fingerprint:
         return existing, "unchanged", False
+    if existing is not None and data.refunded_fen < existing.refunded_fen:
+        # Marketplace syncs deliver stale snapshots late: refunds only grow, so an older figure is refused whole.
+        raise Conflict(f"order {data.external_id} has {existing.refunded_fen} fen refunded already; a refund "
+                       f"only grows, so {data.refunded_fen} fen is an older state and is not recorded",
+                       field="refunded_fen")
     customer, customer_created = _buyer(session, actor=actor, data=data, channel=channel)
     if existing is None:
         order = Order(workspace_id=actor.workspace_id, channel_id=channel.id, external_id=data.external_id)
