@@ -17,11 +17,8 @@ from yutang.customers.schemas import IdentityIn, IdentityKind
 from yutang.kit.clock import parse_local
 from yutang.kit.errors import Invalid
 from yutang.kit.money import yuan_to_fen
+from yutang.orders.paid import PAID_STATUSES
 from yutang.orders.schemas import MAX_FEN, OrderIn, OrderLineIn, OrderStatus
-
-# Statuses in which the buyer has paid; a refund only makes sense in these.
-PAID_LIKE = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED,
-             OrderStatus.REFUNDED}
 
 
 class Record:
@@ -143,7 +140,7 @@ def settle(status: OrderStatus, *, paid_fen: int, refunded_fen: int) -> tuple[Or
     """Status and order refund once line refunds count: all the money back is refunded, some is partial."""
     if status is OrderStatus.REFUNDED:
         return status, paid_fen
-    if refunded_fen and status in PAID_LIKE:
+    if refunded_fen and status in PAID_STATUSES:
         whole = refunded_fen >= paid_fen
         return (OrderStatus.REFUNDED if whole else OrderStatus.PARTIALLY_REFUNDED), refunded_fen
     return status, refunded_fen
@@ -153,7 +150,7 @@ def assemble(record: Record, *, channel: str, external_id: str, status: OrderSta
              placed_at: datetime, paid_at: datetime | None, total_fen: int, paid_fen: int, paid_field: str,
              buyer_open_id: str, lines: list[Line], buyer_name: str | None = None) -> OrderIn:
     """The OrderIn every marketplace ends in; paid_field names the amount a refund may not exceed."""
-    if status not in PAID_LIKE and paid_at is None:
+    if status not in PAID_STATUSES and paid_at is None:
         paid_fen = 0
     line_refunds = sum(line.refunded_fen for line in lines)
     status, refunded = settle(status, paid_fen=paid_fen, refunded_fen=line_refunds)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from yutang.customers.schemas import IdentityIn
 
@@ -51,8 +51,8 @@ class OrderIn(BaseModel):
     external_id: str = Field(min_length=1, max_length=128)
     channel: str = Field(description="channel code the order came through")
     status: OrderStatus
-    placed_at: datetime
-    paid_at: datetime | None = None
+    placed_at: AwareDatetime
+    paid_at: AwareDatetime | None = None
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     total_fen: int | None = Field(default=None, ge=0, le=MAX_FEN, description="default: sum of line amounts")
     paid_fen: int | None = Field(default=None, ge=0, le=MAX_FEN,
@@ -109,7 +109,7 @@ class OrderOut(BaseModel):
     total_fen: int
     paid_fen: int
     refunded_fen: int
-    placed_at: datetime
+    placed_at: AwareDatetime
     paid_at: datetime | None
     source_status: str | None
     lines: list[OrderLineOut] = Field(default_factory=list)

@@ -12,6 +12,7 @@ from yutang.customers import service as customers_service
 from yutang.customers.schemas import CustomerIn, IdentityKind
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid, NotFound
+from yutang.orders import paid
 from yutang.orders.models import Order, OrderLine
 from yutang.orders.schemas import OrderIn, OrderLineOut, OrderOut, OrderStatus
 from yutang.storage import outbox
@@ -19,8 +20,8 @@ from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
-PAID_STATUSES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED,
-                 OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
+PAID_STATUSES = paid.PAID_STATUSES
+is_paid = paid.is_paid
 
 
 def content_hash(data: OrderIn) -> str:
@@ -61,7 +62,7 @@ def record_order(session: Session, *, actor: Actor, data: OrderIn,
     order.paid_fen = data.paid_fen
     order.refunded_fen = data.refunded_fen
     order.placed_at = data.placed_at
-    order.paid_at = data.paid_at
+    order.paid_at = paid.paid_time(order.status, paid_at=data.paid_at, placed_at=data.placed_at)
     order.source_status = data.source_status
     order.raw = data.raw
     order.content_hash = fingerprint
@@ -72,6 +73,7 @@ def record_order(session: Session, *, actor: Actor, data: OrderIn,
     session.flush()
     customers_service.join_channel(session, actor=actor, customer=customer, channel_id=channel.id,
                                    joined_at=data.placed_at)
+    customers_service.seen_at(session, customer=customer, at=data.placed_at)
     action = "created" if before is None else "updated"
     workspaces_service.record(session, actor=actor, action=f"order.{action}", entity_type="order", entity_id=order.id,
                               changes={"before": before, "status": order.status, "paid_fen": order.paid_fen,
@@ -106,7 +108,9 @@ def _emit(session: Session, *, order: Order, data: OrderIn, before: dict | None)
     outbox.emit(session, workspace_id=order.workspace_id, topic="order.changed", entity_id=order.id, payload=payload)
     was_paid = before is not None and OrderStatus(before["status"]) in PAID_STATUSES
     if data.status in PAID_STATUSES and not was_paid:
-        outbox.emit(session, workspace_id=order.workspace_id, topic="order.paid", entity_id=order.id, payload=payload)
+        # A past fact: the warehouse event carries the payment time, not the time it was recorded.
+        outbox.emit(session, workspace_id=order.workspace_id, topic="order.paid", entity_id=order.id,
+                    payload=payload | {"occurred_at": payload["paid_at"]})
     if order.refunded_fen > (before or {}).get("refunded_fen", 0):
         outbox.emit(session, workspace_id=order.workspace_id, topic="order.refunded", entity_id=order.id,
                     payload=payload | {"refund_delta_fen": order.refunded_fen - (before or {}).get("refunded_fen", 0)})
