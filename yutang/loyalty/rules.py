@@ -111,7 +111,8 @@ def on_order_refunded(session: Session, *, workspace_id: int, payload: dict) -> 
     """Take back, pro rata to the refunded share, what the order earned (even if spent)."""
     earned = list(session.scalars(select(PointsEntry).where(
         PointsEntry.workspace_id == workspace_id, PointsEntry.source_type == "order",
-        PointsEntry.source_ref == str(payload["id"]), PointsEntry.kind == EntryKind.EARN.value)
+        PointsEntry.source_ref == str(payload["id"]), PointsEntry.kind == EntryKind.EARN.value,
+        PointsEntry.rule_id.is_not(None))  # the rules' own earnings, not a client's entry naming the order
         .order_by(PointsEntry.id)))
     if not earned:
         return []
