@@ -129,3 +129,24 @@ def test_first_seen_moves_back_to_the_earliest_event_and_linked_anonymous_histor
     assert api.get(f"/v1/customers/{known}").json()["first_seen_at"].startswith("2026-05-01T08:00:00")
     visitor = api.get("/v1/customers", params={"q": "seen-2"}).json()["items"]
     assert [c["first_seen_at"][:19] for c in visitor] == ["2026-06-01T00:00:00"]
+
+
+def test_a_refund_takes_back_only_what_the_order_rules_earned(api, database, pipeline):
+    # Given an order that earned 300 points, and a client's own bonus that names the same order
+    _mp(api)
+    assert api.post("/v1/loyalty/rules", json={"name": "消费积分", "kind": "order",
+                                               "points_per_yuan": 1}).status_code == 201
+    customer = _customer(api, "refund-2")
+    order = _order(api, customer, "RF-2")
+    pipeline.catch_up()
+    bonus = api.post("/v1/loyalty/points/earn", json={"customer_id": customer, "points": 100, "idempotency_key": "b",
+                                                      "source_type": "order", "source_ref": str(order["id"])})
+    assert bonus.status_code in (200, 201), bonus.text
+    # When the order is refunded in full
+    _order(api, customer, "RF-2", status="refunded", refunded_fen=30000)
+    pipeline.catch_up()
+    # Then the 300 go back and the bonus stays
+    with database.unit_of_work() as session:
+        state = ledger_state(session, customer)
+    assert_consistent(state)
+    assert state["balance"] == 100
