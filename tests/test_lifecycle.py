@@ -1,7 +1,6 @@
 """Lifecycle stages, RFM and value computed in the warehouse (DuckDB or PostgreSQL, as the suite runs), through the
 real order, event and relay paths; settings and overview through the API."""
 
-import base64
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -9,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from tests.helpers.events import basic
 from yutang.channels import service as channels_service
 from yutang.channels.schemas import ChannelIn
 from yutang.customers import service as customers_service
@@ -20,15 +20,12 @@ from yutang.orders.schemas import OrderIn
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 on 20 November, Beijing time
 SETTINGS = {"repeat_orders": 2, "loyal_events": 5, "loyal_event_days": 30, "loyal_referrals": 1,
             "at_risk_days": 60, "dormant_days": 120, "churned_days": 240, "rfm_window_days": 365,
-            "prediction_days": 365}
+            "prediction_days": 365, "value_purchases": "order"}
 
 
 def ago(days: float, **kwargs) -> datetime:
     return NOW - timedelta(days=days, **kwargs)
 
-
-def _basic(write_key: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
 
 
 class Shop:
@@ -65,7 +62,7 @@ class Shop:
     def events(self, name: str, times: list[datetime], event: str = "Product Viewed") -> None:
         batch = [{"type": "track", "userId": f"{self.tenant.slug}-{name}", "event": event,
                   "messageId": secrets.token_hex(8), "timestamp": t.isoformat()} for t in times]
-        response = self.client.post("/v1/batch", json={"batch": batch}, headers=_basic(self.write_key))
+        response = self.client.post("/v1/batch", json={"batch": batch}, headers=basic(self.write_key))
         assert response.status_code == 200, response.text
 
     def compute(self, now: datetime = NOW):
@@ -175,6 +172,7 @@ def test_rfm_scores_are_quintiles_with_ties_and_classes_follow(shop):
     assert scores["d"][5] == 100_000
 
 
+@pytest.mark.slow
 def test_predicted_value_comes_from_the_fitted_models(shop):
     rng = np.random.default_rng(7)
     histories = {}
@@ -195,13 +193,15 @@ def test_predicted_value_comes_from_the_fitted_models(shop):
     t_x = np.array([histories[n][0][0] - histories[n][-1][0] for n in names])
     T = np.array([histories[n][0][0] for n in names])
     mean = np.array([np.mean([f for _, f in histories[n][1:]]) if len(histories[n]) > 1 else 0.0 for n in names])
-    # As the refresh does: fitted on whole weeks and whole yuan, predicting in days and fen.
-    weekly = value.fit_bgnbd(x, np.round(t_x / 7), np.round(T / 7))
+    # As the refresh does for a small workspace: fitted exactly, alpha in weeks and v in fen; predicting in days.
+    weekly = value.fit_bgnbd(x, t_x / 7, T / 7)
     bgnbd = value.BgNbd(r=weekly.r, alpha=weekly.alpha * 7, a=weekly.a, b=weekly.b)
-    per_yuan = value.fit_gamma_gamma(x, np.round(mean / 100))
-    gg = value.GammaGamma(p=per_yuan.p, q=per_yuan.q, v=per_yuan.v * 100)
+    gg = value.fit_gamma_gamma(x, mean)
+    assert report.model["units"] == {"alpha": "week", "v": "fen"} and report.model["purchases"] == "order"
     assert report.model["gamma_gamma"]["q"] == pytest.approx(gg.q, rel=1e-4)
-    assert report.model["bgnbd"]["r"] == pytest.approx(bgnbd.r, rel=0.02)
+    assert report.model["gamma_gamma"]["v"] == pytest.approx(gg.v, rel=1e-3)
+    assert report.model["bgnbd"]["r"] == pytest.approx(weekly.r, rel=0.02)
+    assert report.model["bgnbd"]["alpha"] == pytest.approx(weekly.alpha, rel=0.02)
     expected = bgnbd.expected_purchases(365, x, t_x, T) * gg.expected_value(x, mean)
     scores = shop.scores()
     stored = np.array([scores[n][6] for n in names], dtype=float)
