@@ -4,7 +4,7 @@ loyalty and the archive, facts at their own time on the timeline, and ledger key
 import base64
 from datetime import UTC, datetime, timedelta
 
-from tests.loyalty_helpers import assert_consistent, ledger_state
+from tests.helpers.loyalty import assert_consistent, ledger_state
 
 
 def _customer(api, user: str) -> int:
