@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from tests.test_lifecycle import NOW, SETTINGS, Shop, ago
-from tests.test_lifecycle_value import CALIBRATION_END, DATA
+from tests.helpers.cdnow import CALIBRATION_END, DATA
+from tests.helpers.lifecycle import NOW, SETTINGS, Shop, ago
 from yutang.lifecycle import tasks, value
 
 # Fader, Hardie & Lee (2005), "Counting your customers the easy way", and Fader & Hardie (2013), on the CDNOW
@@ -48,6 +48,7 @@ def _cdnow_orders_csv(chunk: int = 1_000) -> list[bytes]:
     return files
 
 
+@pytest.mark.slow
 def test_the_published_cdnow_fit_through_the_api(api):
     assert api.post("/v1/channels", json={"code": "cdnow", "name": "CDNOW", "kind": "mini_program"}).status_code == 201
     for data in _cdnow_orders_csv():

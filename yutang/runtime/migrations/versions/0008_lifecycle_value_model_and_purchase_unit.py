@@ -1,6 +1,6 @@
 """lifecycle value model and what one purchase is
 
-Revision ID: 0014
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-04 17:00:00
 """
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 import yutang.storage.types
 
 
-revision = '0014'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
