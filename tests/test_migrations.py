@@ -17,7 +17,7 @@ def test_migrations_match_models(database):
     assert diff == []
 
 
-def test_0015_sets_paid_at_and_moves_only_yutangs_own_ledger_keys(tmp_path):
+def test_0009_sets_paid_at_and_moves_only_yutangs_own_ledger_keys(tmp_path):
     # Given a store at 0007 holding a paid order without paid_at, and Yutang's and clients' ledger entries
     legacy = open_database(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'yutang.sqlite3'}",
                                     secret_key="k"))

@@ -143,7 +143,7 @@ INDEXES = [
 ]
 
 
-# Replicas written before every paid order carried paid_at (OLTP migration 0015 did the same there).
+# Replicas written before every paid order carried paid_at (OLTP migration 0009 did the same there).
 UPGRADES = [
     "UPDATE orders SET paid_at = placed_at WHERE paid_at IS NULL "
     "AND status IN ('paid', 'shipped', 'completed', 'partially_refunded', 'refunded')",

@@ -1,14 +1,14 @@
 """paid orders carry paid_at; Yutang's own points keys move under the reserved 'yutang:' prefix
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04 17:10:00
 """
 
 from alembic import op
 
-revision = '0015'
-down_revision = '0014'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
