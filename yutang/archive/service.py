@@ -16,7 +16,6 @@ from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
 from yutang.lifecycle import service as lifecycle_service
 from yutang.orders import service as orders_service
-from yutang.orders.schemas import OrderStatus
 from yutang.tags import service as tags_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -71,8 +70,8 @@ def archive(session: Session, *, actor: Actor, customer_id: int,
     channel_ids = {m.channel_id for m in memberships} | ({customer.first_channel_id} - {None})
     channels = channels_service.channels_by_id(session, actor=actor, ids=channel_ids)
     orders = orders_service.list_orders(session, actor=actor, customer_id=customer.id, limit=10_000)
-    paid = [o for o in orders if OrderStatus(o.status) in orders_service.PAID_STATUSES]
-    paid_times = sorted(o.paid_at or o.placed_at for o in paid)
+    paid = [o for o in orders if orders_service.is_paid(o.status)]
+    paid_times = sorted(o.paid_at for o in paid)
     summary = OrderSummary(orders=len(orders), paid_orders=len(paid), paid_fen=sum(o.paid_fen for o in paid),
                            refunded_fen=sum(o.refunded_fen for o in orders),
                            first_paid_at=paid_times[0] if paid_times else None,

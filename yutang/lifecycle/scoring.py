@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from yutang.lifecycle import core, value
+from yutang.orders import paid
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, Tx, lock_in_transaction
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,6 @@ log = logging.getLogger(__name__)
 EVENT_NAME = "Lifecycle Stage Changed"
 REFERRAL_EVENT = "Referral Completed"
 ENGAGEMENT_TYPES = ("track", "page", "screen")  # what the customer did; identify / alias / group are bookkeeping
-PURCHASE_STATUSES = ("paid", "shipped", "completed", "partially_refunded")
 SOURCE = "yutang"
 LOCK_KEY = 72_617_401  # one refresh per workspace at a time (PostgreSQL advisory lock; DuckDB has one writer)
 DAY_SECONDS = 86_400.0
@@ -43,8 +43,8 @@ WITH purchases AS (
            row_number() OVER (PARTITION BY customer_id ORDER BY COALESCE(paid_at, placed_at), id) AS nth,
            CAST(COALESCE(paid_at, placed_at) AT TIME ZONE %(zone)s AS DATE) AS day
     FROM orders
-    WHERE workspace_id = %(w)s AND customer_id IS NOT NULL AND paid_fen > refunded_fen
-      AND status IN ({", ".join(f"'{s}'" for s in PURCHASE_STATUSES)}) AND COALESCE(paid_at, placed_at) <= %(now)s
+    WHERE workspace_id = %(w)s AND customer_id IS NOT NULL AND {paid.purchase_sql()}
+      AND COALESCE(paid_at, placed_at) <= %(now)s
 ), dated AS (
     SELECT *, min(day) OVER (PARTITION BY customer_id) AS first_day FROM purchases
 ), bought AS (

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from yutang.orders import paid
 from yutang.segments import dialect as dialects
 from yutang.segments.rules import (
     All,
@@ -36,7 +37,7 @@ from yutang.segments.rules import (
     Window,
 )
 
-PURCHASE = "o.paid_at IS NOT NULL AND o.status <> 'cancelled' AND o.status <> 'refunded'"
+PURCHASE = paid.purchase_sql("o")  # one definition of a purchase, shared with lifecycle and the archive
 SPEND = "(o.paid_fen - o.refunded_fen)"
 # The warehouse tables the compiler reads, each holding several workspaces' rows.
 WORKSPACE_TABLES = frozenset({"customers", "identities", "customer_tags", "memberships", "consents", "events",

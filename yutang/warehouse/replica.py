@@ -111,7 +111,9 @@ def _record_events(tx: Tx, changes: list[Change]) -> None:
         {"workspace_id": change.workspace_id, "message_id": f"{INTERNAL_SOURCE}:outbox:{change.id}", "type": "track",
          "event": EVENT_NAMES[change.topic],
          "customer_id": change.payload.get("customer_id") or change.payload.get("winner_id") or change.entity_id,
-         "properties": json.dumps(change.payload, ensure_ascii=False), "ts": change.created_at,
+         "properties": json.dumps(change.payload, ensure_ascii=False),
+         # Changes that record a past fact (an order paid last July) carry its time; the rest happen now.
+         "ts": _time(change.payload.get("occurred_at")) or change.created_at,
          "received_at": change.created_at, "source": INTERNAL_SOURCE} for change in changes])
 
 
