@@ -13,7 +13,7 @@ import pyarrow as pa
 import sqlalchemy.exc
 from pydantic import ValidationError
 
-from yutang.customers.schemas import IdentityKind
+from yutang.customers.schemas import CustomerFields, IdentityKind
 from yutang.events import messages
 from yutang.events import traits as trait_rules
 from yutang.events.deadletters import SetAside
@@ -266,9 +266,14 @@ class Loader:
         """
         known = dict(known)
         links = self._create_new_people(records, known)
+        identified, more_links = self._create_identified_people(records, known)
+        links |= more_links
         result: dict[int, int | None] = {}
         for index, record in enumerate(records):
             workspace_id = record["w"]
+            if index in identified:
+                result[index] = identified[index]
+                continue
             user_key = (workspace_id, IdentityKind.APP_USER_ID.value, record.get("userId") or "")
             anon_key = (workspace_id, IdentityKind.ANONYMOUS_ID.value, record.get("anonymousId") or "")
             customer_id = known.get(user_key) if record.get("userId") else None
@@ -327,6 +332,54 @@ class Loader:
                     known[(workspace_id, anon, device)] = customer_id
                     links.add((workspace_id, device, customer_id))
         return links
+
+    def _create_identified_people(self, records: list[dict], known: dict[tuple[int, str, str], int]
+                                  ) -> tuple[dict[int, int], set[tuple[int, str, int]]]:
+        """Create in bulk the people of identify messages whose every id and identifying trait is new: the only
+        message of the batch naming them, none held by anyone, all valid. The rest (and anyone the store turns
+        down) go through the one-by-one OneID upsert, which merges, links and reports dropped traits.
+
+        Returns the customer per record index created here, and the anonymous ids now linked.
+        """
+        app, anon = IdentityKind.APP_USER_ID.value, IdentityKind.ANONYMOUS_ID.value
+        mentions: dict[tuple[int, str], int] = {}
+        for record in records:
+            if record["type"] in ("identify", "alias"):
+                for key in ("userId", "anonymousId", "previousId"):
+                    if record.get(key):
+                        mentions[(record["w"], record[key])] = mentions.get((record["w"], record[key]), 0) + 1
+        plans: dict[int, list[tuple[int, tuple[list, datetime], CustomerFields]]] = {}
+        for index, record in enumerate(records):
+            workspace_id, user_id, device = record["w"], record.get("userId"), record.get("anonymousId")
+            if (record["type"] != "identify" or not user_id or mentions.get((workspace_id, user_id)) != 1
+                    or (workspace_id, app, user_id) in known or (device and (
+                        mentions.get((workspace_id, device)) != 1 or (workspace_id, anon, device) in known))):
+                continue
+            try:
+                identities, dropped = trait_rules.identities_of(record)
+                profile = CustomerFields(**trait_rules.profile_of(record.get("traits") or {}))
+            except ValidationError:
+                continue
+            if dropped or any(identity.namespace for identity in identities):
+                continue
+            person = ([(identity.kind, identity.value) for identity in identities],
+                      datetime.fromisoformat(record["timestamp"]))
+            plans.setdefault(workspace_id, []).append((index, person, profile))
+        created: dict[int, int] = {}
+        links: set[tuple[int, str, int]] = set()
+        for workspace_id, planned in plans.items():
+            ids = self.resolver.create_many(workspace_id, [person for _, person, _ in planned],
+                                            profiles=[profile for _, _, profile in planned])
+            for (index, _, _), customer_id in zip(planned, ids, strict=True):
+                if customer_id is None:
+                    continue
+                record = records[index]
+                created[index] = customer_id
+                known[(workspace_id, app, record["userId"])] = customer_id
+                if record.get("anonymousId"):
+                    known[(workspace_id, anon, record["anonymousId"])] = customer_id
+                    links.add((workspace_id, record["anonymousId"], customer_id))
+        return created, links
 
     def _identify(self, record: dict, aside: list[SetAside]) -> int | None:
         """OneID upsert of a message's identities; invalid traits are dropped and reported, the rest still count.

@@ -2,7 +2,7 @@
 
 from typing import Protocol
 
-from yutang.customers.schemas import IdentityIn, IdentityKind, NewPerson
+from yutang.customers.schemas import CustomerFields, IdentityIn, IdentityKind, NewPerson
 from yutang.events.deadletters import SetAside
 
 
@@ -17,8 +17,10 @@ class CustomerResolver(Protocol):
         """Upsert the customer holding the valid identities, with profile traits; returns the customer id (None
         when no identity is valid) and each invalid identity, dropped, with why."""
 
-    def create_many(self, workspace_id: int, people: list[NewPerson]) -> list[int | None]:
-        """Create people known only by app user / anonymous ids in bulk; None for anyone who must be upserted."""
+    def create_many(self, workspace_id: int, people: list[NewPerson],
+                    profiles: list[CustomerFields | None] | None = None) -> list[int | None]:
+        """Create new people with their identities (none namespaced) and profiles in bulk; None for anyone who
+        must be upserted one by one."""
 
     def set_aside(self, entries: list[SetAside]) -> None:
         """Record dead letters, committed before the loader moves past them."""

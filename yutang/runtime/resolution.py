@@ -3,7 +3,7 @@
 
 from yutang.archive import service as archive_service
 from yutang.customers import service as customers_service
-from yutang.customers.schemas import CustomerIn, IdentityIn, IdentityKind, NewPerson
+from yutang.customers.schemas import CustomerFields, CustomerIn, IdentityIn, IdentityKind, NewPerson
 from yutang.events import deadletters
 from yutang.kit.errors import Invalid
 from yutang.runtime.database import Database
@@ -49,10 +49,12 @@ class OltpResolver:
                 data=CustomerIn(identities=valid, **profile), merge_reason="identified by an event")
             return customer.id, dropped
 
-    def create_many(self, workspace_id: int, people: list[NewPerson]) -> list[int | None]:
-        """Create new people known only by app user / anonymous ids, all in one unit of work."""
+    def create_many(self, workspace_id: int, people: list[NewPerson],
+                    profiles: list[CustomerFields | None] | None = None) -> list[int | None]:
+        """Create new people with their identities and profiles, all in one unit of work."""
         with self.database.unit_of_work() as session:
-            return customers_service.create_many(session, actor=self._actor(session, workspace_id), people=people)
+            return customers_service.create_many(session, actor=self._actor(session, workspace_id), people=people,
+                                                 profiles=profiles)
 
     def set_aside(self, entries: list[deadletters.SetAside]) -> None:
         """Record the loader's dead letters in one unit of work."""
