@@ -55,7 +55,11 @@ def test_an_identify_with_an_invalid_phone_or_email_is_kept_attributed_and_the_t
     other_key = client.post("/v1/sources", json={"name": "web"}, headers=other_tenant.headers).json()["write_key"]
     assert client.post("/v1/track", json={"userId": "fine", "event": "Signed In"},
                        headers=_basic(other_key)).status_code == 200
-    # When the pipeline catches up, then the event is stored and attributed on the valid identities
+    # When another workspace previews a segment (which catches the pipeline up), it gets its own answer
+    preview = client.post("/v1/segments/preview", headers=other_tenant.headers,
+                          json={"rule": {"type": "event", "event": "Signed In", "op": "gte", "value": 1}})
+    assert preview.status_code == 200 and next(iter(trait.values())) not in preview.text, preview.text
+    # and the event is stored and attributed on the valid identities
     ((_, customer_id, _, _),) = _events(pipeline, tenant.id, "user_id = %(u)s", u=user)
     assert customer_id is not None
     customer = api.get(f"/v1/customers/{customer_id}").json()
@@ -122,8 +126,9 @@ def test_unreadable_journal_lines_are_dead_lettered_and_everything_behind_flows_
     # Given lines no message became (a torn copy, no workspace, an unknown type) ahead of a good message
     good = {"w": tenant.id, "src": 1, "type": "track", "messageId": "after-junk", "userId": "u-junk",
             "event": "Fine", "timestamp": "2026-12-01T00:00:00+00:00", "receivedAt": "2026-12-01T00:00:00+00:00"}
+    gone = json.dumps({**good, "messageId": "gone-ws", "w": 2**40}).encode()  # a workspace that does not exist
     junk = [b"{not json", json.dumps({"type": "track"}).encode(),
-            json.dumps({**good, "messageId": "odd-type", "type": "teleport"}).encode()]
+            json.dumps({**good, "messageId": "odd-type", "type": "teleport"}).encode(), gone]
     pipeline.journal.append([*junk, json.dumps(good).encode()])
     # When the pipeline catches up, then the good message is stored and attributed
     ((_, customer_id, _, _),) = _events(pipeline, tenant.id, "message_id = 'after-junk'")
@@ -134,6 +139,7 @@ def test_unreadable_journal_lines_are_dead_lettered_and_everything_behind_flows_
     with database.read_only() as session:
         unowned = {letter.raw for letter in session.query(DeadLetter).filter(DeadLetter.workspace_id.is_(None))}
     assert {"{not json", json.dumps({"type": "track"})} <= unowned
+    assert any('"gone-ws"' in raw for raw in unowned)
 
 
 def test_dead_letters_are_listed_shown_replayed_and_discarded_by_role(client, api, write_key, pipeline, tenant,

@@ -242,7 +242,11 @@ class Loader:
                 if record.get(key):
                     wanted.setdefault((record["w"], kind), set()).add(record[key])
         for (workspace_id, kind), values in wanted.items():
-            for value, customer_id in self.resolver.lookup(workspace_id, kind, values).items():
+            try:
+                found = self.resolver.lookup(workspace_id, kind, values)
+            except DomainError:  # no such workspace (deleted): its messages are set aside when attributed
+                continue
+            for value, customer_id in found.items():
                 known[(workspace_id, kind.value, value)] = customer_id
         return known
 
@@ -321,9 +325,12 @@ class Loader:
             by_workspace.setdefault(workspace_id, []).append((user_id, sorted(devices), first_seen))
         links: set[tuple[int, str, int]] = set()
         for workspace_id, people in by_workspace.items():
-            created = self.resolver.create_many(workspace_id, [
-                ([(IdentityKind.APP_USER_ID, user_id)] + [(IdentityKind.ANONYMOUS_ID, device) for device in devices],
-                 datetime.fromisoformat(first_seen)) for user_id, devices, first_seen in people])
+            try:
+                created = self.resolver.create_many(workspace_id, [
+                    ([(IdentityKind.APP_USER_ID, user_id)] + [(IdentityKind.ANONYMOUS_ID, d) for d in devices],
+                     datetime.fromisoformat(first_seen)) for user_id, devices, first_seen in people])
+            except DomainError:  # no such workspace: one by one, where each is set aside with the reason
+                continue
             for (user_id, devices, _), customer_id in zip(people, created, strict=True):
                 if customer_id is None:
                     continue
@@ -368,8 +375,11 @@ class Loader:
         created: dict[int, int] = {}
         links: set[tuple[int, str, int]] = set()
         for workspace_id, planned in plans.items():
-            ids = self.resolver.create_many(workspace_id, [person for _, person, _ in planned],
-                                            profiles=[profile for _, _, profile in planned])
+            try:
+                ids = self.resolver.create_many(workspace_id, [person for _, person, _ in planned],
+                                                profiles=[profile for _, _, profile in planned])
+            except DomainError:
+                continue
             for (index, _, _), customer_id in zip(planned, ids, strict=True):
                 if customer_id is None:
                     continue
