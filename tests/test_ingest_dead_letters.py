@@ -1,14 +1,15 @@
 """One accepted event never stops the pipeline: bad traits, NULs, surrogates, depth, gzip bombs, dead letters."""
 
-import base64
 import gzip
 import json
 import tracemalloc
 import uuid
 
 import pytest
-from fastapi.testclient import TestClient
 
+from tests.helpers.console import signed_in
+from tests.helpers.events import basic, new_source
+from tests.helpers.tenants import add_member
 from yutang.events import deadletters
 from yutang.events.models import DeadLetter
 from yutang.events.schemas import DeadLetterStage
@@ -16,22 +17,11 @@ from yutang.events.schemas import DeadLetterStage
 
 @pytest.fixture
 def write_key(api):
-    response = api.post("/v1/sources", json={"name": "app", "kind": "app"})
-    assert response.status_code == 201, response.text
-    return response.json()["write_key"]
-
-
-def _basic(write_key):
-    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
+    return new_source(api)
 
 
 def _json(value):
     return value if isinstance(value, dict) else json.loads(value)  # PostgreSQL's jsonb arrives parsed
-
-
-def _member(api, client, role):
-    body = api.post("/v1/members", json={"name": role, "role": role}).json()
-    return {"Authorization": f"Bearer {body['api_key']['secret']}"}
 
 
 def _events(pipeline, workspace_id, where="TRUE", **params):
@@ -50,11 +40,11 @@ def test_an_identify_with_an_invalid_phone_or_email_is_kept_attributed_and_the_t
     body = {"userId": user, "messageId": f"m-{user}", "traits": {**trait, "name": "坏号码", "city": "杭州"}}
     if "phone" in trait:
         body["traits"]["email"] = f"{user}@example.com"
-    assert client.post("/v1/identify", json=body, headers=_basic(write_key)).status_code == 200
+    assert client.post("/v1/identify", json=body, headers=basic(write_key)).status_code == 200
     # and, behind it, another workspace's event
     other_key = client.post("/v1/sources", json={"name": "web"}, headers=other_tenant.headers).json()["write_key"]
     assert client.post("/v1/track", json={"userId": "fine", "event": "Signed In"},
-                       headers=_basic(other_key)).status_code == 200
+                       headers=basic(other_key)).status_code == 200
     # When another workspace previews a segment (which catches the pipeline up), it gets its own answer
     preview = client.post("/v1/segments/preview", headers=other_tenant.headers,
                           json={"rule": {"type": "event", "event": "Signed In", "op": "gte", "value": 1}})
@@ -83,7 +73,7 @@ def test_nul_characters_and_lone_surrogates_are_replaced_and_stored(client, writ
             ' {"type": "track", "userId": "sur-user", "event": "Surrogate", "messageId": "sur-1",'
             ' "properties": {"s": "x\\ud800y", "pair": "\\ud83d\\ude00"}}]}')
     response = client.post("/v1/batch", content=body.encode(),
-                           headers={**_basic(write_key), "Content-Type": "application/json"})
+                           headers={**basic(write_key), "Content-Type": "application/json"})
     assert response.status_code == 200, response.text
     rows = _events(pipeline, tenant.id, "message_id IN ('nul-1', 'sur-1')")
     (nul_row, sur_row) = rows
@@ -99,10 +89,10 @@ def test_nesting_past_the_limit_is_400_naming_the_message(client, write_key):
 
     ok = message(28)  # 31 levels counting the message, the batch's array and its object
     assert client.post("/v1/batch", content=f'{{"batch": [{ok}]}}'.encode(),
-                       headers={**_basic(write_key), "Content-Type": "application/json"}).status_code == 200
+                       headers={**basic(write_key), "Content-Type": "application/json"}).status_code == 200
     for depth in (40, 990):
         response = client.post("/v1/batch", content=f'{{"batch": [{ok}, {message(depth)}]}}'.encode(),
-                               headers={**_basic(write_key), "Content-Type": "application/json"})
+                               headers={**basic(write_key), "Content-Type": "application/json"})
         assert response.status_code == 400, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["field"] == "batch[1]" and "32 deep" in response.json()["detail"]
@@ -148,7 +138,7 @@ def test_dead_letters_are_listed_shown_replayed_and_discarded_by_role(client, ap
     # earlier version that would load now (as after a fix)
     too_long = "u" * 400
     assert client.post("/v1/track", json={"userId": too_long, "event": "Long", "messageId": "long-1"},
-                       headers=_basic(write_key)).status_code == 200
+                       headers=basic(write_key)).status_code == 200
     line = {"w": tenant.id, "src": 1, "type": "track", "messageId": "fixed-1", "userId": "u-fixed",
             "event": "Fixed", "timestamp": "2026-12-01T00:00:00+00:00", "receivedAt": "2026-12-01T00:00:00+00:00",
             "properties": {}, "context": {}}
@@ -163,7 +153,7 @@ def test_dead_letters_are_listed_shown_replayed_and_discarded_by_role(client, ap
     long_letter, fixed_letter = by_message["long-1"], by_message["fixed-1"]
     assert long_letter["stage"] == "attribute" and "320" in long_letter["error"] and long_letter["raw"]
     # Analysts read without the raw message; guides and other workspaces see nothing
-    analyst, guide, operator = (_member(api, client, role) for role in ("analyst", "guide", "operator"))
+    analyst, guide, operator = (add_member(api, role)[1] for role in ("analyst", "guide", "operator"))
     shown = client.get(f"/v1/events/dead-letters/{long_letter['id']}", headers=analyst)
     assert shown.status_code == 200 and shown.json()["raw"] is None
     assert client.get("/v1/events/dead-letters", headers=guide).status_code == 403
@@ -187,12 +177,9 @@ def test_dead_letters_are_listed_shown_replayed_and_discarded_by_role(client, ap
 
 def test_the_console_lists_dead_letters_in_both_languages(app, client, write_key, pipeline, tenant):
     client.post("/v1/identify", json={"userId": "console-bad", "messageId": "console-bad-1",
-                                      "traits": {"phone": "12345"}}, headers=_basic(write_key))
+                                      "traits": {"phone": "12345"}}, headers=basic(write_key))
     pipeline.catch_up()
-    browser = TestClient(app)
-    login = browser.post("/console/login", data={"key": tenant.headers["Authorization"].split()[1]},
-                        follow_redirects=False)
-    assert login.status_code in (302, 303), login.text
+    browser = signed_in(app, tenant.key)
     languages = (("zh_CN", ("死信", "已丢弃属性", "重放")), ("en", ("Dead letters", "Trait dropped", "Replay")))
     for locale, words in languages:
         browser.get(f"/console/language?to={locale}")

@@ -4,7 +4,6 @@ Every good message is loaded and attributed; every bad one is refused with 400 n
 stored, and where something was dropped it is dead-lettered with its reason; the pipeline never stops.
 """
 
-import base64
 import json
 import uuid
 
@@ -12,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from tests.helpers.events import basic, new_source
 from yutang.events.messages import MAX_DEPTH
 
 BAD_PHONES = ["12345", "abc", "+86 000"]
@@ -59,7 +59,7 @@ def message(draw):
 
 @pytest.fixture
 def write_key(api):
-    return api.post("/v1/sources", json={"name": "fuzz", "kind": "server"}).json()["write_key"]
+    return new_source(api, "fuzz", "server")
 
 
 @settings(max_examples=30, deadline=None, derandomize=True, database=None,
@@ -67,8 +67,7 @@ def write_key(api):
 @seed(20261204)
 @given(batch=st.lists(message(), min_size=1, max_size=6))
 def test_generated_messages_never_stop_the_pipeline(client, api, pipeline, tenant, write_key, batch):
-    headers = {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode(),
-               "Content-Type": "application/json"}
+    headers = {**basic(write_key), "Content-Type": "application/json"}
     sent = {}
     for case, body in batch:
         body = {**body, "messageId": f"fz-{uuid.uuid4()}"}

@@ -1,11 +1,11 @@
 """No endpoint lets one workspace read or change another's data."""
 
-import base64
 import re
 
 import pytest
 
-from tests.test_loyalty_tasks import screenshot
+from tests.helpers.events import basic
+from tests.helpers.images import screenshot
 
 SAMPLE_BODIES = {
     ("POST", "/v1/members"): {"name": "x", "role": "operator"},
@@ -116,8 +116,7 @@ def victim(client, tenant):
     ids["key_id"] = client.get("/v1/api-keys", headers=h).json()[0]["id"]
     source = client.post("/v1/sources", headers=h, json={"name": "app"}).json()
     ids["source_id"] = source["id"]
-    basic = base64.b64encode(f"{source['write_key']}:".encode()).decode()
-    client.post("/v1/identify", headers={"Authorization": f"Basic {basic}"},
+    client.post("/v1/identify", headers=basic(source["write_key"]),
                 json={"userId": "victim-app", "traits": {"phone": "12345"}})
     client.app.state.pipeline.catch_up()
     ids["dead_letter_id"] = client.get("/v1/events/dead-letters", headers=h).json()["items"][0]["id"]
