@@ -1,4 +1,5 @@
-"""Segment-compatible ingest: the real analytics-python client, limits, replays, skew, identify, anonymous ids."""
+"""Segment-compatible ingest: the real analytics-python and RudderStack clients, limits, replays, skew, identify,
+anonymous ids."""
 
 import gzip
 import json
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from rudderstack.analytics.client import Client as RudderClient
 from segment.analytics.client import Client
 
 from tests.helpers.events import basic
@@ -17,7 +19,6 @@ def write_key(api):
     response = api.post("/v1/sources", json={"name": "mini program", "kind": "mini_program"})
     assert response.status_code == 201, response.text
     return response.json()["write_key"]
-
 
 
 @pytest.fixture
@@ -195,3 +196,30 @@ def test_events_are_queryable_before_their_people_are_resolved_and_a_crash_in_be
     attributed = rows()
     assert len(attributed) == 5 and None not in {c for _, c in attributed}
     assert len({c for _, c in attributed}) == 5
+
+
+def test_the_real_rudderstack_client_works_unchanged(live_server, write_key, events, api):
+    # RudderStack's client sends identify traits only in context.traits; the page's category travels at top level.
+    client = RudderClient(write_key, host=live_server, sync_mode=True, gzip=True)
+    client.identify("rudder-1", {"name": "李雷", "phone": "13912345678", "email": "ll@example.com", "plan": "gold"})
+    client.track("rudder-1", "Product Viewed", {"sku": "GT-002"})
+    client.page("rudder-1", category="商城", name="首页", properties={"path": "/"})
+    client.flush()
+    rows = events("user_id = 'rudder-1'")
+    assert [(r[1], r[2]) for r in rows] == [("identify", None), ("track", "Product Viewed"), ("page", "首页")]
+    page = rows[2][6] if isinstance(rows[2][6], dict) else json.loads(rows[2][6])  # jsonb arrives parsed
+    assert page == {"path": "/", "name": "首页", "category": "商城"}
+    (customer_id,) = {r[3] for r in rows}
+    customer = api.get(f"/v1/customers/{customer_id}").json()
+    assert customer["name"] == "李雷" and customer["attributes"] == {"plan": "gold"}
+    kinds = {(i["kind"], i["value"]) for i in customer["identities"]}
+    assert {("phone", "+8613912345678"), ("email", "ll@example.com")} <= kinds
+
+
+def test_top_level_traits_win_over_context_traits(client, write_key, events, api):
+    body = {"userId": "both-traits", "traits": {"name": "顶层"},
+            "context": {"traits": {"name": "上下文", "city": "成都"}}}
+    assert client.post("/v1/identify", json=body, headers=basic(write_key)).status_code == 200
+    (row,) = events("user_id = 'both-traits'")
+    customer = api.get(f"/v1/customers/{row[3]}").json()
+    assert customer["name"] == "顶层" and customer["city"] == "成都"

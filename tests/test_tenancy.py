@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.helpers.events import basic
 from tests.helpers.images import screenshot
 
 SAMPLE_BODIES = {
@@ -75,7 +76,7 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/loyalty/rules"), ("POST", "/v1/loyalty/rules"), ("GET", "/v1/loyalty/tiers"),
             ("POST", "/v1/loyalty/tiers"), ("GET", "/v1/loyalty/coupon-templates"),
             ("POST", "/v1/loyalty/coupon-templates"), ("GET", "/v1/loyalty/tasks"), ("POST", "/v1/loyalty/tasks"),
-            ("GET", "/v1/loyalty/submissions"),
+            ("GET", "/v1/loyalty/submissions"), ("GET", "/v1/events/dead-letters"),
             ("GET", "/v1/lifecycle/settings"), ("PUT", "/v1/lifecycle/settings"), ("POST", "/v1/lifecycle/compute"),
             ("GET", "/v1/lifecycle/overview"), ("GET", "/v1/lifecycle/model"),
             ("GET", "/v1/segments"), ("GET", "/v1/broadcasts"), ("GET", "/v1/messaging/pressure"),
@@ -113,7 +114,12 @@ def victim(client, tenant):
     ids["order_id"] = order.json()["id"]
     ids["member_id"] = client.get("/v1/me", headers=h).json()["member_id"]
     ids["key_id"] = client.get("/v1/api-keys", headers=h).json()[0]["id"]
-    ids["source_id"] = client.post("/v1/sources", headers=h, json={"name": "app"}).json()["id"]
+    source = client.post("/v1/sources", headers=h, json={"name": "app"}).json()
+    ids["source_id"] = source["id"]
+    client.post("/v1/identify", headers=basic(source["write_key"]),
+                json={"userId": "victim-app", "traits": {"phone": "12345"}})
+    client.app.state.pipeline.catch_up()
+    ids["dead_letter_id"] = client.get("/v1/events/dead-letters", headers=h).json()["items"][0]["id"]
     ids["config_id"] = client.post("/v1/messaging/channels", headers=h, json={"kind": "null", "name": "N"}).json()["id"]
     ids["template_id"] = client.post("/v1/messaging/templates", headers=h, json={
         "name": "T", "channel_kind": "null", "body": "Hi {{ name }}"}).json()["id"]

@@ -6,6 +6,7 @@ from yutang.api.routes import (
     broadcasts,
     channels,
     customers,
+    dead_letters,
     ingest,
     lifecycle,
     loyalty,
@@ -22,7 +23,7 @@ from yutang.api.routes import (
 def api_router() -> APIRouter:
     """Every /v1 route."""
     router = APIRouter(prefix="/v1")
-    for module in (workspace, channels, customers, tags, orders, segments, sources, ingest, messaging, broadcasts,
-                   loyalty, loyalty_programme, lifecycle):
+    for module in (workspace, channels, customers, tags, orders, segments, sources, dead_letters, ingest, messaging,
+                   broadcasts, loyalty, loyalty_programme, lifecycle):
         router.include_router(module.router)
     return router

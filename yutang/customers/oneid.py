@@ -7,17 +7,15 @@ from yutang.channels import service as channels_service
 from yutang.customers import identities
 from yutang.customers.memberships import join_channel
 from yutang.customers.models import Customer, CustomerIdentity
-from yutang.customers.profile import apply_fields, emit_changed, require_active, state_payload
+from yutang.customers.profile import PROFILE_FIELDS, apply_fields, emit_changed, require_active, state_payload
 from yutang.customers.reading import ACTIVE, get_customer, pii_key
-from yutang.customers.schemas import PERSONAL, CustomerIn, IdentityIn, IdentityKind, NewPerson
+from yutang.customers.schemas import PERSONAL, CustomerFields, CustomerIn, IdentityIn, IdentityKind, NewPerson
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, FieldError, Invalid, NotFound
 from yutang.storage import outbox
 from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
-
-BULK_KINDS = {IdentityKind.APP_USER_ID, IdentityKind.ANONYMOUS_ID}  # what create_many may take
 
 
 def normalise_identities(session: Session, *, identities_in: list[IdentityIn],
@@ -101,44 +99,52 @@ def create(session: Session, *, actor: Actor, data: CustomerIn) -> Customer:
     return customer
 
 
-def create_many(session: Session, *, actor: Actor,
-                people: list[NewPerson]) -> list[int | None]:
-    """Create many customers known only by app user ids / anonymous ids, in a few statements.
+def create_many(session: Session, *, actor: Actor, people: list[NewPerson],
+                profiles: list[CustomerFields | None] | None = None) -> list[int | None]:
+    """Create many customers known by identities without a namespace, with optional profiles, in a few statements.
 
-    For event traffic that keeps bringing new people: no profile, no channel, so nothing to match but the ids.
-    A person whose id is already held (or repeated within the call) gets None, for the one-by-one upsert.
+    For event traffic that keeps bringing new people: no channel, nothing to match but the identities. A person
+    with an invalid identity, or one already held (or repeated within the call), gets None, for the one-by-one
+    upsert.
     """
     actor.require(Permission.WRITE)
-    normalised: list[list[tuple[IdentityKind, str]]] = []
+    key = pii_key(session)
+    normalised: list[list[tuple[IdentityKind, str, str]]] = []
     wanted: dict[IdentityKind, set[str]] = {}
     for ids, _ in people:
-        if any(kind not in BULK_KINDS for kind, _ in ids):
-            raise ValueError("create_many takes only app user ids and anonymous ids")
-        pairs = [(kind, value.strip()) for kind, value in ids]  # as identities.normalise does for these kinds
-        normalised.append(pairs if all(value for _, value in pairs) else [])
-        for kind, value in pairs:
-            wanted.setdefault(kind, set()).add(value)
-    taken = {(kind, value) for kind, values in wanted.items()
-             for value in _held(session, actor=actor, kind=kind, values=values)}
+        try:
+            triples = [(kind, *identities.normalise(IdentityIn(kind=kind, value=value), pii_key=key))
+                       for kind, value in ids]
+        except ValueError:  # pydantic's ValidationError included
+            triples = []
+        normalised.append(triples if all(value for _, value, _ in triples) else [])
+        for kind, _, lookup in normalised[-1]:
+            wanted.setdefault(kind, set()).add(lookup)
+    taken = {(kind, lookup) for kind, lookups in wanted.items()
+             for lookup in _held(session, actor=actor, kind=kind, values=lookups)}
     chosen: list[int] = []
-    for index, pairs in enumerate(normalised):
-        keys = set(pairs)
-        if pairs and not keys & taken:
+    for index, triples in enumerate(normalised):
+        keys = {(kind, lookup) for kind, _, lookup in triples}
+        if triples and not keys & taken and len(keys) == len(triples):
             taken |= keys
             chosen.append(index)
     if not chosen:
         return [None] * len(people)
     now = utcnow()
-    rows = [{"workspace_id": actor.workspace_id, "status": ACTIVE, "attributes": {}, "refuses_personalised": False,
-             "first_seen_at": people[index][1], "created_at": now} for index in chosen]
+    rows = []
+    for index in chosen:
+        profile = (profiles[index] if profiles else None) or CustomerFields()
+        fields = {name: getattr(getattr(profile, name), "value", getattr(profile, name)) for name in PROFILE_FIELDS}
+        rows.append({"workspace_id": actor.workspace_id, "status": ACTIVE, "attributes": profile.attributes or {},
+                     "refuses_personalised": False, "first_seen_at": people[index][1], "created_at": now, **fields})
     # Core inserts on the tables: the ORM's bulk path costs more per row than the database does.
     customers, held = Customer.__table__, CustomerIdentity.__table__
     ids = list(session.scalars(insert(customers).returning(customers.c.id, sort_by_parameter_order=True), rows))
     session.execute(insert(held), [
         {"workspace_id": actor.workspace_id, "customer_id": customer_id, "kind": kind.value,
-         "namespace": "", "value": value, "lookup": value, "created_at": now}
-        for customer_id, index in zip(ids, chosen, strict=True) for kind, value in normalised[index]])
-    kinds = {customer_id: sorted({kind.value for kind, _ in normalised[index]})
+         "namespace": "", "value": value, "lookup": lookup, "created_at": now}
+        for customer_id, index in zip(ids, chosen, strict=True) for kind, value, lookup in normalised[index]])
+    kinds = {customer_id: sorted({kind.value for kind, _, _ in normalised[index]})
              for customer_id, index in zip(ids, chosen, strict=True)}
     workspaces_service.record_many(session, actor=actor, action="customer.created", entity_type="customer",
                                    entries=[(customer_id, {"identities": kinds[customer_id]}) for customer_id in ids])

@@ -30,7 +30,6 @@ from yutang.customers.notes import (
     notes_of,
 )
 from yutang.customers.oneid import (
-    BULK_KINDS,
     add_identities,
     attach_identities,
     create,
@@ -72,7 +71,6 @@ from yutang.customers.reading import (
 
 __all__ = [
     "ACTIVE",
-    "BULK_KINDS",
     "Customer",
     "ERASED",
     "MERGED",

@@ -1,18 +1,20 @@
 """Accept Segment-spec requests: authenticate the write key, validate every message, journal them durably."""
 
-import gzip
 import json
+import re
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 from yutang.events import messages
 from yutang.events.journal import Journal
 from yutang.kit.clock import utcnow
-from yutang.kit.errors import BadRequest, Unauthorized
+from yutang.kit.errors import BadRequest, FieldError, Unauthorized
 
 KEY_CACHE_SECONDS = 30.0  # a revoked write key stops working within this long
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')
 
 
 class Ingest:
@@ -43,19 +45,20 @@ class Ingest:
 
     def receive(self, *, body: bytes, kind: str | None, write_key: str | None, gzipped: bool) -> int:
         """Validate and journal one request (a single message, or a batch when kind is None)."""
-        if gzipped:
-            try:
-                body = gzip.decompress(body)
-            except (OSError, EOFError) as exc:
-                raise BadRequest("the body is not valid gzip", field="body") from exc
         limit = messages.MAX_BATCH_BYTES if kind is None else messages.MAX_EVENT_BYTES
+        field = "batch" if kind is None else "body"
+        if gzipped:
+            body = _gunzip(body, limit=limit, field=field)
         if len(body) > limit:
-            field = "batch" if kind is None else "body"
             raise BadRequest(f"the request is {len(body)} bytes; at most {limit} are accepted", field=field)
         try:
             payload: Any = json.loads(body)
         except ValueError as exc:
             raise BadRequest(f"the body is not JSON: {exc}", field="body") from exc
+        except RecursionError as exc:  # deeper than the parser's stack: find the message to name
+            where = _too_deep(body) if kind is None else "body"
+            detail = f"{where}: the message nests objects or arrays more than {messages.MAX_DEPTH} deep"
+            raise BadRequest(detail, [FieldError(field=where, message=detail)]) from exc
         if not isinstance(payload, dict):
             raise BadRequest("the body must be a JSON object", field="body")
         write_key = write_key or payload.get("writeKey")
@@ -86,3 +89,43 @@ class Ingest:
         return len(accepted)
 
 
+
+
+def _gunzip(body: bytes, *, limit: int, field: str) -> bytes:
+    """Decompress a gzip body, stopping as soon as it expands past the limit (a small bomb stays small)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing
+    try:
+        data = inflater.decompress(body, limit + 1)
+        # Concatenated gzip members are valid gzip; read them on while under the limit.
+        while inflater.eof and inflater.unused_data and len(data) <= limit:
+            rest = inflater.unused_data
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data += inflater.decompress(rest, limit + 1 - len(data))
+    except zlib.error as exc:
+        raise BadRequest("the body is not valid gzip", field="body") from exc
+    if len(data) > limit:
+        raise BadRequest(f"the request expands past {limit} bytes; at most {limit} are accepted", field=field)
+    if not inflater.eof:
+        raise BadRequest("the body is not valid gzip (truncated)", field="body")
+    return data
+
+
+def _too_deep(body: bytes) -> str:
+    """The batch[i] whose message nests past the limit in a body too deep to parse (else `body`)."""
+    depth, key, index, in_batch = 0, b"", -1, False
+    for token in _TOKENS.finditer(body):
+        text = token.group()
+        if text in (b"{", b"["):
+            depth += 1
+            if depth == 2 and text == b"[" and key == b'"batch"':
+                in_batch, index = True, 0
+            if in_batch and depth - 2 > messages.MAX_DEPTH:
+                return f"batch[{index}]"
+        elif text in (b"}", b"]"):
+            depth -= 1
+            in_batch = in_batch and depth >= 2
+        elif text == b"," and in_batch and depth == 2:
+            index += 1
+        elif depth == 1:
+            key = text
+    return "body"

@@ -1,24 +1,79 @@
 """Load journalled messages into the warehouse: resolve customers, drop replays, commit with the position."""
 
+import hashlib
 import json
 import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import duckdb
+import psycopg
 import pyarrow as pa
+import sqlalchemy.exc
 from pydantic import ValidationError
 
-from yutang.customers.schemas import IdentityKind
+from yutang.customers.schemas import CustomerFields, IdentityKind
+from yutang.events import messages
 from yutang.events import traits as trait_rules
+from yutang.events.deadletters import SetAside
 from yutang.events.journal import Journal, Position
 from yutang.events.resolution import CustomerResolver
+from yutang.events.schemas import DeadLetterStage
 from yutang.kit.background import Worker
+from yutang.kit.errors import DomainError
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, Tx
 from yutang.warehouse.schema import EVENTS_ARROW
 
 log = logging.getLogger(__name__)
 PARSED_BATCHES_KEPT = 8
+ID_MAX_CHARS = 320  # longer ids cannot be identities; such messages are stored but not attributed
+# Errors that say a row itself is bad (not that a store is unreachable): that row is set aside, the rest flows on.
+DATA_ERRORS = (psycopg.DataError, duckdb.ConversionException, duckdb.InvalidInputException)
+ATTRIBUTION_ERRORS = (DomainError, ValidationError, ValueError, sqlalchemy.exc.DataError)
+FIELDS = {"w": int, "src": int, "type": str, "messageId": str, "timestamp": str, "receivedAt": str}
+
+
+class _Stopping(Exception):
+    """Raised inside attribution when the loader is asked to stop."""
+
+
+def _aside(record: dict, stage: DeadLetterStage, error: str, raw: bytes | None = None) -> SetAside:
+    text = raw.decode("utf-8", "replace") if raw is not None else json.dumps(record, ensure_ascii=False)
+    workspace_id = record.get("w") if isinstance(record.get("w"), int) else None
+    message_id = record.get("messageId") if isinstance(record.get("messageId"), str) else None
+    if workspace_id is not None and message_id is not None:
+        key = f"{workspace_id}:{message_id}"
+    else:  # nothing names it: the line itself does
+        key = "line:" + hashlib.sha256(text.encode()).hexdigest()
+    return SetAside(key=key, workspace_id=workspace_id, message_id=message_id and message_id[:200], stage=stage,
+                    error=error, raw=text.replace("\x00", messages.REPLACEMENT))
+
+
+def _parse(lines: list[bytes]) -> tuple[list[dict], list[SetAside]]:
+    """Journal lines as records, and the lines that cannot be records, set aside as unreadable."""
+    records, aside = [], []
+    for line in lines:
+        record: object = None
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("a journal line must be a JSON object")
+            if b"\\u0000" in line or b"NaN" in line or b"Infinity" in line:  # lines from before ingest cleaned
+                record = messages.clean(record)
+            for field, kind in FIELDS.items():
+                if not isinstance(record.get(field), kind) or isinstance(record.get(field), bool):
+                    raise ValueError(f"the line has no valid {field!r}")
+            if record["type"] not in messages.TYPES:
+                raise ValueError(f"unknown message type {record['type']!r}")
+            datetime.fromisoformat(record["timestamp"])
+            datetime.fromisoformat(record["receivedAt"])
+        except (ValueError, RecursionError) as exc:
+            aside.append(_aside(record if isinstance(record, dict) else {}, DeadLetterStage.LOAD,
+                                f"unreadable: {exc}", raw=line))
+            continue
+        records.append(record)
+    return records, aside
 
 
 class Loader:
@@ -41,7 +96,10 @@ class Loader:
         # Called after each attribution commit with the customers of its events, by workspace (segments listen).
         self.listeners: list[Callable[[dict[int, set[int]]], None]] = []
         # Batches loading parsed, by start position, for attribution to reuse (bounded: past it, it reads the journal).
+        # Written by loading, taken by attribution: its own lock, as the two steps hold different ones.
         self._parsed: dict[Position, tuple[list[dict], Position]] = {}
+        self._parsed_lock = threading.Lock()
+        self._stopping = threading.Event()
         self._load_lock = threading.Lock()
         self._attribution_lock = threading.Lock()
         self._loading = Worker(self._load_all, name="yutang-loader", idle_seconds=idle_seconds)
@@ -74,19 +132,45 @@ class Loader:
             if end == loaded:
                 return 0
             first_load = self._checkpoint(self._attributed_key) is None
-            records = [json.loads(line) for line in lines]
-            table = self._rows(records, self._known_customers(records, self._lookup(records)))
-            with self.warehouse.transaction() as tx:
-                if first_load:  # attribution starts where loading does
-                    self._store_position(tx, self._attributed_key, loaded)
-                table = self._without_replays(tx, table)
-                if table.num_rows:
-                    self.warehouse.append_arrow(tx, "events", table)
-                self._store_position(tx, self.journal.name, end)
-            if len(self._parsed) < PARSED_BATCHES_KEPT:
-                self._parsed[loaded] = (records, end)
+            records, aside = _parse(lines)
+            table, aside_rows = self._rows(records, self._known_customers(records, self._lookup(records)))
+            aside += aside_rows
+            self.resolver.set_aside(aside)  # before the position moves past them (idempotent if repeated)
+            try:
+                self._commit_load(table, loaded, end, first_load=first_load)
+            except DATA_ERRORS:
+                # A row the warehouse refuses fails the batch: store row by row and set the refused ones aside.
+                self._commit_load_row_by_row(table, records, loaded, end, first_load=first_load)
+            with self._parsed_lock:
+                if len(self._parsed) < PARSED_BATCHES_KEPT:
+                    self._parsed[loaded] = (records, end)
         self._attributing.wake()
         return len(lines)
+
+    def _commit_load(self, table: pa.Table, loaded: Position, end: Position, *, first_load: bool) -> None:
+        with self.warehouse.transaction() as tx:
+            if first_load:  # attribution starts where loading does
+                self._store_position(tx, self._attributed_key, loaded)
+            table = self._without_replays(tx, table)
+            if table.num_rows:
+                self.warehouse.append_arrow(tx, "events", table)
+            self._store_position(tx, self.journal.name, end)
+
+    def _commit_load_row_by_row(self, table: pa.Table, records: list[dict], loaded: Position, end: Position, *,
+                                first_load: bool) -> None:
+        # Each stored row commits on its own; a crash midway re-reads the batch and the replay check skips them.
+        by_key = {(r["w"], r["messageId"]): r for r in records}
+        for index in range(table.num_rows):
+            row = table.slice(index, 1)
+            try:
+                with self.warehouse.transaction() as tx:
+                    row = self._without_replays(tx, row)
+                    if row.num_rows:
+                        self.warehouse.append_arrow(tx, "events", row)
+            except DATA_ERRORS as exc:
+                record = by_key[(row["workspace_id"][0].as_py(), row["message_id"][0].as_py())]
+                self.resolver.set_aside([_aside(record, DeadLetterStage.LOAD, f"the warehouse refused it: {exc}")])
+        self._commit_load(table.slice(0, 0), loaded, end, first_load=first_load)
 
     def attribute_once(self) -> int:
         """Resolve the customers of loaded lines and attribute their events; returns how many lines it covered."""
@@ -95,22 +179,32 @@ class Loader:
             attributed = self._checkpoint(self._attributed_key) or loaded
             if attributed >= loaded:
                 return 0
-            parsed = self._parsed.pop(attributed, None)
-            if parsed is not None and parsed[1] <= loaded:
+            with self._parsed_lock:
+                parsed = self._parsed.pop(attributed, None)
+                if parsed is None or parsed[1] > loaded:
+                    parsed = None
+            if parsed is not None:
                 records, end = parsed
             else:
                 lines, end = self.journal.read(attributed, max_lines=self.batch_lines, until=loaded)
-                records = [json.loads(line) for line in lines]
-            for stale in [start for start in list(self._parsed) if start < end]:
-                self._parsed.pop(stale, None)
-            customers, links = self._resolve(records, self._lookup(records))
+                records, _ = _parse(lines)  # unreadable lines were set aside when loading
+            with self._parsed_lock:
+                for stale in [start for start in self._parsed if start < end]:
+                    del self._parsed[stale]
+            aside: list[SetAside] = []
+            try:
+                customers, links = self._resolve(records, self._lookup(records), aside)
+            except _Stopping:
+                return 0  # the journal keeps the batch: the next start attributes it
             found = {(records[i]["w"], records[i]["messageId"]): c for i, c in customers.items() if c is not None}
-            since = min(datetime.fromisoformat(record["receivedAt"]) for record in records)
+            self.resolver.set_aside(aside)
             self._first_seen(records, customers, links)
             with self.warehouse.transaction() as tx:
-                self._attribute(tx, "message_id", [(w, m, c) for (w, m), c in found.items()], since=since)
-                # Anonymous history joins the customer once they are known.
-                self._attribute(tx, "anonymous_id", sorted(links))
+                if records:
+                    since = min(datetime.fromisoformat(record["receivedAt"]) for record in records)
+                    self._attribute(tx, "message_id", [(w, m, c) for (w, m), c in found.items()], since=since)
+                    # Anonymous history joins the customer once they are known.
+                    self._attribute(tx, "anonymous_id", sorted(links))
                 self._store_position(tx, self._attributed_key, end)
             self.journal.discard_before(end)
             # Still under the lock, so a catch_up() returns only after the listeners saw everything it attributed.
@@ -120,7 +214,7 @@ class Loader:
                     touched.setdefault(records[index]["w"], set()).add(customer_id)
             for listener in self.listeners:
                 listener(touched)
-        return len(records)
+        return len(records) or 1
 
     def _first_seen(self, records: list[dict], customers: dict[int, int | None],
                     links: set[tuple[int, str, int]]) -> None:
@@ -160,7 +254,7 @@ class Loader:
 
     def _attribute_all(self) -> int:
         total = 0
-        while attributed := self.attribute_once():
+        while not self._stopping.is_set() and (attributed := self.attribute_once()):
             total += attributed
         return total
 
@@ -173,7 +267,11 @@ class Loader:
                 if record.get(key):
                     wanted.setdefault((record["w"], kind), set()).add(record[key])
         for (workspace_id, kind), values in wanted.items():
-            for value, customer_id in self.resolver.lookup(workspace_id, kind, values).items():
+            try:
+                found = self.resolver.lookup(workspace_id, kind, values)
+            except DomainError:  # no such workspace (deleted): its messages are set aside when attributed
+                continue
+            for value, customer_id in found.items():
                 known[(workspace_id, kind.value, value)] = customer_id
         return known
 
@@ -187,26 +285,33 @@ class Loader:
             result[index] = user if record.get("userId") else device
         return result
 
-    def _resolve(self, records: list[dict], known: dict[tuple[int, str, str], int]
+    def _resolve(self, records: list[dict], known: dict[tuple[int, str, str], int], aside: list[SetAside]
                  ) -> tuple[dict[int, int | None], set[tuple[int, str, int]]]:
         """Customer id per record index, and anonymous ids newly linked to a customer.
 
         identify / alias go through the OneID upsert; other messages look their ids up, creating the customer for
         an unknown userId (a userId is a known person; new people are created in bulk) and leaving anonymous-only
-        messages unattributed.
+        messages unattributed. What cannot be resolved goes to `aside`; a stop request interrupts (_Stopping).
         """
         known = dict(known)
         links = self._create_new_people(records, known)
+        identified, more_links = self._create_identified_people(records, known)
+        links |= more_links
         result: dict[int, int | None] = {}
         for index, record in enumerate(records):
             workspace_id = record["w"]
+            if index in identified:
+                result[index] = identified[index]
+                continue
             user_key = (workspace_id, IdentityKind.APP_USER_ID.value, record.get("userId") or "")
             anon_key = (workspace_id, IdentityKind.ANONYMOUS_ID.value, record.get("anonymousId") or "")
             customer_id = known.get(user_key) if record.get("userId") else None
             linking = record["type"] in ("identify", "alias")
             new_link = bool(record.get("userId") and record.get("anonymousId") and anon_key not in known)
             if linking or new_link or (record.get("userId") and customer_id is None):
-                customer_id = self._identify(record)
+                if self._stopping.is_set():
+                    raise _Stopping
+                customer_id = self._identify(record, aside)
             elif customer_id is None and record.get("anonymousId"):
                 customer_id = known.get(anon_key)
             if customer_id is not None:
@@ -232,7 +337,8 @@ class Loader:
         for record in records:
             workspace_id, user_id, device = record["w"], record.get("userId"), record.get("anonymousId")
             if (record["type"] in ("identify", "alias") or not user_id or (workspace_id, user_id) in linking
-                    or (workspace_id, app, user_id) in known):
+                    or (workspace_id, app, user_id) in known or len(user_id) > ID_MAX_CHARS
+                    or len(device or "") > ID_MAX_CHARS):
                 continue
             if device and ((workspace_id, anon, device) in known or (workspace_id, device) in linking):
                 continue
@@ -244,9 +350,12 @@ class Loader:
             by_workspace.setdefault(workspace_id, []).append((user_id, sorted(devices), first_seen))
         links: set[tuple[int, str, int]] = set()
         for workspace_id, people in by_workspace.items():
-            created = self.resolver.create_many(workspace_id, [
-                ([(IdentityKind.APP_USER_ID, user_id)] + [(IdentityKind.ANONYMOUS_ID, device) for device in devices],
-                 datetime.fromisoformat(first_seen)) for user_id, devices, first_seen in people])
+            try:
+                created = self.resolver.create_many(workspace_id, [
+                    ([(IdentityKind.APP_USER_ID, user_id)] + [(IdentityKind.ANONYMOUS_ID, d) for d in devices],
+                     datetime.fromisoformat(first_seen)) for user_id, devices, first_seen in people])
+            except DomainError:  # no such workspace: one by one, where each is set aside with the reason
+                continue
             for (user_id, devices, _), customer_id in zip(people, created, strict=True):
                 if customer_id is None:
                     continue
@@ -256,43 +365,115 @@ class Loader:
                     links.add((workspace_id, device, customer_id))
         return links
 
-    def _identify(self, record: dict) -> int | None:
+    def _create_identified_people(self, records: list[dict], known: dict[tuple[int, str, str], int]
+                                  ) -> tuple[dict[int, int], set[tuple[int, str, int]]]:
+        """Create in bulk the people of identify messages whose every id and identifying trait is new: the only
+        message of the batch naming them, none held by anyone, all valid. The rest (and anyone the store turns
+        down) go through the one-by-one OneID upsert, which merges, links and reports dropped traits.
+
+        Returns the customer per record index created here, and the anonymous ids now linked.
+        """
+        app, anon = IdentityKind.APP_USER_ID.value, IdentityKind.ANONYMOUS_ID.value
+        mentions: dict[tuple[int, str], int] = {}
+        for record in records:
+            if record["type"] in ("identify", "alias"):
+                for key in ("userId", "anonymousId", "previousId"):
+                    if record.get(key):
+                        mentions[(record["w"], record[key])] = mentions.get((record["w"], record[key]), 0) + 1
+        plans: dict[int, list[tuple[int, tuple[list, datetime], CustomerFields]]] = {}
+        for index, record in enumerate(records):
+            workspace_id, user_id, device = record["w"], record.get("userId"), record.get("anonymousId")
+            if (record["type"] != "identify" or not user_id or mentions.get((workspace_id, user_id)) != 1
+                    or (workspace_id, app, user_id) in known or (device and (
+                        mentions.get((workspace_id, device)) != 1 or (workspace_id, anon, device) in known))):
+                continue
+            try:
+                identities, dropped = trait_rules.identities_of(record)
+                profile = CustomerFields(**trait_rules.profile_of(record.get("traits") or {}))
+            except ValidationError:
+                continue
+            if dropped or any(identity.namespace for identity in identities):
+                continue
+            person = ([(identity.kind, identity.value) for identity in identities],
+                      datetime.fromisoformat(record["timestamp"]))
+            plans.setdefault(workspace_id, []).append((index, person, profile))
+        created: dict[int, int] = {}
+        links: set[tuple[int, str, int]] = set()
+        for workspace_id, planned in plans.items():
+            try:
+                ids = self.resolver.create_many(workspace_id, [person for _, person, _ in planned],
+                                                profiles=[profile for _, _, profile in planned])
+            except DomainError:
+                continue
+            for (index, _, _), customer_id in zip(planned, ids, strict=True):
+                if customer_id is None:
+                    continue
+                record = records[index]
+                created[index] = customer_id
+                known[(workspace_id, app, record["userId"])] = customer_id
+                if record.get("anonymousId"):
+                    known[(workspace_id, anon, record["anonymousId"])] = customer_id
+                    links.add((workspace_id, record["anonymousId"], customer_id))
+        return created, links
+
+    def _identify(self, record: dict, aside: list[SetAside]) -> int | None:
+        """OneID upsert of a message's identities; invalid traits are dropped and reported, the rest still count.
+
+        A message that cannot be attributed at all (say a userId too long to be an identity) is set aside: its
+        event stays stored, without a customer.
+        """
         try:
             previous_is_user = bool(record["type"] == "alias" and record.get("previousId") and self.resolver.lookup(
                 record["w"], IdentityKind.APP_USER_ID, {record["previousId"]}))
-            identities = trait_rules.identities_of(record, previous_is_user=previous_is_user)
+            identities, dropped = trait_rules.identities_of(record, previous_is_user=previous_is_user)
             profile = trait_rules.profile_of(record.get("traits") or {}) if record["type"] == "identify" else {}
-            return self.resolver.identify(record["w"], identities, profile)
-        except (ValidationError, ValueError) as exc:
-            # A bad trait (say an unparseable phone) must not lose the event: keep it, unattributed.
-            log.warning("could not resolve message %s: %s", record.get("messageId"), exc)
+            customer_id, invalid = self.resolver.identify(record["w"], identities, profile)
+        except ATTRIBUTION_ERRORS as exc:
+            log.warning("could not attribute message %s: %s", record.get("messageId"), exc)
+            aside.append(_aside(record, DeadLetterStage.ATTRIBUTE, f"{type(exc).__name__}: {exc}"))
             return None
+        traits = {kind: trait for trait, kind in trait_rules.IDENTITY_TRAITS.items()
+                  if trait in (record.get("traits") or {})}
+        reasons = [f"traits.{trait}: {why}" for trait, why in dropped]
+        reasons += [f"traits.{traits.get(identity.kind, identity.kind.value)}: {why}" for identity, why in invalid]
+        if reasons:
+            aside.append(_aside(record, DeadLetterStage.TRAIT, "dropped " + "; ".join(reasons)))
+        return customer_id
 
-    def _rows(self, records: list[dict], customers: dict[int, int | None]) -> pa.Table:
+    def _rows(self, records: list[dict], customers: dict[int, int | None]) -> tuple[pa.Table, list[SetAside]]:
+        """The events' warehouse rows, and the records that cannot become one (set aside)."""
         seen: set[tuple[int, str]] = set()
         columns: dict[str, list] = {name: [] for name in EVENTS_ARROW.names}
+        aside: list[SetAside] = []
         for index, record in enumerate(records):
             key = (record["w"], record["messageId"])
             if key in seen:
                 continue
             seen.add(key)
-            customer_id = customers.get(index)
-            payload = record.get("traits") if record["type"] == "identify" else record.get("properties")
-            if record["type"] in ("page", "screen") and record.get("name"):
-                payload = {**(payload or {}), "name": record["name"]}
-            columns["workspace_id"].append(record["w"])
-            columns["message_id"].append(record["messageId"])
-            columns["type"].append(record["type"])
-            columns["event"].append(record.get("event") or record.get("name"))
-            columns["customer_id"].append(customer_id)
-            columns["user_id"].append(record.get("userId"))
-            columns["anonymous_id"].append(record.get("anonymousId"))
-            columns["properties"].append(json.dumps(payload or {}, ensure_ascii=False))
-            columns["context"].append(json.dumps(record.get("context") or {}, ensure_ascii=False))
-            columns["ts"].append(datetime.fromisoformat(record["timestamp"]))
-            columns["received_at"].append(datetime.fromisoformat(record["receivedAt"]))
-            columns["source"].append(str(record["src"]))
-        return pa.table(columns, schema=EVENTS_ARROW)
+            try:
+                row = self._row(record, customers.get(index))
+            except (ValueError, TypeError, RecursionError) as exc:
+                aside.append(_aside(record, DeadLetterStage.LOAD, f"{type(exc).__name__}: {exc}"))
+                continue
+            for name, value in row.items():
+                columns[name].append(value)
+        return pa.table(columns, schema=EVENTS_ARROW), aside
+
+    @staticmethod
+    def _row(record: dict, customer_id: int | None) -> dict:
+        payload = record.get("traits") if record["type"] == "identify" else record.get("properties")
+        if record["type"] in ("page", "screen"):
+            extra = {k: record[k] for k in ("name", "category") if record.get(k)}
+            payload = {**(payload or {}), **extra} if extra else payload
+        return {
+            "workspace_id": record["w"], "message_id": record["messageId"], "type": record["type"],
+            "event": record.get("event") or record.get("name"), "customer_id": customer_id,
+            "user_id": record.get("userId"), "anonymous_id": record.get("anonymousId"),
+            "properties": json.dumps(payload or {}, ensure_ascii=False, allow_nan=False),
+            "context": json.dumps(record.get("context") or {}, ensure_ascii=False, allow_nan=False),
+            "ts": datetime.fromisoformat(record["timestamp"]),
+            "received_at": datetime.fromisoformat(record["receivedAt"]), "source": str(record["src"]),
+        }
 
     def _without_replays(self, tx: Tx, table: pa.Table) -> pa.Table:
         if not table.num_rows:
@@ -323,10 +504,14 @@ class Loader:
 
     def start(self) -> None:
         """Load in a daemon thread woken by each journal append, and attribute in another woken by each load."""
+        self._stopping.clear()
         self._loading.start()
         self._attributing.start()
 
     def stop(self) -> None:
-        """Stop both threads after their current batches."""
+        """Stop both threads promptly: loading after its batch, attribution at the next person it would resolve
+        (what it has not committed stays in the journal and is attributed after the next start)."""
+        self._stopping.set()
         self._loading.stop()
         self._attributing.stop()
+        self._stopping.clear()

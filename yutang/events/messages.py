@@ -1,6 +1,7 @@
 """Pure Segment-spec rules: validate one message, correct clock skew, enforce size limits (no I/O)."""
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,8 +14,10 @@ MAX_EVENT_BYTES = 32 * 1024  # Segment: 32 KB per call
 MAX_BATCH_BYTES = 500 * 1024  # Segment: 500 KB per batch request
 TYPES = {"identify", "track", "page", "screen", "group", "alias"}
 OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+MAX_DEPTH = 32  # objects / arrays nested in a message, the message itself included
+REPLACEMENT = "\ufffd"  # stands for a NUL or a lone surrogate, which no store (PostgreSQL above all) can keep
 # One encoder for every line (json.dumps with options builds a new one per call); stateless, so thread-safe.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False).encode
 
 
 @lru_cache(maxsize=16)
@@ -45,6 +48,52 @@ def _time(value: Any, field: str) -> datetime | None:
     except ValueError as exc:
         raise ValueError(f"{field} is not an ISO-8601 time: {value!r}") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in a JSON value (iterative: a deep value must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _clean_text(text: str) -> str:
+    if "\x00" in text:
+        text = text.replace("\x00", REPLACEMENT)
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # lone surrogates: each becomes one replacement character
+        text = "".join(REPLACEMENT if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
+
+
+def clean(value: Any) -> Any:
+    """A copy of a JSON value every store accepts: NULs and lone surrogates replaced, non-finite numbers null."""
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {_clean_text(str(k)): clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
+
+
+def _line(record: dict) -> bytes:
+    """The journal line of a record, cleaned only when it needs it (a fast check on the encoded line)."""
+    try:
+        line = _encode(record).encode()
+    except (UnicodeEncodeError, ValueError):
+        return _encode(clean(record)).encode()
+    if b"\\u0000" in line:
+        return _encode(clean(record)).encode()
+    return line
 
 
 def _id(value: Any) -> str | None:
@@ -84,6 +133,11 @@ def _accept(raw: Any, *, kind: str | None, received_at: datetime, batch_sent_at:
     for name in OBJECT_FIELDS:
         if raw.get(name) is not None and not isinstance(raw[name], dict):
             raise ValueError(f"{name} must be an object")
+    context = raw.get("context") or {}
+    traits = raw.get("traits") or {}
+    if kind == "identify" and isinstance(context.get("traits"), dict):
+        # RudderStack's clients send identify traits only here; Segment's spec allows it; top-level traits win.
+        traits = {**context["traits"], **traits}
     original = _time(raw.get("timestamp"), "timestamp") or _time(raw.get("originalTimestamp"), "originalTimestamp")
     sent_at = _time(raw.get("sentAt"), "sentAt") or _time(batch_sent_at, "sentAt")
     # Segment's skew correction: the device clock may be off, but its own sentAt - timestamp gap is true.
@@ -97,12 +151,19 @@ def _accept(raw: Any, *, kind: str | None, received_at: datetime, batch_sent_at:
         "userId": user_id, "anonymousId": anonymous_id, "previousId": _id(raw.get("previousId")),
         "groupId": _id(raw.get("groupId")), "event": event if kind == "track" else None,
         "name": raw.get("name") if kind in ("page", "screen") else None,
-        "properties": raw.get("properties") or {}, "traits": raw.get("traits") or {},
-        "context": raw.get("context") or {}, "timestamp": ts.astimezone(UTC).isoformat(),
+        "category": raw.get("category") if kind in ("page", "screen") else None,
+        "properties": raw.get("properties") or {}, "traits": traits,
+        "context": context, "timestamp": ts.astimezone(UTC).isoformat(),
         "originalTimestamp": original.isoformat() if original else None,
         "receivedAt": _iso(received_at),
     }
-    line = _encode(record).encode()
+    try:
+        line = _line(record)
+    except RecursionError:
+        line = b"{" * (MAX_DEPTH + 1)
+    # Braces in the line bound the depth from above, so most messages skip the walk.
+    if line.count(b"{") + line.count(b"[") > MAX_DEPTH and _depth(record) > MAX_DEPTH:
+        raise ValueError(f"the message nests objects or arrays more than {MAX_DEPTH} deep (counting the message)")
     if len(line) > MAX_EVENT_BYTES:
         raise ValueError(f"the message is {len(line)} bytes; at most {MAX_EVENT_BYTES} are accepted")
     return Accepted(message_id=message_id, line=line)

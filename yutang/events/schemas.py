@@ -51,3 +51,42 @@ class TimelinePage(BaseModel):
 
     items: list[TimelineEntry]
     next_cursor: str | None = None
+
+
+class DeadLetterStage(StrEnum):
+    """Where the loader stopped with a message."""
+
+    LOAD = "load"  # not stored: the line could not be read or written
+    ATTRIBUTE = "attribute"  # stored, but no customer could be resolved
+    TRAIT = "trait"  # stored and attributed; one identifying trait was invalid and dropped
+
+
+class DeadLetterStatus(StrEnum):
+    """What has been done about a dead letter."""
+
+    OPEN = "open"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+class DeadLetterOut(BaseModel):
+    """A message set aside by the loader, with why; `raw` (the journal line) only for roles that see PII."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    message_id: str | None
+    stage: DeadLetterStage
+    error: str
+    status: DeadLetterStatus
+    first_seen_at: datetime
+    last_seen_at: datetime
+    replay_count: int
+    replayed_at: datetime | None
+    raw: str | None = None
+
+
+class DeadLetterPage(BaseModel):
+    """Dead letters, newest first."""
+
+    items: list[DeadLetterOut]
+    total: int

@@ -3,20 +3,25 @@
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
+
 from yutang.customers.schemas import Gender, IdentityIn, IdentityKind
 
 GENDERS = {"female": Gender.FEMALE, "f": Gender.FEMALE, "女": Gender.FEMALE, "male": Gender.MALE, "m": Gender.MALE,
            "男": Gender.MALE, "other": Gender.OTHER}
-PROFILE = ("name", "city", "province")
+PROFILE = {"name": 200, "city": 64, "province": 64}  # field: longest kept
 IDENTITY_TRAITS = {"phone": IdentityKind.PHONE, "email": IdentityKind.EMAIL,
                    "wechat_unionid": IdentityKind.WECHAT_UNIONID, "unionid": IdentityKind.WECHAT_UNIONID,
                    "wecom_external_userid": IdentityKind.WECOM_EXTERNAL_USERID}
 
 
-def identities_of(record: dict[str, Any], *, previous_is_user: bool = False) -> list[IdentityIn]:
-    """Identities a message carries: userId, anonymousId, previousId (alias) and identifying traits.
+def identities_of(record: dict[str, Any], *, previous_is_user: bool = False
+                  ) -> tuple[list[IdentityIn], list[tuple[str, str]]]:
+    """Identities a message carries: userId, anonymousId, previousId (alias) and identifying traits; and the
+    identifying traits that cannot be identities at all (trait name, why), which are left out.
 
     An alias's previousId is an earlier userId when one is known (previous_is_user), else an anonymous id.
+    Ids themselves (userId …) that cannot be identities raise ValidationError: the message cannot be attributed.
     """
     found = []
     if record.get("userId"):
@@ -27,19 +32,25 @@ def identities_of(record: dict[str, Any], *, previous_is_user: bool = False) -> 
         kind = IdentityKind.APP_USER_ID if previous_is_user else IdentityKind.ANONYMOUS_ID
         found.append(IdentityIn(kind=kind, value=record["previousId"]))
     traits = record.get("traits") or {}
-    for trait, kind in IDENTITY_TRAITS.items():
-        value = traits.get(trait)
-        if isinstance(value, str | int) and str(value).strip():
-            found.append(IdentityIn(kind=kind, value=str(value)))
+    candidates = [(trait, {"kind": kind, "value": str(traits[trait])}) for trait, kind in IDENTITY_TRAITS.items()
+                  if isinstance(traits.get(trait), str | int) and str(traits[trait]).strip()]
     appid, openid = traits.get("wechat_appid"), traits.get("wechat_openid")
     if isinstance(appid, str) and isinstance(openid, str) and appid and openid:
-        found.append(IdentityIn(kind=IdentityKind.WECHAT_OPENID, namespace=appid, value=openid))
-    return found
+        candidates.append(("wechat_openid", {"kind": IdentityKind.WECHAT_OPENID, "namespace": appid,
+                                             "value": openid}))
+    dropped = []
+    for trait, fields in candidates:
+        try:
+            found.append(IdentityIn(**fields))
+        except ValidationError as exc:
+            dropped.append((trait, exc.errors()[0]["msg"]))
+    return found, dropped
 
 
 def profile_of(traits: dict[str, Any]) -> dict[str, Any]:
     """Profile fields from traits; other non-identifying traits go to attributes."""
-    profile: dict[str, Any] = {k: str(traits[k])[:200] for k in PROFILE if isinstance(traits.get(k), str | int)}
+    profile: dict[str, Any] = {k: str(traits[k])[:most] for k, most in PROFILE.items()
+                               if isinstance(traits.get(k), str | int)}
     gender = GENDERS.get(str(traits.get("gender", "")).strip().lower())
     if gender:
         profile["gender"] = gender

@@ -4,7 +4,9 @@ from datetime import datetime
 
 from yutang.archive import service as archive_service
 from yutang.customers import service as customers_service
-from yutang.customers.schemas import CustomerIn, IdentityIn, IdentityKind, NewPerson
+from yutang.customers.schemas import CustomerFields, CustomerIn, IdentityIn, IdentityKind, NewPerson
+from yutang.events import deadletters
+from yutang.kit.errors import Invalid
 from yutang.runtime.database import Database
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import system_actor
@@ -28,20 +30,40 @@ class OltpResolver:
             return customers_service.lookup_many(session, actor=self._actor(session, workspace_id), kind=kind,
                                                  values=values)
 
-    def identify(self, workspace_id: int, identities: list[IdentityIn], profile: dict) -> int:
-        """OneID upsert of the identities and profile; returns the surviving customer id."""
+    def identify(self, workspace_id: int, identities: list[IdentityIn], profile: dict
+                 ) -> tuple[int | None, list[tuple[IdentityIn, str]]]:
+        """OneID upsert of the valid identities and the profile; returns the surviving customer id and the
+        identities dropped as invalid, with why."""
         with self.database.unit_of_work() as session:
+            valid, dropped = [], []
+            for identity in identities:
+                try:
+                    customers_service.normalise_identities(session, identities_in=[identity])
+                except Invalid as exc:
+                    dropped.append((identity, str(exc)))
+                else:
+                    valid.append(identity)
+            if not valid:
+                return None, dropped
             customer, _, _ = archive_service.upsert_customer(
                 session, actor=self._actor(session, workspace_id),
-                data=CustomerIn(identities=identities, **profile), merge_reason="identified by an event")
-            return customer.id
+                data=CustomerIn(identities=valid, **profile), merge_reason="identified by an event")
+            return customer.id, dropped
 
     def seen(self, workspace_id: int, earliest: dict[int, datetime]) -> None:
         """Move customers' first_seen_at back to their earliest event where that is older."""
         with self.database.unit_of_work() as session:
             customers_service.seen_many(session, actor=self._actor(session, workspace_id), earliest=earliest)
 
-    def create_many(self, workspace_id: int, people: list[NewPerson]) -> list[int | None]:
-        """Create new people known only by app user / anonymous ids, all in one unit of work."""
+    def create_many(self, workspace_id: int, people: list[NewPerson],
+                    profiles: list[CustomerFields | None] | None = None) -> list[int | None]:
+        """Create new people with their identities and profiles, all in one unit of work."""
         with self.database.unit_of_work() as session:
-            return customers_service.create_many(session, actor=self._actor(session, workspace_id), people=people)
+            return customers_service.create_many(session, actor=self._actor(session, workspace_id), people=people,
+                                                 profiles=profiles)
+
+    def set_aside(self, entries: list[deadletters.SetAside]) -> None:
+        """Record the loader's dead letters in one unit of work."""
+        if entries:
+            with self.database.unit_of_work() as session:
+                deadletters.set_aside(session, entries=entries)
