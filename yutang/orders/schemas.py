@@ -6,6 +6,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from yutang.customers.schemas import IdentityIn
+from yutang.kit.fields import INT64_MAX, Id, NonNegative
 
 
 class OrderStatus(StrEnum):
@@ -26,10 +27,10 @@ class OrderLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=128)
     product_name: str | None = Field(default=None, max_length=300)
     category: str | None = Field(default=None, max_length=128)
-    quantity: int = Field(ge=1)
-    unit_price_fen: int = Field(ge=0)
-    amount_fen: int | None = Field(default=None, ge=0, description="paid for this line after discounts")
-    refunded_fen: int = Field(default=0, ge=0)
+    quantity: int = Field(ge=1, le=INT64_MAX)
+    unit_price_fen: NonNegative
+    amount_fen: NonNegative | None = Field(default=None, description="paid for this line after discounts")
+    refunded_fen: NonNegative = 0
 
     @model_validator(mode="after")
     def _amount(self):
@@ -49,10 +50,10 @@ class OrderIn(BaseModel):
     placed_at: datetime
     paid_at: datetime | None = None
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
-    total_fen: int | None = Field(default=None, ge=0, description="default: sum of line amounts")
-    paid_fen: int | None = Field(default=None, ge=0, description="default: total for paid statuses, else 0")
-    refunded_fen: int = Field(default=0, ge=0)
-    customer_id: int | None = None
+    total_fen: NonNegative | None = Field(default=None, description="default: sum of line amounts")
+    paid_fen: NonNegative | None = Field(default=None, description="default: total for paid statuses, else 0")
+    refunded_fen: NonNegative = 0
+    customer_id: Id | None = None
     buyer: list[IdentityIn] = Field(default_factory=list, description="identities of the buyer")
     buyer_name: str | None = None
     source_status: str | None = None
