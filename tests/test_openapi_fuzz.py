@@ -38,6 +38,7 @@ def _fuzz(operation, *, headers: dict, cases: Counter, statuses: Counter, failur
 
 
 @pytest.mark.fuzz
+@pytest.mark.slow
 def test_every_operation_answers_as_its_schema_says(app, client, database):
     """Each operation gets EXAMPLES generated cases (seeded) sent in process with a workspace owner's key."""
     tenant = make_tenant(database, "Fuzzed brand")
