@@ -81,5 +81,5 @@ NEEDS: dict[str, Need] = {
     "GET /v1/loyalty/submissions/{submission_id}/image": P,
     # lifecycle
     "GET /v1/lifecycle/settings": R, "PUT /v1/lifecycle/settings": M, "POST /v1/lifecycle/compute": M,
-    "GET /v1/lifecycle/overview": R,
+    "GET /v1/lifecycle/overview": R, "GET /v1/lifecycle/model": R,
 }
