@@ -1,6 +1,12 @@
 """Roles: owner, operator, analyst (read-only, masked), guide (own customers only); key revocation."""
 
+import os
+from pathlib import Path
+
 import pytest
+
+from tests.test_tenancy import SAMPLE_BODIES, _fill, victim  # noqa: F401
+from yutang.api.openapi import role_matrix_markdown
 
 
 def _member(api, client, role, name=None):
@@ -101,3 +107,67 @@ def test_audit_log_records_who_changed_what(api, client, pool):
     latest = entries[0]
     assert latest["action"] == "customer.updated" and latest["member_id"] == member_id
     assert latest["changes"] == {"city": "上海"}
+
+
+ROLES = ("owner", "operator", "analyst", "guide")
+# A preview for the victim customer (the shared sample renders sample data for no customer).
+PREVIEW = (("post", "/v1/messaging/templates/preview"),
+           {"template_id": "{template_id}", "customer_id": "{customer_id}"})
+
+
+def test_every_operation_declares_its_roles_and_enforces_them(client, tenant, victim):  # noqa: F811
+    """The role matrix of the live OpenAPI document, walked operation by operation: deny is a 403, allow is not,
+    and a guide with no customers of their own gets nothing of another's from an own-customers-only operation."""
+    keys = {"owner": tenant.headers}
+    for role in ROLES[1:]:
+        body = client.post("/v1/members", headers=tenant.headers, json={"name": role, "role": role}).json()
+        keys[role] = {"Authorization": f"Bearer {body['api_key']['secret']}"}
+    unknown = {name: 2**62 for name in victim}
+    spec = client.get("/openapi.json").json()
+    checked, wrong = 0, []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            access = operation.get("x-yutang-access")
+            assert access and set(access["roles"]) == set(ROLES), f"{method} {path} declares no role access"
+            if access["need"] == "write_key":
+                continue
+            body = _fill(SAMPLE_BODIES.get((method.upper(), path)) if (method, path) != PREVIEW[0] else PREVIEW[1],
+                         victim)
+            for role, expected in access["roles"].items():
+                url = path.format(**(unknown if expected == "allow" else victim))
+                response = client.request(method, url, headers=keys[role], json=body)
+                checked += 1
+                leaked = "Victim" in response.text or "13900139000" in response.text
+                if (response.status_code >= 500
+                        or (expected == "deny" and response.status_code != 403)
+                        or (expected == "allow" and response.status_code == 403)
+                        or (expected == "own" and response.status_code < 400 and leaked)
+                        or (expected == "own" and response.status_code < 300 and (method != "get" or "{" in path))):
+                    wrong.append((method.upper(), path, role, expected, response.status_code, response.text[:120]))
+    assert checked > 400
+    assert wrong == [], "\n".join(map(str, wrong))
+
+
+def test_the_role_matrix_in_the_docs_is_the_one_enforced(client):
+    expected = role_matrix_markdown(client.get("/openapi.json").json())
+    path = Path(__file__).resolve().parents[1] / "docs" / "roles.md"
+    if os.environ.get("YUTANG_WRITE_DOCS"):
+        path.write_text(expected, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == expected, "regenerate: YUTANG_WRITE_DOCS=1 pytest tests/test_roles.py"
+
+
+def test_a_guide_neither_writes_segments_nor_reads_others_coupons_or_member_lists(api, client, pool):
+    guide_id, guide = _member(api, client, "guide")
+    api.patch(f"/v1/customers/{pool[0]}", json={"assigned_member_id": guide_id})
+    static = api.post("/v1/segments", json={"name": "VIP", "kind": "static", "customer_ids": pool}).json()
+    template = api.post("/v1/loyalty/coupon-templates", json={"name": "c", "kind": "fixed", "value_fen": 100,
+                                                               "valid_days": 3}).json()
+    coupons = [api.post(f"/v1/loyalty/coupon-templates/{template['id']}/issue",
+                        json={"customer_id": cid, "idempotency_key": f"k{cid}"}).json() for cid in pool]
+    assert client.post("/v1/segments", headers=guide, json={"name": "x", "kind": "static"}).status_code == 403
+    assert client.patch(f"/v1/segments/{static['id']}", headers=guide, json={"name": "y"}).status_code == 403
+    assert client.delete(f"/v1/segments/{static['id']}", headers=guide).status_code == 403
+    assert client.get(f"/v1/segments/{static['id']}/members", headers=guide).status_code == 403
+    assert client.get(f"/v1/loyalty/coupons/{coupons[1]['id']}", headers=guide).status_code == 404
+    assert client.get(f"/v1/loyalty/coupons/{coupons[0]['id']}", headers=guide).json()["code"] == coupons[0]["code"]
+    assert api.get(f"/v1/segments/{static['id']}").json()["name"] == "VIP"

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from yutang import __version__, web
-from yutang.api import problems
+from yutang.api import docs, openapi, problems
 from yutang.api.app import api_router
 from yutang.api.routes import messaging as messaging_routes
 from yutang.kit.settings import Settings, create_settings
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             pipeline.catch_up()  # drain: a graceful stop leaves nothing waiting in the journal or outbox
 
     app = FastAPI(title="Yutang", version=__version__, openapi_url="/openapi.json", lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Private-domain customer operations: one customer pool, tags, orders and more.")
     app.state.settings = settings
     app.state.database = database
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.dispatcher = dispatcher
     app.state.broadcaster = broadcaster
     problems.install(app)
+    openapi.install(app)
+    docs.install(app)
     app.include_router(api_router())
     app.include_router(messaging_routes.public)
     web.install(app, settings)

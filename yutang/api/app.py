@@ -1,7 +1,10 @@
-"""The /v1 API as one router, assembled from the domain routers."""
+"""The /v1 API as one router, assembled from the domain routers, each route behind its role requirement."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
+from fastapi.routing import APIRoute
 
+from yutang.api.deps import Requires
+from yutang.api.roles import NEEDS
 from yutang.api.routes import (
     broadcasts,
     channels,
@@ -18,12 +21,29 @@ from yutang.api.routes import (
     tags,
     workspace,
 )
+from yutang.workspaces.access import Need
+
+PREFIX = "/v1"
+
+
+def operation_key(method: str, path: str) -> str:
+    """How yutang.api.roles names an operation: 'POST /v1/segments'."""
+    return f"{method.upper()} {path}"
 
 
 def api_router() -> APIRouter:
-    """Every /v1 route."""
-    router = APIRouter(prefix="/v1")
+    """Every /v1 route, each with the check of its entry in yutang.api.roles in front of it."""
+    router = APIRouter(prefix=PREFIX)
     for module in (workspace, channels, customers, tags, orders, segments, sources, dead_letters, ingest, messaging,
                    broadcasts, loyalty, loyalty_programme, lifecycle):
-        router.include_router(module.router)
+        for route in module.router.routes:
+            assert isinstance(route, APIRoute)
+            for method in sorted(route.methods):
+                key = operation_key(method, PREFIX + route.path)
+                if key not in NEEDS:
+                    raise LookupError(f"{key} has no entry in yutang/api/roles.py: say which roles may call it")
+            need = NEEDS[operation_key(sorted(route.methods)[0], PREFIX + route.path)]
+            single = APIRouter()
+            single.routes.append(route)
+            router.include_router(single, dependencies=[] if need is Need.WRITE_KEY else [Depends(Requires(need))])
     return router

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from yutang.kit.errors import Unauthorized
 from yutang.runtime.database import Database
 from yutang.workspaces import service as workspaces_service
-from yutang.workspaces.access import Actor
+from yutang.workspaces.access import Actor, Need
 
 bearer = HTTPBearer(auto_error=False, description="A workspace API key: `Authorization: Bearer yt_…`")
 
@@ -41,3 +41,14 @@ def current_actor(request: Request,
 ActorDep = Annotated[Actor, Depends(current_actor)]
 # Ids are 64-bit: anything larger is refused here rather than overflowing in PostgreSQL.
 IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+class Requires:
+    """The dependency that enforces an operation's need (yutang.api.roles), before its input is read."""
+
+    def __init__(self, need: Need):
+        self.need = need
+
+    def __call__(self, actor: ActorDep) -> Actor:
+        actor.require_need(self.need)
+        return actor

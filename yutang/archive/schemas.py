@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from yutang.channels.schemas import ChannelOut
 from yutang.customers.schemas import ConsentOut, CustomerOut, MembershipOut, MergeOut, NoteOut
+from yutang.kit.fields import Id
 from yutang.lifecycle.schemas import CustomerScoresOut
 from yutang.orders.schemas import OrderOut
 from yutang.tags.schemas import CustomerTagOut
@@ -43,7 +44,7 @@ class ArchiveOut(BaseModel):
 class MergeIn(BaseModel):
     """Merge `loser_id` into the customer in the path."""
 
-    loser_id: int
+    loser_id: Id
     reason: str = Field(default="manual merge", min_length=1, max_length=200)
 
 

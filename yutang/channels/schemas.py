@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from yutang.kit.fields import NonNegative, Patch
+
 
 class ChannelKind(StrEnum):
     """Kinds of touchpoint a brand runs."""
@@ -67,15 +69,15 @@ class ChannelIn(BaseModel):
         return self
 
 
-class ChannelPatch(BaseModel):
-    """Changes to a channel."""
+class ChannelPatch(Patch):
+    """Changes to a channel; only external_id may be cleared with null."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    role: ChannelRole | None = None
-    domain: TrafficDomain | None = None
-    external_id: str | None = None
-    active: bool | None = None
-    config: dict[str, Any] | None = None
+    name: str = Field(default=None, min_length=1, max_length=200)
+    role: ChannelRole = None
+    domain: TrafficDomain = None
+    external_id: str | None = Field(default=None, max_length=128)
+    active: bool = None
+    config: dict[str, Any] = None
 
 
 class ChannelOut(BaseModel):
@@ -99,7 +101,7 @@ class ChannelCostIn(BaseModel):
 
     period_start: date
     period_end: date
-    amount_fen: int = Field(ge=0)
+    amount_fen: NonNegative
     note: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")

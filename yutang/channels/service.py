@@ -28,7 +28,7 @@ def update_channel(session: Session, *, actor: Actor, channel_id: int, data: Cha
     """Change a channel's name, role, domain or settings."""
     actor.require(Permission.BULK)
     channel = get_channel(session, actor=actor, channel_id=channel_id)
-    changes = data.model_dump(mode="json", exclude_unset=True)
+    changes = data.changes()
     for key, value in changes.items():
         setattr(channel, key, value)
     workspaces_service.record(session, actor=actor, action="channel.updated", entity_type="channel",

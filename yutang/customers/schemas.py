@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from yutang.kit.fields import Id
+
 
 class IdentityKind(StrEnum):
     """The identifiers OneID matches on."""
@@ -91,7 +93,7 @@ class CustomerIn(CustomerFields):
     first_channel: str | None = Field(default=None, description="channel code of first touch")
     source_campaign: str | None = Field(default=None, max_length=200)
     first_seen_at: datetime | None = None
-    assigned_member_id: int | None = None
+    assigned_member_id: Id | None = None
 
     @field_validator("identities")
     @classmethod
@@ -104,7 +106,7 @@ class CustomerIn(CustomerFields):
 class CustomerPatch(CustomerFields):
     """Change profile fields or the assigned guide."""
 
-    assigned_member_id: int | None = None
+    assigned_member_id: Id | None = None
     source_campaign: str | None = Field(default=None, max_length=200)
 
 

@@ -33,6 +33,7 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are r
 def create_template(session: Session, *, actor: Actor, data: CouponTemplateIn) -> CouponTemplate:
     """Add a coupon template."""
     actor.require(Permission.BULK)
+    _check_tiers(session, actor=actor, tier_ids=data.tier_ids)
     template = CouponTemplate(workspace_id=actor.workspace_id, issued_count=0, **data.model_dump())
     session.add(template)
     session.flush()
@@ -45,6 +46,7 @@ def update_template(session: Session, *, actor: Actor, template_id: int, data: C
     """Replace a template's definition (coupons already issued keep their dates)."""
     actor.require(Permission.BULK)
     template = _template(session, actor, template_id, lock=True)
+    _check_tiers(session, actor=actor, tier_ids=data.tier_ids)
     if data.total_stock is not None and data.total_stock < template.issued_count:
         raise Invalid(f"{template.issued_count} coupons are already issued", field="total_stock")
     for name, value in data.model_dump().items():
@@ -52,6 +54,14 @@ def update_template(session: Session, *, actor: Actor, template_id: int, data: C
     workspaces_service.record(session, actor=actor, action="coupon_template.updated", entity_type="coupon_template",
                               entity_id=template.id, changes=data.model_dump(mode="json"))
     return template
+
+
+def _check_tiers(session: Session, *, actor: Actor, tier_ids: list[int]) -> None:
+    for index, tier_id in enumerate(tier_ids):
+        try:
+            tiers.get_tier(session, actor=actor, tier_id=tier_id)
+        except NotFound as exc:
+            raise Invalid(f"no tier {tier_id} in this workspace", field=f"tier_ids[{index}]") from exc
 
 
 def _template(session: Session, actor: Actor, template_id: int, *, lock: bool = False) -> CouponTemplate:
@@ -226,8 +236,19 @@ def discount_for(template: CouponTemplate, data: CouponRedeemIn) -> int:
 def get_coupon(session: Session, *, actor: Actor, coupon_id: int) -> Coupon:
     """One coupon of the workspace."""
     actor.require(Permission.READ)
-    return get_in_workspace(session, Coupon, coupon_id, workspace_id=actor.workspace_id, what="coupon",
-                            field="coupon_id")
+    coupon = get_in_workspace(session, Coupon, coupon_id, workspace_id=actor.workspace_id, what="coupon",
+                              field="coupon_id")
+    _visible(session, actor=actor, coupon=coupon)
+    return coupon
+
+
+def _visible(session: Session, *, actor: Actor, coupon: Coupon) -> None:
+    # A guide sees and redeems only their own customers' coupons; another's is "not found", code and all.
+    if actor.sees_own_customers_only:
+        try:
+            points.visible_customer(session, actor=actor, customer_id=coupon.customer_id)
+        except NotFound as exc:
+            raise NotFound("no such coupon", field="coupon_id") from exc
 
 
 def redeem(session: Session, *, actor: Actor, coupon_id: int, data: CouponRedeemIn,
@@ -239,6 +260,7 @@ def redeem(session: Session, *, actor: Actor, coupon_id: int, data: CouponRedeem
                             .with_for_update().execution_options(populate_existing=True))
     if coupon is None:
         raise NotFound("no such coupon", field="coupon_id")
+    _visible(session, actor=actor, coupon=coupon)
     if coupon.status == "redeemed":
         if coupon.order_ref == data.order_ref:
             return coupon, False

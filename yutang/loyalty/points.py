@@ -281,6 +281,11 @@ def reverse(session: Session, *, actor: Actor, entry_id: int, key: str, points: 
     origin = session.get(PointsEntry, entry_id)
     if origin is None or origin.workspace_id != actor.workspace_id or origin.points <= 0:
         raise NotFound("no such earn entry", field="entry_id")
+    if actor.sees_own_customers_only:
+        try:
+            visible_customer(session, actor=actor, customer_id=origin.customer_id)
+        except NotFound as exc:
+            raise NotFound("no such earn entry", field="entry_id") from exc
     account = _lock(session, workspace_id=actor.workspace_id, customer_id=origin.customer_id)
     existing = find_entry(session, workspace_id=actor.workspace_id, key=key)
     if existing is not None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from yutang.kit.fields import Id, Int64, NonNegative
 from yutang.loyalty.ledger import SYSTEM_KEY_PREFIX
 
 
@@ -70,7 +71,7 @@ class EntryKind(StrEnum):
 class EarnIn(BaseModel):
     """Award points (a one-off bonus or an integrator's own rule)."""
 
-    customer_id: int = Field(ge=1)
+    customer_id: Id
     points: int = POINTS
     idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
@@ -81,7 +82,7 @@ class EarnIn(BaseModel):
 class RedeemIn(BaseModel):
     """Spend points, first-expiring first."""
 
-    customer_id: int = Field(ge=1)
+    customer_id: Id
     points: int = POINTS
     idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
@@ -91,8 +92,8 @@ class RedeemIn(BaseModel):
 class ReverseIn(BaseModel):
     """Take back (part of) an earn entry, even if its points were spent."""
 
-    entry_id: int = Field(ge=1)
-    points: int | None = Field(None, gt=0, description="default: what is left of the earn to reverse")
+    entry_id: Id
+    points: int | None = Field(None, gt=0, le=1_000_000_000, description="default: what is left of the earn to reverse")
     idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
 
@@ -100,7 +101,7 @@ class ReverseIn(BaseModel):
 class AdjustIn(BaseModel):
     """An operator's correction, positive or negative."""
 
-    customer_id: int = Field(ge=1)
+    customer_id: Id
     points: int = Field(ge=-1_000_000_000, le=1_000_000_000)
     idempotency_key: ClientKey
     reason: str = Field(min_length=1, max_length=300)
@@ -186,12 +187,12 @@ class EarnRuleIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: RuleKind
     active: bool = True
-    points_per_yuan: int = Field(0, ge=0, le=10_000)
+    points_per_yuan: Int64 = Field(0, ge=0, le=10_000)
     excluded_categories: list[str] = Field(default_factory=list)
     event_name: str | None = Field(None, max_length=200)
-    points: int = Field(0, ge=0, le=1_000_000)
-    daily_cap: int | None = Field(None, ge=1, description="most points a customer earns from this rule per day")
-    total_cap: int | None = Field(None, ge=1, description="most points a customer ever earns from this rule")
+    points: Int64 = Field(0, ge=0, le=1_000_000)
+    daily_cap: Id | None = Field(None, description="most points a customer earns from this rule per day")
+    total_cap: Id | None = Field(None, description="most points a customer ever earns from this rule")
 
     @model_validator(mode="after")
     def _complete(self):
@@ -224,7 +225,7 @@ class TierIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     rank: int = Field(ge=1, le=100)
-    threshold: int = Field(ge=0)
+    threshold: NonNegative
     multiplier_pct: int = Field(100, ge=100, le=1000, description="points multiplier in percent (150 = 1.5x)")
     benefits: list[Benefit] = Field(default_factory=list)
 
@@ -274,18 +275,18 @@ class CouponTemplateIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     kind: CouponKind
-    value_fen: int = Field(0, ge=0)
+    value_fen: NonNegative = 0
     percent_off: int = Field(0, ge=0, le=100)
-    cap_fen: int | None = Field(None, ge=1)
-    threshold_fen: int = Field(0, ge=0)
+    cap_fen: Id | None = None
+    threshold_fen: NonNegative = 0
     gift_sku: str | None = Field(None, max_length=128)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     valid_days: int | None = Field(None, ge=1, le=3650)
-    total_stock: int | None = Field(None, ge=0)
+    total_stock: NonNegative | None = None
     per_customer_limit: int = Field(1, ge=1, le=1000)
     channels: list[str] = Field(default_factory=list, description="channel codes; empty: every channel")
-    tier_ids: list[int] = Field(default_factory=list, description="tier-only coupon: tiers allowed; empty: all")
+    tier_ids: list[Id] = Field(default_factory=list, description="tier-only coupon: tiers allowed; empty: all")
     active: bool = True
 
     @model_validator(mode="after")
@@ -328,7 +329,7 @@ class TemplateStats(BaseModel):
 class IssueIn(BaseModel):
     """Issue a coupon to one customer."""
 
-    customer_id: int = Field(ge=1)
+    customer_id: Id
     idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
 
@@ -337,9 +338,9 @@ class BulkIssueIn(BaseModel):
     """Issue a coupon to many customers: a list of ids, everyone carrying a tag, or a segment's members (one key
     per batch)."""
 
-    customer_ids: list[int] = Field(default_factory=list, max_length=100_000)
-    tag_id: int | None = Field(None, ge=1)
-    segment_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    customer_ids: list[Id] = Field(default_factory=list, max_length=100_000)
+    tag_id: Id | None = None
+    segment_id: Id | None = None
     idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
 
@@ -379,8 +380,8 @@ class CouponRedeemIn(BaseModel):
     """Redeem a coupon against an order."""
 
     order_ref: str = Field(min_length=1, max_length=128, description="the order's id in the selling channel")
-    order_amount_fen: int = Field(ge=0)
-    shipping_fen: int = Field(0, ge=0)
+    order_amount_fen: NonNegative
+    shipping_fen: NonNegative = 0
     channel: str | None = Field(None, max_length=64)
 
 

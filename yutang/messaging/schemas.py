@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yutang.kit.fields import Id
+
 
 class ChannelKind(StrEnum):
     """The channel adapters Yutang has."""
@@ -57,17 +59,17 @@ class ChannelConfigIn(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     secrets: dict[str, str] = Field(default_factory=dict)
     acquisition_channel: str | None = Field(default=None, description="channel code of first touch for contacts")
-    queue_id: int | None = None
+    queue_id: Id | None = None
     enabled: bool = True
 
 
 class ChannelConfigPatch(BaseModel):
     """Change settings (merged), replace given secrets, enable or disable."""
 
-    settings: dict[str, Any] | None = None
-    secrets: dict[str, str] | None = None
-    enabled: bool | None = None
-    queue_id: int | None = None
+    settings: dict[str, Any] = None
+    secrets: dict[str, str] = None
+    enabled: bool = None
+    queue_id: Id | None = None
 
 
 class ChannelConfigOut(BaseModel):
@@ -107,9 +109,9 @@ class TemplateOut(TemplateIn):
 class PreviewIn(BaseModel):
     """Render a stored template, or an unsaved one, for a sample customer."""
 
-    template_id: int | None = None
+    template_id: Id | None = None
     template: TemplateIn | None = None
-    customer_id: int | None = None
+    customer_id: Id | None = None
 
 
 class Rendered(BaseModel):
@@ -124,9 +126,9 @@ class Rendered(BaseModel):
 class MessageIn(BaseModel):
     """Queue a message to a customer (or to a webhook endpoint) on a channel."""
 
-    channel_id: int
-    customer_id: int | None = None
-    template_id: int | None = None
+    channel_id: Id
+    customer_id: Id | None = None
+    template_id: Id | None = None
     subject: str | None = Field(default=None, max_length=300)
     body: str | None = Field(default=None, max_length=20_000)
     payload: dict[str, Any] = Field(default_factory=dict)
@@ -189,7 +191,7 @@ class QueueIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     reception_limit: int = Field(default=20, ge=1, le=10_000)
-    member_ids: list[int] = Field(default_factory=list)
+    member_ids: list[Id] = Field(default_factory=list)
 
 
 class QueueOut(BaseModel):
@@ -204,7 +206,7 @@ class QueueOut(BaseModel):
 class InboundIn(BaseModel):
     """An inbound message from an integrator: who wrote (an identity), on which channel, what."""
 
-    channel_id: int
+    channel_id: Id
     identity_kind: str = Field(description="an identity kind, e.g. wecom_external_userid, phone, email")
     identity_value: str = Field(min_length=1, max_length=320)
     identity_namespace: str = ""
@@ -217,13 +219,13 @@ class ReplyIn(BaseModel):
     """A reply in a thread: free text or a quick-reply template."""
 
     body: str | None = Field(default=None, max_length=20_000)
-    template_id: int | None = None
+    template_id: Id | None = None
 
 
 class AssignIn(BaseModel):
     """Whom to hand a thread to."""
 
-    member_id: int = Field(ge=1)
+    member_id: Id
 
 
 class ThreadOut(BaseModel):
@@ -305,9 +307,9 @@ class BroadcastIn(BaseModel):
     """A broadcast: a template to the members of segments (overlaps reach a customer once), now or at send_at."""
 
     name: str = Field(min_length=1, max_length=200)
-    segment_ids: list[int] = Field(min_length=1, max_length=20)
-    channel_id: int
-    template_id: int
+    segment_ids: list[Id] = Field(min_length=1, max_length=20)
+    channel_id: Id
+    template_id: Id
     priority: int = Field(default=0, ge=0, le=100, description="higher wins when campaigns compete")
     send_at: datetime | None = Field(default=None, description="absent: now; naive: workspace wall time")
 

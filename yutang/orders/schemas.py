@@ -2,14 +2,18 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from yutang.customers.schemas import IdentityIn
+from yutang.kit.fields import Id, NonNegative
 
 # Bounds that keep every sum an order makes (lines, totals, refunds) well inside a 64-bit column.
 MAX_FEN = 10**15  # ten trillion yuan
 MAX_QUANTITY = 10**9
+Fen = Annotated[NonNegative, Field(le=MAX_FEN)]
+Quantity = Annotated[Id, Field(le=MAX_QUANTITY)]
 
 class OrderStatus(StrEnum):
     """Lifecycle of an order, common to every channel."""
@@ -29,10 +33,10 @@ class OrderLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=128)
     product_name: str | None = Field(default=None, max_length=300)
     category: str | None = Field(default=None, max_length=128)
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
-    unit_price_fen: int = Field(ge=0, le=MAX_FEN)
-    amount_fen: int | None = Field(default=None, ge=0, le=MAX_FEN, description="paid for this line after discounts")
-    refunded_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    quantity: Quantity
+    unit_price_fen: Fen
+    amount_fen: Fen | None = Field(default=None, description="paid for this line after discounts")
+    refunded_fen: Fen = 0
 
     @model_validator(mode="after")
     def _amount(self):
@@ -54,11 +58,10 @@ class OrderIn(BaseModel):
     placed_at: AwareDatetime
     paid_at: AwareDatetime | None = None
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
-    total_fen: int | None = Field(default=None, ge=0, le=MAX_FEN, description="default: sum of line amounts")
-    paid_fen: int | None = Field(default=None, ge=0, le=MAX_FEN,
-                                 description="default: total for paid statuses, else 0")
-    refunded_fen: int = Field(default=0, ge=0, le=MAX_FEN)
-    customer_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    total_fen: Fen | None = Field(default=None, description="default: sum of line amounts")
+    paid_fen: Fen | None = Field(default=None, description="default: total for paid statuses, else 0")
+    refunded_fen: Fen = 0
+    customer_id: Id | None = None
     buyer: list[IdentityIn] = Field(default_factory=list, description="identities of the buyer")
     buyer_name: str | None = None
     source_status: str | None = None

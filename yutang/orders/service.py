@@ -39,6 +39,8 @@ def record_order(session: Session, *, actor: Actor, data: OrderIn,
     existing = session.scalar(select(Order).where(Order.workspace_id == actor.workspace_id,
                                                   Order.channel_id == channel.id,
                                                   Order.external_id == data.external_id))
+    if existing is not None and actor.sees_own_customers_only:
+        get_order(session, actor=actor, order_id=existing.id)  # a guide never reads or rewrites another's order
     fingerprint = content_hash(data)
     if existing is not None and existing.content_hash == fingerprint:
         return existing, "unchanged", False

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yutang.kit.fields import Id, NonNegative
+
 RULE_DOC = ("A rule tree: {\"all\": [...]}, {\"any\": [...]}, {\"not\": {...}} or a condition with a \"type\" "
             "(attribute, identity, tag, channel, consent, event, order, bought, lifecycle_stage, rfm_class, "
             "customer_value); see docs/segments.md.")
@@ -22,18 +24,18 @@ class SegmentIn(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     kind: Literal["dynamic", "static"] = "dynamic"
     rule: dict[str, Any] | None = rule_field(default=None)
-    customer_ids: list[int] = Field(default_factory=list, max_length=10000,
+    customer_ids: list[Id] = Field(default_factory=list, max_length=10000,
                                     description="static segments: customers picked by id")
-    tag_id: int | None = Field(default=None, ge=1, description="auto-tag: added on entry, removed on exit")
+    tag_id: Id | None = Field(default=None, description="auto-tag: added on entry, removed on exit")
 
 
 class SegmentPatch(BaseModel):
     """Changes to a segment; a new rule on a dynamic segment rebuilds its membership."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: str = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=2000)
     rule: dict[str, Any] | None = rule_field(default=None)
-    tag_id: int | None = Field(default=None, ge=0, description="0 removes the auto-tag")
+    tag_id: NonNegative | None = Field(default=None, description="0 removes the auto-tag")
 
 
 class SegmentOut(BaseModel):
@@ -107,7 +109,7 @@ class MemberOut(BaseModel):
 class MembersIn(BaseModel):
     """Customers to add to a static segment."""
 
-    customer_ids: list[int] = Field(min_length=1, max_length=10000)
+    customer_ids: list[Id] = Field(min_length=1, max_length=10000)
 
 
 class RebuildOut(BaseModel):

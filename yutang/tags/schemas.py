@@ -4,21 +4,23 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from yutang.kit.fields import Id, Int64
+
 
 class TagGroupIn(BaseModel):
     """A new tag group, optionally with its tags."""
 
     name: str = Field(min_length=1, max_length=100)
-    order: int = 0
+    order: Int64 = 0
     tags: list[str] = Field(default_factory=list, description="tag names to create in this group, in order")
 
 
 class TagIn(BaseModel):
     """A new tag in a group."""
 
-    group_id: int
+    group_id: Id
     name: str = Field(min_length=1, max_length=100)
-    order: int = 0
+    order: Int64 = 0
 
 
 class TagOut(BaseModel):
@@ -55,7 +57,7 @@ class CustomerTagOut(BaseModel):
 class TagRef(BaseModel):
     """A tag by id, or by 'group' + 'name' (created when missing and create_missing is set)."""
 
-    id: int | None = None
+    id: Id | None = None
     group: str | None = None
     name: str | None = None
 
@@ -77,7 +79,7 @@ class TaggingIn(BaseModel):
 class BulkTaggingIn(TaggingIn):
     """Tags to add to and remove from many customers at once."""
 
-    customer_ids: list[int] = Field(min_length=1, max_length=10_000)
+    customer_ids: list[Id] = Field(min_length=1, max_length=10_000)
 
 
 class BulkTaggingOut(BaseModel):

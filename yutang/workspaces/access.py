@@ -22,15 +22,58 @@ class Permission(StrEnum):
     WRITE = "write"
     SEE_PII = "see_pii"
     BULK = "bulk"  # imports, bulk tagging, merges, erasure
+    MANAGE = "manage"  # workspace set-up: channels, tags, segments, templates, coupon templates, point tasks
     ADMIN = "admin"  # members, keys, audit log
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
-    Role.OPERATOR: frozenset({Permission.READ, Permission.WRITE, Permission.SEE_PII, Permission.BULK}),
+    Role.OPERATOR: frozenset({Permission.READ, Permission.WRITE, Permission.SEE_PII, Permission.BULK,
+                              Permission.MANAGE}),
     Role.ANALYST: frozenset({Permission.READ}),
     Role.GUIDE: frozenset({Permission.READ, Permission.WRITE}),
 }
+
+
+class Need(StrEnum):
+    """What an API operation needs of its caller; each maps to a permission and, for guides, a scope."""
+
+    READ = "read"  # the workspace's definitions and aggregate figures
+    READ_CUSTOMERS = "read_customers"  # customer data (a guide: their own customers only)
+    READ_POOL = "read_pool"  # lists that span the whole pool (segment members, recipients, review queue)
+    SERVE = "serve"  # change customer data one customer at a time (a guide: their own customers only)
+    MANAGE = "manage"
+    BULK = "bulk"
+    ADMIN = "admin"
+    WRITE_KEY = "write_key"  # Segment-compatible tracking: a source's write key, no member role
+
+
+class Grant(StrEnum):
+    """A role's answer for a need: allowed, refused (403), or allowed for the guide's own customers only."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    OWN = "own"
+    NONE = "n/a"  # the operation takes no member key
+
+
+_NEEDS: dict[Need, Permission] = {
+    Need.READ: Permission.READ, Need.READ_CUSTOMERS: Permission.READ, Need.READ_POOL: Permission.READ,
+    Need.SERVE: Permission.WRITE, Need.MANAGE: Permission.MANAGE, Need.BULK: Permission.BULK,
+    Need.ADMIN: Permission.ADMIN,
+}
+_GUIDE_SCOPED = {Need.READ_CUSTOMERS, Need.SERVE}
+
+
+def grant(role: Role, need: Need) -> Grant:
+    """The role matrix: what a role may do with an operation that has this need."""
+    if need is Need.WRITE_KEY:
+        return Grant.NONE
+    if need is Need.READ_POOL and role is Role.GUIDE:
+        return Grant.DENY
+    if _NEEDS[need] not in GRANTS[role]:
+        return Grant.DENY
+    return Grant.OWN if role is Role.GUIDE and need in _GUIDE_SCOPED else Grant.ALLOW
 
 
 @dataclass(frozen=True)
@@ -51,6 +94,11 @@ class Actor:
         """Raise Forbidden unless the role grants the permission."""
         if not self.can(permission):
             raise Forbidden(f"the {self.role.value} role may not {permission.value.replace('_', ' ')}")
+
+    def require_need(self, need: Need) -> None:
+        """Raise Forbidden when the role matrix denies this actor's role the need."""
+        if grant(self.role, need) is Grant.DENY:
+            raise Forbidden(f"the {self.role.value} role may not do this ({need.value.replace('_', ' ')})")
 
     @property
     def sees_own_customers_only(self) -> bool:

@@ -1,5 +1,6 @@
 """Workspace, member and API key lifecycle, authentication, and the audit log."""
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -152,7 +153,13 @@ def record(session: Session, *, actor: Actor, action: str, entity_type: str, ent
            changes: dict | None = None) -> None:
     """Write an audit entry for a change, inside the caller's transaction."""
     session.add(AuditEntry(workspace_id=actor.workspace_id, member_id=actor.member_id, api_key_id=actor.api_key_id,
-                           action=action, entity_type=entity_type, entity_id=entity_id, changes=changes or {}))
+                           action=action, entity_type=entity_type, entity_id=entity_id, changes=_json(changes or {})))
+
+
+def _json(changes: dict) -> dict:
+    # The audit log stores JSON: dates and other values a service hands over are kept as their text.
+    return json.loads(json.dumps(changes, default=lambda value: value.isoformat() if hasattr(value, "isoformat")
+                                 else str(value)))
 
 
 def record_many(session: Session, *, actor: Actor, action: str, entity_type: str,
@@ -161,7 +168,7 @@ def record_many(session: Session, *, actor: Actor, action: str, entity_type: str
     if entries:
         session.execute(insert(AuditEntry.__table__), [
             {"workspace_id": actor.workspace_id, "member_id": actor.member_id, "api_key_id": actor.api_key_id,
-             "action": action, "entity_type": entity_type, "entity_id": entity_id, "changes": changes,
+             "action": action, "entity_type": entity_type, "entity_id": entity_id, "changes": _json(changes),
              "created_at": utcnow()} for entity_id, changes in entries])
 
 

@@ -27,6 +27,7 @@ from yutang.customers.schemas import (
 from yutang.events import timeline
 from yutang.events.schemas import TimelinePage
 from yutang.kit.errors import Invalid
+from yutang.kit.fields import Id
 from yutang.kit.pagination import decode_cursor
 from yutang.orders.schemas import ImportReport
 from yutang.tags import service as tags_service
@@ -55,8 +56,8 @@ def search_customers(request: Request, actor: ActorDep,
                      q: Annotated[str | None, Query(description="name, phone, email or any id")] = None,
                      name: str | None = None,
                      identity: Annotated[str | None, Query(description="kind:value, e.g. phone:13800138000")] = None,
-                     tag: Annotated[list[int] | None, Query(description="tag ids; all must be present")] = None,
-                     channel_id: int | None = None,
+                     tag: Annotated[list[Id] | None, Query(description="tag ids; all must be present")] = None,
+                     channel_id: Id | None = None,
                      status: Annotated[str, Query(pattern="^(active|merged|erased)$")] = "active",
                      cursor: str | None = None, limit: int = Query(50, ge=1, le=500)):
     """Search the pool by identity, tag, channel or name; newest first, cursor-paged."""

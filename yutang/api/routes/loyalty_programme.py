@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.errors import NotFound
+from yutang.kit.fields import INT64_MAX
 from yutang.kit.pagination import decode_cursor
 from yutang.loyalty import coupons, point_tasks, rules, tiers
 from yutang.loyalty.schemas import (
@@ -171,7 +172,7 @@ def create_task(request: Request, actor: ActorDep, data: PointTaskIn):
 
 
 @router.post("/tasks/{task_id}/submissions", response_model=SubmissionOut, status_code=201)
-def submit(request: Request, actor: ActorDep, task_id: IdPath, customer_id: Annotated[int, Form(ge=1)],
+def submit(request: Request, actor: ActorDep, task_id: IdPath, customer_id: Annotated[int, Form(ge=1, le=INT64_MAX)],
            image: UploadFile = File(...), note: Annotated[str, Form(max_length=2000)] = ""):
     """A customer's proof (multipart: customer_id, note, image); the same picture seen before is flagged."""
     data = image.file.read(point_tasks.MAX_IMAGE_BYTES + 1)

@@ -13,6 +13,7 @@ from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.archive import service as archive_service
 from yutang.kit.errors import Forbidden, Invalid
+from yutang.kit.fields import Id
 from yutang.kit.pagination import decode_cursor
 from yutang.messaging import inbox, service, wecom
 from yutang.messaging.adapters.wecom_crypto import CallbackError, WXBizMsgCrypt, parse_xml
@@ -93,7 +94,7 @@ def sync_wecom_contacts(request: Request, actor: ActorDep, config_id: IdPath, da
 
 @router.post("/messaging/channels/{config_id}/wecom/tags-sync", response_model=TagSyncOut)
 def sync_wecom_tags(request: Request, actor: ActorDep, config_id: IdPath,
-                    push_tag_id: Annotated[list[int] | None, Query()] = None):
+                    push_tag_id: Annotated[list[Id] | None, Query()] = None):
     """Pull WeCom corp tags into tag groups; push the given tags to WeCom and mark them on synced contacts."""
     with unit_of_work(request) as session:
         return wecom.sync_tags(session, actor=actor, config_id=config_id, push_tag_ids=push_tag_id or [])
@@ -155,8 +156,8 @@ def send_message(request: Request, actor: ActorDep, data: MessageIn):
 
 
 @router.get("/messages", response_model=Page[MessageOut])
-def list_messages(request: Request, actor: ActorDep, customer_id: int | None = None, status: Status | None = None,
-                  channel_id: int | None = None, cursor: str | None = None, limit: Limit = 50):
+def list_messages(request: Request, actor: ActorDep, customer_id: Id | None = None, status: Status | None = None,
+                  channel_id: Id | None = None, cursor: str | None = None, limit: Limit = 50):
     """The delivery report: messages newest first."""
     with unit_of_work(request) as session:
         rows = service.list_messages(session, actor=actor, customer_id=customer_id,
@@ -206,8 +207,8 @@ def inbound(request: Request, actor: ActorDep, data: InboundIn):
 
 
 @router.get("/inbox/threads", response_model=Page[ThreadOut])
-def list_threads(request: Request, actor: ActorDep, status: str | None = "open", member_id: int | None = None,
-                 queue_id: int | None = None, unassigned: bool = False, customer_id: int | None = None,
+def list_threads(request: Request, actor: ActorDep, status: str | None = "open", member_id: Id | None = None,
+                 queue_id: Id | None = None, unassigned: bool = False, customer_id: Id | None = None,
                  cursor: str | None = None, limit: Limit = 50):
     """Threads, newest first."""
     with unit_of_work(request) as session:

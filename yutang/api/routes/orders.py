@@ -6,6 +6,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 
 from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.api.pages import Page, page_of
+from yutang.kit.fields import Id
 from yutang.kit.pagination import decode_cursor
 from yutang.orders import importing, service
 from yutang.orders.schemas import ImportReport, OrderIn, OrderOut, OrderStatus
@@ -14,8 +15,8 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 @router.get("", response_model=Page[OrderOut])
-def list_orders(request: Request, actor: ActorDep, customer_id: int | None = None,
-                channel_id: int | None = None, status: OrderStatus | None = None, cursor: str | None = None,
+def list_orders(request: Request, actor: ActorDep, customer_id: Id | None = None,
+                channel_id: Id | None = None, status: OrderStatus | None = None, cursor: str | None = None,
                 limit: int = Query(50, ge=1, le=500)):
     """Orders newest first."""
     with unit_of_work(request) as session:

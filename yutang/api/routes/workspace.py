@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, Request
 
 from yutang.api.deps import ActorDep, IdPath, unit_of_work
 from yutang.api.pages import Page, page_of
+from yutang.kit.fields import Id
 from yutang.kit.pagination import decode_cursor
 from yutang.workspaces import service
 from yutang.workspaces.schemas import ApiKeyOut, AuditEntryOut, MemberIn, MemberOut, WorkspaceOut
@@ -64,7 +65,7 @@ def revoke_key(request: Request, actor: ActorDep, key_id: IdPath):
 
 
 @router.get("/audit-log", response_model=Page[AuditEntryOut])
-def audit_log(request: Request, actor: ActorDep, entity_type: str | None = None, entity_id: int | None = None,
+def audit_log(request: Request, actor: ActorDep, entity_type: str | None = None, entity_id: Id | None = None,
               cursor: str | None = None, limit: int = Query(50, ge=1, le=500)):
     """Who changed what, newest first."""
     with unit_of_work(request) as session:

@@ -1,0 +1,88 @@
+"""What each /v1 operation needs of its caller's role: one entry per operation, enforced and published from here.
+
+`api_router()` puts the check of each entry in front of its route and the OpenAPI document carries it as
+`x-yutang-access`; a route without an entry stops the app from being built. The role matrix that follows
+(`workspaces.access.grant`) is docs/roles.md.
+"""
+
+from yutang.workspaces.access import Need
+
+R, C, P, S, M, B, A, K = (Need.READ, Need.READ_CUSTOMERS, Need.READ_POOL, Need.SERVE, Need.MANAGE, Need.BULK,
+                          Need.ADMIN, Need.WRITE_KEY)
+
+NEEDS: dict[str, Need] = {
+    # workspace, members, keys
+    "GET /v1/workspace": R, "GET /v1/me": R, "GET /v1/members": R, "POST /v1/members": A,
+    "GET /v1/api-keys": A, "POST /v1/members/{member_id}/api-keys": A, "DELETE /v1/api-keys/{key_id}": A,
+    "GET /v1/audit-log": A,
+    # channels
+    "GET /v1/channels": R, "POST /v1/channels": M, "GET /v1/channels/{channel_id}": R,
+    "PATCH /v1/channels/{channel_id}": M, "GET /v1/channels/{channel_id}/costs": R,
+    "POST /v1/channels/{channel_id}/costs": M,
+    # customers
+    "GET /v1/customers": C, "POST /v1/customers": S, "POST /v1/customers/import": B,
+    "GET /v1/customers/{customer_id}": C, "PATCH /v1/customers/{customer_id}": S,
+    "GET /v1/customers/{customer_id}/archive": C, "GET /v1/customers/{customer_id}/timeline": C,
+    "POST /v1/customers/{customer_id}/identities": S, "POST /v1/customers/{customer_id}/merge": B,
+    "POST /v1/customers/{customer_id}/channels": S, "POST /v1/customers/{customer_id}/consents": S,
+    "POST /v1/customers/{customer_id}/notes": S, "POST /v1/customers/{customer_id}/tags": S,
+    "DELETE /v1/customers/{customer_id}/tags/{tag_id}": S, "GET /v1/customers/{customer_id}/export": B,
+    "POST /v1/customers/{customer_id}/erase": B,
+    # tags
+    "GET /v1/tag-groups": R, "POST /v1/tag-groups": M, "POST /v1/tags": M, "DELETE /v1/tags/{tag_id}": M,
+    "POST /v1/tags/bulk": S,
+    # orders
+    "GET /v1/orders": C, "POST /v1/orders": S, "POST /v1/orders/import": B, "GET /v1/orders/{order_id}": C,
+    # segments
+    "POST /v1/segments": M, "GET /v1/segments": R, "POST /v1/segments/preview": P,
+    "GET /v1/segments/{segment_id}": R, "PATCH /v1/segments/{segment_id}": M,
+    "DELETE /v1/segments/{segment_id}": M, "POST /v1/segments/{segment_id}/rebuild": M,
+    "GET /v1/segments/{segment_id}/explain/{customer_id}": C, "GET /v1/segments/{segment_id}/members": P,
+    "POST /v1/segments/{segment_id}/members": M, "POST /v1/segments/{segment_id}/members/import": M,
+    # event sources and Segment-compatible tracking
+    "GET /v1/sources": R, "POST /v1/sources": M, "DELETE /v1/sources/{source_id}": M,
+    "POST /v1/batch": K, "POST /v1/identify": K, "POST /v1/track": K, "POST /v1/page": K, "POST /v1/screen": K,
+    "POST /v1/group": K, "POST /v1/alias": K,
+    "GET /v1/events/dead-letters": P, "GET /v1/events/dead-letters/{dead_letter_id}": P,
+    "POST /v1/events/dead-letters/{dead_letter_id}/replay": M,
+    "POST /v1/events/dead-letters/{dead_letter_id}/discard": M,
+    # messaging: channel configurations, templates, messages, inbox, pressure, broadcasts
+    "GET /v1/messaging/channels": R, "POST /v1/messaging/channels": A, "GET /v1/messaging/channels/{config_id}": R,
+    "PATCH /v1/messaging/channels/{config_id}": A, "POST /v1/messaging/channels/{config_id}/wecom/contacts-sync": M,
+    "POST /v1/messaging/channels/{config_id}/wecom/tags-sync": M,
+    "POST /v1/messaging/channels/{config_id}/wecom/results-sync": M,
+    "GET /v1/messaging/templates": R, "POST /v1/messaging/templates": M,
+    "GET /v1/messaging/templates/{template_id}": R, "PUT /v1/messaging/templates/{template_id}": M,
+    "POST /v1/messaging/templates/preview": C,
+    "POST /v1/messages": S, "GET /v1/messages": C, "GET /v1/messages/{message_id}": C,
+    "GET /v1/messages/{message_id}/attempts": C, "POST /v1/messages/{message_id}/replay": S,
+    "POST /v1/messages/{message_id}/delivery": S,
+    "POST /v1/inbox/messages": S, "GET /v1/inbox/threads": C, "GET /v1/inbox/threads/{thread_id}": C,
+    "POST /v1/inbox/threads/{thread_id}/replies": S, "POST /v1/inbox/threads/{thread_id}/resolve": S,
+    "POST /v1/inbox/threads/{thread_id}/assign": S, "GET /v1/inbox/queues": R, "POST /v1/inbox/queues": A,
+    "GET /v1/messaging/pressure": R, "PUT /v1/messaging/pressure": A,
+    "POST /v1/broadcasts/preview": P, "POST /v1/broadcasts": M, "GET /v1/broadcasts": R,
+    "GET /v1/broadcasts/{broadcast_id}": R, "POST /v1/broadcasts/{broadcast_id}/cancel": M,
+    "GET /v1/broadcasts/{broadcast_id}/recipients": P,
+    # loyalty
+    "GET /v1/loyalty/settings": R, "PUT /v1/loyalty/settings": A,
+    "POST /v1/loyalty/points/earn": S, "POST /v1/loyalty/points/redeem": S, "POST /v1/loyalty/points/reverse": S,
+    "POST /v1/loyalty/points/adjust": B, "GET /v1/loyalty/points/liability": R,
+    "GET /v1/loyalty/points/entries/{entry_id}": C, "GET /v1/loyalty/customers/{customer_id}/points": C,
+    "GET /v1/loyalty/customers/{customer_id}/points/entries": C,
+    "GET /v1/loyalty/rules": R, "POST /v1/loyalty/rules": A, "PUT /v1/loyalty/rules/{rule_id}": A,
+    "GET /v1/loyalty/tiers": R, "POST /v1/loyalty/tiers": A, "PUT /v1/loyalty/tiers/{tier_id}": A,
+    "GET /v1/loyalty/customers/{customer_id}/tier": C, "GET /v1/loyalty/customers/{customer_id}/coupons": C,
+    "GET /v1/loyalty/coupon-templates": R, "POST /v1/loyalty/coupon-templates": M,
+    "PUT /v1/loyalty/coupon-templates/{coupon_template_id}": M,
+    "GET /v1/loyalty/coupon-templates/{coupon_template_id}/stats": R,
+    "POST /v1/loyalty/coupon-templates/{coupon_template_id}/issue": S,
+    "POST /v1/loyalty/coupon-templates/{coupon_template_id}/issue-bulk": B,
+    "GET /v1/loyalty/coupons/{coupon_id}": C, "POST /v1/loyalty/coupons/{coupon_id}/redeem": S,
+    "GET /v1/loyalty/tasks": R, "POST /v1/loyalty/tasks": M, "POST /v1/loyalty/tasks/{task_id}/submissions": S,
+    "GET /v1/loyalty/submissions": P, "POST /v1/loyalty/submissions/{submission_id}/review": B,
+    "GET /v1/loyalty/submissions/{submission_id}/image": P,
+    # lifecycle
+    "GET /v1/lifecycle/settings": R, "PUT /v1/lifecycle/settings": M, "POST /v1/lifecycle/compute": M,
+    "GET /v1/lifecycle/overview": R, "GET /v1/lifecycle/model": R,
+}
