@@ -15,6 +15,7 @@ from yutang.api.routes import (
     segments,
     sources,
     tags,
+    webhooks,
     workspace,
 )
 
@@ -23,6 +24,6 @@ def api_router() -> APIRouter:
     """Every /v1 route."""
     router = APIRouter(prefix="/v1")
     for module in (workspace, channels, customers, tags, orders, segments, sources, ingest, messaging, broadcasts,
-                   loyalty, loyalty_programme, lifecycle):
+                   loyalty, loyalty_programme, lifecycle, webhooks):
         router.include_router(module.router)
     return router

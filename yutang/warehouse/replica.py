@@ -10,30 +10,11 @@ from itertools import groupby
 from typing import Any
 
 from yutang.warehouse.backends import Tx
+from yutang.warehouse.own_events import SOURCE, TOPIC_EVENTS, OwnEvent, events_of
 
 # Yutang's own changes land in the events table under these names (documented in docs/events.md).
-EVENT_NAMES = {
-    "order.paid": "Order Paid",
-    "order.refunded": "Order Refunded",
-    "tag.added": "Tag Added",
-    "tag.removed": "Tag Removed",
-    "consent.changed": "Consent Changed",
-    "customer.merged": "Customer Merged",
-    "message.queued": "Message Queued",
-    "message.sent": "Message Sent",
-    "message.delivered": "Message Delivered",
-    "message.read": "Message Read",
-    "message.clicked": "Message Clicked",
-    "message.failed": "Message Failed",
-    "message.suppressed": "Message Suppressed",
-    "message.received": "Message Received",
-    "points.changed": "Points Changed",
-    "coupon.issued": "Coupon Issued",
-    "coupon.redeemed": "Coupon Redeemed",
-    "coupon.expired": "Coupon Expired",
-    "tier.changed": "Tier Changed",
-}
-INTERNAL_SOURCE = "yutang"
+EVENT_NAMES = TOPIC_EVENTS
+INTERNAL_SOURCE = SOURCE
 
 
 @dataclass(frozen=True)
@@ -91,29 +72,21 @@ def touched(changes: list[Change]) -> dict[int, set[int]]:
     return result
 
 
+def _rows(events: list[OwnEvent]) -> list[dict]:
+    return [{"workspace_id": e.workspace_id, "message_id": e.id, "type": "track", "event": e.name,
+             "customer_id": e.customer_id, "properties": json.dumps(e.properties, ensure_ascii=False),
+             "ts": e.occurred_at, "received_at": e.occurred_at, "source": SOURCE} for e in events]
+
+
 def _record_events(tx: Tx, changes: list[Change]) -> None:
-    tx.insert_rows("events", [
-        {"workspace_id": change.workspace_id, "message_id": f"{INTERNAL_SOURCE}:outbox:{change.id}", "type": "track",
-         "event": EVENT_NAMES[change.topic],
-         "customer_id": change.payload.get("customer_id") or change.payload.get("winner_id") or change.entity_id,
-         "properties": json.dumps(change.payload, ensure_ascii=False), "ts": change.created_at,
-         "received_at": change.created_at, "source": INTERNAL_SOURCE} for change in changes])
+    tx.insert_rows("events", _rows([event for change in changes for event in events_of(change)]))
 
 
 def _message_batch(tx: Tx, change: Change) -> None:
     # Many messages queued (or suppressed) at once: one event each, keyed by the outbox row and the message.
-    p = change.payload
-    name = EVENT_NAMES[f"message.{p['state']}"]
-    shared = {k: p[k] for k in ("channel_config_id", "purpose", "template_id") if k in p}
-    rows = [{"workspace_id": change.workspace_id, "message_id": f"{INTERNAL_SOURCE}:outbox:{change.id}:{message_id}",
-             "type": "track", "event": name, "customer_id": customer_id,
-             "properties": json.dumps({**shared, "message_id": message_id, "customer_id": customer_id,
-                                       "status": p["state"], "error_code": error_code,
-                                       "thread_id": rest[0] if rest else None}, ensure_ascii=False),
-             "ts": change.created_at, "received_at": change.created_at, "source": INTERNAL_SOURCE}
-            for message_id, customer_id, error_code, *rest in p["messages"]]
+    rows = _rows(events_of(change))
     tx.execute("DELETE FROM events WHERE source = %(s)s AND message_id IN (SELECT unnest(CAST(%(m)s AS VARCHAR[])))",
-               {"s": INTERNAL_SOURCE, "m": [row["message_id"] for row in rows]})
+               {"s": SOURCE, "m": [row["message_id"] for row in rows]})
     tx.insert_rows("events", rows)
 
 

@@ -1,0 +1,87 @@
+"""Yutang's own events: the catalogue of their names and the one mapping from an outbox row to them.
+
+The relay records these events in the warehouse (`replica.py`) and webhooks deliver them to subscribers
+(`yutang.webhooks`); both read an outbox row through `events_of`, so an event means the same thing in both places.
+Later domains add their topics to TOPIC_EVENTS (or, for events they write straight to the warehouse,
+their names to DIRECT_EVENTS); CATALOGUE is every name an integrator can subscribe to.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+SOURCE = "yutang"
+
+# Outbox topic -> event name (the names are documented in docs/events.md).
+TOPIC_EVENTS: dict[str, str] = {
+    "order.paid": "Order Paid",
+    "order.refunded": "Order Refunded",
+    "tag.added": "Tag Added",
+    "tag.removed": "Tag Removed",
+    "consent.changed": "Consent Changed",
+    "customer.merged": "Customer Merged",
+    "message.queued": "Message Queued",
+    "message.sent": "Message Sent",
+    "message.delivered": "Message Delivered",
+    "message.read": "Message Read",
+    "message.clicked": "Message Clicked",
+    "message.failed": "Message Failed",
+    "message.suppressed": "Message Suppressed",
+    "message.received": "Message Received",
+    "points.changed": "Points Changed",
+    "coupon.issued": "Coupon Issued",
+    "coupon.redeemed": "Coupon Redeemed",
+    "coupon.expired": "Coupon Expired",
+    "tier.changed": "Tier Changed",
+}
+# Many messages changing state at once: one outbox row, one `Message <state>` event per message.
+BATCH_TOPIC = "message.batch"
+# Events the warehouse jobs append themselves, with `source = 'yutang'` (no outbox row precedes them).
+DIRECT_EVENTS: tuple[str, ...] = ("Segment Entered", "Segment Exited", "Lifecycle Stage Changed")
+
+CATALOGUE: tuple[str, ...] = (*dict.fromkeys(TOPIC_EVENTS.values()), *DIRECT_EVENTS)
+TOPICS: frozenset[str] = frozenset({*TOPIC_EVENTS, BATCH_TOPIC})
+
+
+class OutboxChange(Protocol):
+    """What events_of reads of an outbox row."""
+
+    id: int
+    workspace_id: int
+    topic: str
+    entity_id: int | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OwnEvent:
+    """One of Yutang's own events: its stable id (the warehouse message id), name, customer, properties, time."""
+
+    id: str
+    workspace_id: int
+    name: str
+    customer_id: int | None
+    properties: dict[str, Any]
+    occurred_at: datetime
+
+
+def events_of(change: OutboxChange) -> list[OwnEvent]:
+    """The events one outbox row stands for (none for topics that only feed replicas)."""
+    p = change.payload
+    if change.topic == BATCH_TOPIC:
+        name = TOPIC_EVENTS[f"message.{p['state']}"]
+        shared = {k: p[k] for k in ("channel_config_id", "purpose", "template_id") if k in p}
+        return [OwnEvent(id=f"{SOURCE}:outbox:{change.id}:{message_id}", workspace_id=change.workspace_id, name=name,
+                         customer_id=customer_id,
+                         properties={**shared, "message_id": message_id, "customer_id": customer_id,
+                                     "status": p["state"], "error_code": error_code,
+                                     "thread_id": rest[0] if rest else None},
+                         occurred_at=change.created_at)
+                for message_id, customer_id, error_code, *rest in p["messages"]]
+    name = TOPIC_EVENTS.get(change.topic)
+    if name is None:
+        return []
+    return [OwnEvent(id=f"{SOURCE}:outbox:{change.id}", workspace_id=change.workspace_id, name=name,
+                     customer_id=p.get("customer_id") or p.get("winner_id") or change.entity_id, properties=p,
+                     occurred_at=change.created_at)]
