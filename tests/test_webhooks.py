@@ -10,6 +10,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.peers.server import serve
 from tests.peers.webhooks import Receiver
+from tests.test_web_console import signed_in
 from yutang.kit.clock import utcnow
 from yutang.warehouse.own_events import CATALOGUE, TOPIC_EVENTS, events_of
 from yutang.warehouse.replica import Change
@@ -214,3 +215,36 @@ def test_other_workspaces_and_other_roles_see_no_endpoints(api, client, other_te
     operator = {"Authorization": f"Bearer {member['api_key']['secret']}"}
     assert client.get("/v1/webhooks/endpoints", headers=operator).status_code == 403
     assert "secret" not in api.get(f"/v1/webhooks/endpoints/{endpoint['id']}").json()
+
+
+def test_console_adds_an_endpoint_shows_its_secret_once_and_the_disabled_notice(app, api, pipeline, sender,
+                                                                                   receiver, tenant):
+    peer, url = receiver
+    console = signed_in(app, tenant.key)
+    console.cookies.set("yutang_lang", "zh_CN")
+    # Given the owner adds an endpoint in the console
+    page = console.post("/console/webhooks", data={"url": url, "description": "ERP", "events": ["Tag Added"]})
+    assert page.status_code == 200
+    assert "签名密钥" in page.text and "whsec_" in page.text
+    endpoint = api.get("/v1/webhooks/endpoints").json()[0]
+    assert endpoint["events"] == ["Tag Added"] and endpoint["description"] == "ERP"
+    # A wrong event list is answered inline
+    bad = console.post("/console/webhooks", data={"url": url})
+    assert bad.status_code == 422 and '<small class="error">' in bad.text
+    # When its receiver keeps refusing, Yutang turns it off and the page says so
+    peer.statuses = [410] * 3
+    customer = _customer(api)
+    for name in ("X", "Y", "Z"):
+        _tag(api, customer, name)
+    pipeline.catch_up()
+    sender.drain()
+    listing = console.get("/console/webhooks")
+    assert "鱼塘已将其停用" in listing.text and f'id="disabled-notice-{endpoint["id"]}"' in listing.text
+    detail = console.get(f"/console/webhooks/{endpoint['id']}")
+    assert "whsec_" not in detail.text and 'id="disabled-notice"' in detail.text
+    assert detail.text.count("重新发送") == 3
+    # Turning it on again from the page clears the notice
+    console.post(f"/console/webhooks/{endpoint['id']}/enabled", data={"enabled": "true"})
+    assert "鱼塘已将其停用" not in console.get("/console/webhooks").text
+    console.cookies.set("yutang_lang", "en")
+    assert "Webhooks" in console.get("/console/webhooks").text

@@ -2,13 +2,24 @@
 
 from fastapi import APIRouter
 
-from yutang.web.routes import auth, broadcasts, channels, customers, lifecycle, loyalty, messaging, segments, tags
+from yutang.web.routes import (
+    auth,
+    broadcasts,
+    channels,
+    customers,
+    lifecycle,
+    loyalty,
+    messaging,
+    segments,
+    tags,
+    webhooks,
+)
 
 
 def console_router() -> APIRouter:
     """Every /console route."""
     router = APIRouter(include_in_schema=False)
     for module in (auth, customers, channels, tags, segments, messaging, broadcasts, loyalty,
-                   lifecycle):
+                   lifecycle, webhooks):
         router.include_router(module.router, prefix="/console")
     return router
