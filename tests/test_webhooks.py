@@ -14,6 +14,7 @@ from tests.test_web_console import signed_in
 from yutang.kit.clock import utcnow
 from yutang.warehouse.own_events import CATALOGUE, TOPIC_EVENTS, events_of
 from yutang.warehouse.replica import Change
+from yutang.webhooks import service as webhooks_service
 
 
 @pytest.fixture
@@ -248,3 +249,24 @@ def test_console_adds_an_endpoint_shows_its_secret_once_and_the_disabled_notice(
     assert "鱼塘已将其停用" not in console.get("/console/webhooks").text
     console.cookies.set("yutang_lang", "en")
     assert "Webhooks" in console.get("/console/webhooks").text
+
+
+def test_a_delivery_claimed_by_a_sender_that_died_is_sent_again(api, database, pipeline, sender, receiver):
+    peer, url = receiver
+    endpoint = _endpoint(api, url, ["Tag Added"])
+    sender.stop()  # the background thread must not send it first
+    try:
+        _tag(api, _customer(api), "S")
+        pipeline.catch_up()
+        # Given a sender that claimed the delivery and died before recording anything
+        with database.unit_of_work() as session:
+            claimed = webhooks_service.claim_due(session, now=utcnow(), limit=100)
+            assert [d.endpoint_id for d, _ in claimed] == [endpoint["id"]]
+        sender.drain(now=utcnow(), timeout=0.5)
+        assert peer.received == []  # still claimed: not sent twice at once
+        # When the claim has gone stale, another sender sends it
+        sender.drain(now=utcnow() + webhooks_service.STALE_CLAIM + timedelta(seconds=1))
+    finally:
+        sender.start()
+    assert len(peer.received) == 1
+    assert _verified(endpoint["secret"], *peer.received[0])["type"] == "Tag Added"

@@ -56,7 +56,8 @@ class OutboxChange(Protocol):
 
 @dataclass(frozen=True)
 class OwnEvent:
-    """One of Yutang's own events: its stable id (the warehouse message id), name, customer, properties, time."""
+    """One of Yutang's own events: its stable id (the warehouse message id), name, customer, properties, when it
+    happened and when Yutang recorded it (the outbox row's commit; later than the fact for past facts)."""
 
     id: str
     workspace_id: int
@@ -64,6 +65,7 @@ class OwnEvent:
     customer_id: int | None
     properties: dict[str, Any]
     occurred_at: datetime
+    recorded_at: datetime
 
 
 def events_of(change: OutboxChange) -> list[OwnEvent]:
@@ -77,11 +79,11 @@ def events_of(change: OutboxChange) -> list[OwnEvent]:
                          properties={**shared, "message_id": message_id, "customer_id": customer_id,
                                      "status": p["state"], "error_code": error_code,
                                      "thread_id": rest[0] if rest else None},
-                         occurred_at=change.created_at)
+                         occurred_at=change.created_at, recorded_at=change.created_at)
                 for message_id, customer_id, error_code, *rest in p["messages"]]
     name = TOPIC_EVENTS.get(change.topic)
     if name is None:
         return []
     return [OwnEvent(id=f"{SOURCE}:outbox:{change.id}", workspace_id=change.workspace_id, name=name,
                      customer_id=p.get("customer_id") or p.get("winner_id") or change.entity_id, properties=p,
-                     occurred_at=change.created_at)]
+                     occurred_at=change.created_at, recorded_at=change.created_at)]

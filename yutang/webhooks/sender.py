@@ -69,11 +69,11 @@ class Sender:
     def collect_once(self) -> int:
         """Owe one page of direct events after the cursor (less the overlap); returns rows read on a full page."""
         with unit_of_work(self.factory) as session:
-            cursor = cursors.lock(session, name=CURSOR)
             wanted = service.subscribed_names(session)
             names = sorted({n for _, subscribed in wanted.values() for n in subscribed} & set(DIRECT_EVENTS))
             if not names:
                 return 0
+            cursor = cursors.lock(session, name=CURSOR)
             earliest = min(since for since, subscribed in wanted.values() if subscribed & set(names))
             position = cursor.position
             at = datetime.fromisoformat(position["at"]) if position.get("at") else earliest
@@ -91,8 +91,8 @@ class Sender:
             service.enqueue(session, events=[
                 OwnEvent(id=message_id, workspace_id=workspace_id, name=event, customer_id=customer_id,
                          properties=json.loads(properties) if isinstance(properties, str) else (properties or {}),
-                         occurred_at=_aware(ts))
-                for workspace_id, message_id, event, customer_id, properties, ts, _ in rows])
+                         occurred_at=_aware(ts), recorded_at=_aware(received_at))
+                for workspace_id, message_id, event, customer_id, properties, ts, received_at in rows])
             full = len(rows) == self.batch_size
             newest = max([at, *(_aware(row[6]) for row in rows)])
             cursors.save(session, cursor=cursor, position={"at": newest.isoformat(), **(

@@ -206,8 +206,8 @@ def body_of(event: OwnEvent) -> dict:
 
 
 def enqueue(session: Session, *, events: list[OwnEvent]) -> int:
-    """Owe each event to every enabled endpoint of its workspace subscribed to its name (made before it
-    happened); an event already owed to an endpoint is not owed twice. Returns deliveries added."""
+    """Owe each event to every enabled endpoint of its workspace subscribed to its name (made before the event was
+    recorded); an event already owed to an endpoint is not owed twice. Returns deliveries added."""
     if not events:
         return 0
     workspaces = {event.workspace_id for event in events}
@@ -215,7 +215,7 @@ def enqueue(session: Session, *, events: list[OwnEvent]) -> int:
                                                                    WebhookEndpoint.enabled.is_(True))))
     wanted = [(endpoint, event) for event in events for endpoint in endpoints
               if endpoint.workspace_id == event.workspace_id and event.name in endpoint.events
-              and _aware(endpoint.created_at) <= _aware(event.occurred_at)]
+              and _aware(endpoint.created_at) <= _aware(event.recorded_at)]
     if not wanted:
         return 0
     have = set(session.execute(select(WebhookDelivery.endpoint_id, WebhookDelivery.event_id).where(
