@@ -2,7 +2,7 @@
 
 The relay records these events in the warehouse (`replica.py`) and webhooks deliver them to subscribers
 (`yutang.webhooks`); both read an outbox row through `events_of`, so an event means the same thing in both places.
-Later domains add their topics to TOPIC_EVENTS (or, for events they write straight to the warehouse,
+Later domains add their topics (storage/topics.py) to TOPIC_EVENTS (or, for events they write straight to the warehouse,
 their names to DIRECT_EVENTS); CATALOGUE is every name an integrator can subscribe to.
 """
 
@@ -10,32 +10,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from yutang.storage.topics import Topic
+
 SOURCE = "yutang"
 
 # Outbox topic -> event name (the names are documented in docs/events.md).
 TOPIC_EVENTS: dict[str, str] = {
-    "order.paid": "Order Paid",
-    "order.refunded": "Order Refunded",
-    "tag.added": "Tag Added",
-    "tag.removed": "Tag Removed",
-    "consent.changed": "Consent Changed",
-    "customer.merged": "Customer Merged",
-    "message.queued": "Message Queued",
-    "message.sent": "Message Sent",
-    "message.delivered": "Message Delivered",
-    "message.read": "Message Read",
-    "message.clicked": "Message Clicked",
-    "message.failed": "Message Failed",
-    "message.suppressed": "Message Suppressed",
-    "message.received": "Message Received",
-    "points.changed": "Points Changed",
-    "coupon.issued": "Coupon Issued",
-    "coupon.redeemed": "Coupon Redeemed",
-    "coupon.expired": "Coupon Expired",
-    "tier.changed": "Tier Changed",
+    Topic.ORDER_PAID: "Order Paid",
+    Topic.ORDER_REFUNDED: "Order Refunded",
+    Topic.TAG_ADDED: "Tag Added",
+    Topic.TAG_REMOVED: "Tag Removed",
+    Topic.CONSENT_CHANGED: "Consent Changed",
+    Topic.CUSTOMER_MERGED: "Customer Merged",
+    Topic.MESSAGE_QUEUED: "Message Queued",
+    Topic.MESSAGE_SENT: "Message Sent",
+    Topic.MESSAGE_DELIVERED: "Message Delivered",
+    Topic.MESSAGE_READ: "Message Read",
+    Topic.MESSAGE_CLICKED: "Message Clicked",
+    Topic.MESSAGE_FAILED: "Message Failed",
+    Topic.MESSAGE_SUPPRESSED: "Message Suppressed",
+    Topic.MESSAGE_RECEIVED: "Message Received",
+    Topic.POINTS_CHANGED: "Points Changed",
+    Topic.COUPON_ISSUED: "Coupon Issued",
+    Topic.COUPON_REDEEMED: "Coupon Redeemed",
+    Topic.COUPON_EXPIRED: "Coupon Expired",
+    Topic.TIER_CHANGED: "Tier Changed",
 }
 # Many messages changing state at once: one outbox row, one `Message <state>` event per message.
-BATCH_TOPIC = "message.batch"
+BATCH_TOPIC = Topic.MESSAGE_BATCH
 # Events the warehouse jobs append themselves, with `source = 'yutang'` (no outbox row precedes them).
 DIRECT_EVENTS: tuple[str, ...] = ("Segment Entered", "Segment Exited", "Lifecycle Stage Changed")
 
@@ -72,7 +74,7 @@ def events_of(change: OutboxChange) -> list[OwnEvent]:
     """The events one outbox row stands for (none for topics that only feed replicas)."""
     p = change.payload
     if change.topic == BATCH_TOPIC:
-        name = TOPIC_EVENTS[f"message.{p['state']}"]
+        name = TOPIC_EVENTS[Topic.message(p["state"])]
         shared = {k: p[k] for k in ("channel_config_id", "purpose", "template_id") if k in p}
         return [OwnEvent(id=f"{SOURCE}:outbox:{change.id}:{message_id}", workspace_id=change.workspace_id, name=name,
                          customer_id=customer_id,

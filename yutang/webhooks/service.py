@@ -16,6 +16,7 @@ from yutang.kit.clock import utcnow
 from yutang.kit.errors import NotFound
 from yutang.kit.pagination import decode_cursor, encode_cursor
 from yutang.messaging import vault
+from yutang.storage import dialect
 from yutang.warehouse.own_events import OwnEvent
 from yutang.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from yutang.webhooks.schemas import (
@@ -257,12 +258,11 @@ def claim_due(session: Session, *, now: datetime, limit: int) -> list[tuple[Webh
     session.execute(update(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.SENDING,
                                                   WebhookDelivery.claimed_at < now - STALE_CLAIM)
                     .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now))
-    query = (select(WebhookDelivery).join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-             .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now,
-                    WebhookEndpoint.enabled.is_(True))
-             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=WebhookDelivery, skip_locked=True)
+    enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
+    query = dialect.of(session).claim(
+        select(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.PENDING,
+                                      WebhookDelivery.next_attempt_at <= now, WebhookDelivery.endpoint_id.in_(enabled))
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
     deliveries = list(session.scalars(query))
     endpoints: dict[int, WebhookEndpoint] = {}
     for delivery in deliveries:
@@ -285,10 +285,8 @@ def record_attempt(session: Session, *, delivery_id: int, status_code: int | Non
     delivery = session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status != DeliveryStatus.SENDING:
         return  # deleted or replayed meanwhile
-    query = select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    endpoint = session.scalar(query)
+    endpoint = session.scalar(dialect.of(session).lock(
+        select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id)))
     session.add(WebhookAttempt(workspace_id=delivery.workspace_id, delivery_id=delivery.id, status_code=status_code,
                                error=error[:500] if error else None, duration_ms=duration_ms, created_at=now))
     delivery.attempts += 1

@@ -12,7 +12,6 @@ from yutang.kit.pagination import decode_cursor
 from yutang.kit.tabular import read_rows
 from yutang.segments import evaluate, service
 from yutang.segments.membership import Definition
-from yutang.segments.models import Segment
 from yutang.segments.rules import parse_rule
 from yutang.segments.schemas import (
     ExplainOut,
@@ -26,6 +25,7 @@ from yutang.segments.schemas import (
     SegmentPatch,
     StaticImportOut,
 )
+from yutang.segments.service import Segment
 from yutang.workspaces.access import Actor, Permission
 
 router = APIRouter(prefix="/segments", tags=["segments"])
