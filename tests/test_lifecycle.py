@@ -1,7 +1,6 @@
 """Lifecycle stages, RFM and value computed in the warehouse (DuckDB or PostgreSQL, as the suite runs), through the
 real order, event and relay paths; settings and overview through the API."""
 
-import base64
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -9,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from tests.helpers.events import basic
 from yutang.channels import service as channels_service
 from yutang.channels.schemas import ChannelIn
 from yutang.customers import service as customers_service
@@ -26,9 +26,6 @@ SETTINGS = {"repeat_orders": 2, "loyal_events": 5, "loyal_event_days": 30, "loya
 def ago(days: float, **kwargs) -> datetime:
     return NOW - timedelta(days=days, **kwargs)
 
-
-def _basic(write_key: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
 
 
 class Shop:
@@ -65,7 +62,7 @@ class Shop:
     def events(self, name: str, times: list[datetime], event: str = "Product Viewed") -> None:
         batch = [{"type": "track", "userId": f"{self.tenant.slug}-{name}", "event": event,
                   "messageId": secrets.token_hex(8), "timestamp": t.isoformat()} for t in times]
-        response = self.client.post("/v1/batch", json={"batch": batch}, headers=_basic(self.write_key))
+        response = self.client.post("/v1/batch", json={"batch": batch}, headers=basic(self.write_key))
         assert response.status_code == 200, response.text
 
     def compute(self, now: datetime = NOW):
@@ -175,6 +172,7 @@ def test_rfm_scores_are_quintiles_with_ties_and_classes_follow(shop):
     assert scores["d"][5] == 100_000
 
 
+@pytest.mark.slow
 def test_predicted_value_comes_from_the_fitted_models(shop):
     rng = np.random.default_rng(7)
     histories = {}

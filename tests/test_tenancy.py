@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.test_loyalty_tasks import screenshot
+from tests.helpers.images import screenshot
 
 SAMPLE_BODIES = {
     ("POST", "/v1/members"): {"name": "x", "role": "operator"},
