@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from tests.helpers.console import signed_in
 from tests.peers.server import serve
 from tests.peers.webhooks import Receiver
-from tests.test_web_console import signed_in
 from yutang.kit.clock import utcnow
 from yutang.warehouse.own_events import CATALOGUE, TOPIC_EVENTS, events_of
 from yutang.warehouse.replica import Change
