@@ -63,3 +63,17 @@ def test_unknown_column_fails_the_whole_file(api, database, tenant):
     assert response.status_code == 422
     assert response.json()["field"] == "file" and "shoe_size" in response.json()["detail"]
     assert _counts(database, tenant.id) == before
+
+
+def test_a_broken_row_fails_alone_at_its_line(api):
+    # Given a stray quote on line 2 and a surplus cell on line 4
+    data = ("name,phone\n"
+            "\"王芳,13811110001\n"
+            "李雷,13811110002\n"
+            "韩梅梅,13811110003,surplus\n"
+            "张伟,13811110004\n").encode()
+    # When the file is imported
+    report = _import(api, data)
+    # Then those rows fail at their own lines and the others import
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [(2, "name"), (4, "row")]
+    assert report["created"] == 2

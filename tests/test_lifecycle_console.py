@@ -24,6 +24,7 @@ def test_the_page_shows_the_numbers_its_charts_draw(app, database, pipeline, ten
     assert data["value"]["labels"][0] == "¥0" and data["value"]["labels"][-1] == "≥ ¥5,000"
     assert re.search(r'data-stage="at_risk"><td>流失风险</td><td class="num">1</td>', page.text)
     assert "/static/vendor/echarts/dist/echarts.min.js" in page.text
+    assert 'id="value-model"' in page.text and "暂无价值模型" in page.text  # four buyers cannot support a fit
     english = client.get("/console/language", params={"to": "en"}, follow_redirects=True)
     assert english.status_code == 200
     page = client.get("/console/lifecycle").text

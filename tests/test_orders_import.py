@@ -414,3 +414,46 @@ def test_csv_buyer_by_customer_id_and_bad_buyers_reported_by_column(api):
     report = _import(api, "csv", data.encode())
     assert _report(report) == (1, 0, 0, 0, [(3, "customer_id"), (4, "phone")])
     assert _orders(api)["K-1"]["customer_id"] == customer_id
+
+
+CSV_HEAD = "order_id,status,placed_at,phone,sku,product_name,quantity,unit_price_fen,amount_fen\n"
+
+
+def test_a_broken_csv_row_fails_only_its_order_at_its_own_line(api, database, tenant):
+    # Given a file with an unterminated quote, a row with an extra cell and an amount beyond 64 bits
+    _channel(api, "csv")
+    rows = ("Q-1,paid,2026-11-01 10:00,13800138001,X,\"绿茶 250g,1,100,100\n"  # quote never closed
+            "Q-2,paid,2026-11-01 10:00,13800138002,X,绿茶,1,100,100\n"
+            "Q-3,paid,2026-11-01 10:00,13800138003,X,绿茶,1,100,100,surplus\n"  # one cell too many
+            "Q-4,paid,2026-11-01 10:00,13800138004,X,绿茶,1,100,99999999999999999999\n"  # > 2^63
+            "Q-5,paid,2026-11-01 10:00,13800138005,X,红茶,2,100,200\n"
+            "Q-3,paid,,,Y,白茶,1,100,100\n")  # a good row of the order whose other row is broken
+    # When it is imported
+    report = _import(api, "csv", (CSV_HEAD + rows).encode())
+    # Then each bad record fails alone, at its line, naming its field, and the good orders import
+    assert _report(report) == (2, 0, 0, 2, [(2, "product_name"), (4, "row"), (5, "amount_fen")])
+    assert sorted(_orders(api)) == ["Q-2", "Q-5"]
+    assert _counts(database, tenant.id)["orders"] == 2
+
+
+def test_a_stale_lower_refund_in_a_file_is_reported_and_the_order_keeps_its_refund(api):
+    # Given an order imported with 300 yuan refunded
+    _channel(api, "csv")
+    head = CSV_HEAD.replace("amount_fen", "refunded_fen")
+    _import(api, "csv", (head + "R-1,refunded,2026-11-01 10:00,13800138009,X,绿茶,1,30000,30000\n").encode())
+    # When an older export with 100 yuan refunded is imported again
+    report = _import(api, "csv", (head + "R-1,partially_refunded,2026-11-01 10:00,13800138009,X,绿茶,1,30000,"
+                                         "10000\n").encode())
+    # Then the report says so and the order keeps its refund
+    assert _report(report) == (0, 0, 0, 0, [(2, "refunded_fen")])
+    assert "only grows" in report["errors"][0]["message"]
+    order = _orders(api)["R-1"]
+    assert (order["status"], order["refunded_fen"]) == ("refunded", 30000)
+
+
+def test_marketplace_amounts_beyond_range_name_their_field(api):
+    _channel(api, "douyin")
+    document = _document("douyin_orders.json")
+    document["data"]["shop_order_list"][0]["pay_amount"] = 2**64
+    report = _import(api, "douyin", json.dumps(document).encode())
+    assert (1, "pay_amount") in [(e["line"], e["field"]) for e in report["errors"]]

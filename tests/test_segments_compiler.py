@@ -84,15 +84,17 @@ CASES = [
      {"p1": "Signed In", "p2": datetime(2026, 10, 31, 16, tzinfo=UTC)}),
     ("order spend", {"type": "order", "measure": "spend", "op": "gte", "value": 50000},
      "c.id IN (SELECT o.customer_id FROM orders o WHERE o.workspace_id = %(w)s AND o.customer_id IS NOT NULL "
-     "AND o.paid_at IS NOT NULL AND o.status <> 'cancelled' AND o.status <> 'refunded' GROUP BY o.customer_id "
+     "AND o.status IN ('completed', 'paid', 'partially_refunded', 'shipped') AND o.paid_fen > o.refunded_fen "
+     "GROUP BY o.customer_id "
      "HAVING COALESCE(SUM((o.paid_fen - o.refunded_fen)), 0) >= %(p1)s)", {"p1": 50000}),
     ("never bought", {"type": "order", "op": "eq", "value": 0},
      "c.id NOT IN (SELECT o.customer_id FROM orders o WHERE o.workspace_id = %(w)s AND o.customer_id IS NOT NULL "
-     "AND o.paid_at IS NOT NULL AND o.status <> 'cancelled' AND o.status <> 'refunded')", {}),
+     "AND o.status IN ('completed', 'paid', 'partially_refunded', 'shipped') AND o.paid_fen > o.refunded_fen)", {}),
     ("did not buy a category", {"type": "bought", "category": "绿茶", "did": False},
-     "c.id NOT IN (SELECT o.customer_id FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE "
-     "o.workspace_id = %(w)s AND o.customer_id IS NOT NULL AND o.paid_at IS NOT NULL AND o.status <> 'cancelled' "
-     "AND o.status <> 'refunded' AND l.category = %(p1)s)", {"p1": "绿茶"}),
+     "c.id NOT IN (SELECT o.customer_id FROM orders o JOIN order_lines l ON l.order_id = o.id "
+     "AND l.workspace_id = %(w)s WHERE "
+     "o.workspace_id = %(w)s AND o.customer_id IS NOT NULL AND o.status IN ('completed', 'paid', "
+     "'partially_refunded', 'shipped') AND o.paid_fen > o.refunded_fen AND l.category = %(p1)s)", {"p1": "绿茶"}),
     ("prospects include the unscored", {"type": "lifecycle_stage", "stages": ["prospect", "new"]},
      "c.id NOT IN (SELECT customer_id FROM customer_scores WHERE workspace_id = %(w)s "
      "AND NOT COALESCE(lifecycle_stage = ANY(%(p1)s), FALSE))", {"p1": ["new", "prospect"]}),

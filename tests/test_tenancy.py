@@ -79,7 +79,7 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("POST", "/v1/loyalty/coupon-templates"), ("GET", "/v1/loyalty/tasks"), ("POST", "/v1/loyalty/tasks"),
             ("GET", "/v1/loyalty/submissions"),
             ("GET", "/v1/lifecycle/settings"), ("PUT", "/v1/lifecycle/settings"), ("POST", "/v1/lifecycle/compute"),
-            ("GET", "/v1/lifecycle/overview"),
+            ("GET", "/v1/lifecycle/overview"), ("GET", "/v1/lifecycle/model"),
             ("GET", "/v1/segments"), ("GET", "/v1/broadcasts"), ("GET", "/v1/messaging/pressure"),
             ("PUT", "/v1/messaging/pressure"), ("GET", "/v1/webhooks/event-types"),
             ("GET", "/v1/webhooks/endpoints"), ("POST", "/v1/webhooks/endpoints")}

@@ -9,7 +9,7 @@ from yutang.archive import service as archive_service
 from yutang.customers.schemas import CustomerIn, IdentityIn, IdentityKind
 from yutang.kit.clock import parse_local
 from yutang.kit.errors import DomainError, Invalid
-from yutang.kit.tabular import read_rows
+from yutang.kit.tabular import read_records
 from yutang.orders.schemas import ImportErrorOut, ImportReport
 from yutang.tags import service as tags_service
 from yutang.tags.schemas import TagRef
@@ -79,7 +79,12 @@ def import_customers_csv(session: Session, *, actor: Actor, data: bytes) -> Impo
     """Upsert each row by its identities; a bad row is reported with line and field, the rest import."""
     actor.require(Permission.BULK)
     report = ImportReport()
-    for line, row in read_rows(data, required=set(), known=CUSTOMER_COLUMNS):
+    for record in read_records(data, required=set(), known=CUSTOMER_COLUMNS):
+        line, row = record.line, record.cells
+        if record.error is not None:  # a broken quote or a surplus cell fails this row only
+            report.errors.append(ImportErrorOut(line=line, field=record.error.errors[0].field,
+                                                message=record.error.detail))
+            continue
         savepoint = session.begin_nested()
         columns: list[str] = []
         try:

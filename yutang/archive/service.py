@@ -1,7 +1,11 @@
-"""Cross-domain customer operations: OneID upsert (merging linked people), merge, archive, export, erase."""
+"""Cross-domain customer operations: OneID upsert (merging linked people), merge, archive, export, erase.
+
+Merge, export and erase walk the per-customer data registry (`archive/registry.py`).
+"""
 
 from sqlalchemy.orm import Session
 
+from yutang.archive import registry
 from yutang.archive.schemas import ArchiveOut, OrderSummary
 from yutang.channels import service as channels_service
 from yutang.channels.schemas import ChannelOut
@@ -11,11 +15,7 @@ from yutang.customers.service import Customer, MergeRecord
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
 from yutang.lifecycle import service as lifecycle_service
-from yutang.loyalty import service as loyalty_service
-from yutang.messaging import service as messaging_service
 from yutang.orders import service as orders_service
-from yutang.orders.schemas import OrderStatus
-from yutang.segments import service as segments_service
 from yutang.tags import service as tags_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -47,7 +47,7 @@ def upsert_customer(session: Session, *, actor: Actor, data: CustomerIn,
 
 
 def merge(session: Session, *, actor: Actor, winner_id: int, loser_id: int, reason: str) -> MergeRecord:
-    """Merge loser into winner in one transaction: every reference moves, the loser becomes a tombstone."""
+    """Merge loser into winner in one transaction: what the registry moves moves, the loser becomes a tombstone."""
     actor.require(Permission.BULK)
     if winner_id == loser_id:
         raise Invalid("a customer cannot be merged into itself", field="loser_id")
@@ -55,11 +55,7 @@ def merge(session: Session, *, actor: Actor, winner_id: int, loser_id: int, reas
     winner, loser = locked[winner_id], locked[loser_id]
     customers_service.require_active(winner)
     customers_service.require_active(loser)
-    moved = {"tags": tags_service.move_customer(session, from_id=loser.id, to_id=winner.id),
-             "orders": orders_service.move_customer(session, from_id=loser.id, to_id=winner.id),
-             "messages": messaging_service.move_customer(session, from_id=loser.id, to_id=winner.id),
-             "loyalty": loyalty_service.move_customer(session, from_id=loser.id, to_id=winner.id),
-             "static_segments": segments_service.move_customer(session, from_id=loser.id, to_id=winner.id)}
+    moved = registry.move_all(session, from_id=loser.id, to_id=winner.id)
     return customers_service.absorb(session, actor=actor, winner=winner, loser=loser, reason=reason,
                                     moved_elsewhere=moved)
 
@@ -74,8 +70,8 @@ def archive(session: Session, *, actor: Actor, customer_id: int,
     channel_ids = {m.channel_id for m in memberships} | ({customer.first_channel_id} - {None})
     channels = channels_service.channels_by_id(session, actor=actor, ids=channel_ids)
     orders = orders_service.list_orders(session, actor=actor, customer_id=customer.id, limit=10_000)
-    paid = [o for o in orders if OrderStatus(o.status) in orders_service.PAID_STATUSES]
-    paid_times = sorted(o.paid_at or o.placed_at for o in paid)
+    paid = [o for o in orders if orders_service.is_paid(o.status)]
+    paid_times = sorted(o.paid_at for o in paid)
     summary = OrderSummary(orders=len(orders), paid_orders=len(paid), paid_fen=sum(o.paid_fen for o in paid),
                            refunded_fen=sum(o.refunded_fen for o in orders),
                            first_paid_at=paid_times[0] if paid_times else None,
@@ -102,11 +98,7 @@ def export(session: Session, *, actor: Actor, customer_id: int) -> dict:
     """Everything held on one customer, unmasked, as JSON-ready data (a PIPL data-subject request)."""
     actor.require(Permission.SEE_PII)
     customer = customers_service.get_customer(session, actor=actor, customer_id=customer_id)
-    data = customers_service.export(session, customer=customer)
-    data["tags"] = tags_service.export(session, customer_id=customer.id)
-    data["orders"] = orders_service.export(session, customer_id=customer.id)
-    data["loyalty"] = loyalty_service.export(session, customer_id=customer.id)
-    data["static_segments"] = segments_service.export(session, customer_id=customer.id)
+    data = registry.collect_all(session, customer_id=customer.id)
     data["exported_at"] = utcnow().isoformat()
     workspaces_service.record(session, actor=actor, action="customer.exported", entity_type="customer",
                               entity_id=customer.id)
@@ -114,16 +106,15 @@ def export(session: Session, *, actor: Actor, customer_id: int) -> dict:
 
 
 def erase(session: Session, *, actor: Actor, customer_id: int) -> Customer:
-    """Erase a customer's personal data; orders, tags and memberships stay for anonymous aggregates."""
+    """Erase a customer's personal data as the registry says, for the customer and the records merged into them;
+    orders, tags and memberships stay for anonymous aggregates."""
     actor.require(Permission.BULK)
     actor.require(Permission.SEE_PII)
     customer = customers_service.lock_customers(session, actor=actor, ids=[customer_id])[customer_id]
     customers_service.require_active(customer)
-    orders_service.erase(session, customer_id=customer.id)
-    messaging_service.erase(session, customer_id=customer.id)
-    loyalty_service.erase(session, customer_id=customer.id)
+    same_person = [customer.id, *customers_service.merged_into(session, customer_id=customer.id)]
+    registry.erase_all(session, customer_ids=same_person)
     customers_service.erase(session, actor=actor, customer=customer)
-    workspaces_service.scrub_audit(session, actor=actor, entity_type="customer", entity_id=customer.id)
     workspaces_service.record(session, actor=actor, action="customer.erased", entity_type="customer",
                               entity_id=customer.id)
     return customer

@@ -1,5 +1,6 @@
 """A customer's profile fields and state: change them, refuse changes to tombstones, tell the warehouse."""
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -73,6 +74,27 @@ def require_active(customer: Customer) -> None:
         raise Conflict(f"customer {customer.id} was merged into {customer.merged_into_id}", field="customer_id")
     if customer.status == ERASED:
         raise Conflict(f"customer {customer.id} was erased", field="customer_id")
+
+
+def seen_at(session: Session, *, customer: Customer, at: datetime) -> None:
+    """Move first_seen_at back to `at` when something older (an order, an event) shows up."""
+    if customer.first_seen_at is None or at < customer.first_seen_at:
+        customer.first_seen_at = at
+        emit_changed(session, customer=customer)
+
+
+def seen_many(session: Session, *, actor: Actor, earliest: dict[int, datetime]) -> int:
+    """seen_at for many customers at once (the event loader's batches); returns how many moved back."""
+    ids = sorted(earliest)
+    later = []
+    for start in range(0, len(ids), 1000):
+        later += [customer_id for customer_id, first_seen in session.execute(
+            select(Customer.id, Customer.first_seen_at).where(Customer.workspace_id == actor.workspace_id,
+                                                              Customer.id.in_(ids[start:start + 1000])))
+                  if first_seen is None or earliest[customer_id] < first_seen]
+    for customer in session.scalars(select(Customer).where(Customer.id.in_(later)).order_by(Customer.id)):
+        seen_at(session, customer=customer, at=earliest[customer.id])
+    return len(later)
 
 
 def emit_changed(session: Session, *, customer: Customer) -> None:

@@ -47,6 +47,8 @@ from yutang.customers.profile import (
     STATE_FIELDS,
     emit_changed,
     require_active,
+    seen_at,
+    seen_many,
     update_customer,
 )
 from yutang.customers.reading import (
@@ -111,6 +113,8 @@ __all__ = [
     "require_active",
     "resolve_or_create",
     "search",
+    "seen_at",
+    "seen_many",
     "sending_facts",
     "update_customer",
     "update_from",

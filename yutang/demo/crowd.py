@@ -177,7 +177,8 @@ def _order(crowd, rng, workspace_id, customer_id, channels, code, placed, produc
     _event(crowd, workspace_id, f"demo-order-{external_id}", "Order Completed", customer_id, None, placed,
            {"total_fen": total, "channel": channel})
     # What the relay records for every paid order (yutang.warehouse.replica), so the two kinds of rows agree.
-    _event(crowd, workspace_id, f"yutang:demo-order-{external_id}", "Order Paid", customer_id, None, placed,
+    _event(crowd, workspace_id, f"yutang:demo-order-{external_id}", "Order Paid", customer_id, None,
+           placed + timedelta(minutes=2),
            {"total_fen": total, "paid_fen": total, "refunded_fen": refunded}, source="yutang")
 
 

@@ -4,7 +4,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 from pydantic import ValidationError
@@ -106,6 +106,7 @@ class Loader:
             customers, links = self._resolve(records, self._lookup(records))
             found = {(records[i]["w"], records[i]["messageId"]): c for i, c in customers.items() if c is not None}
             since = min(datetime.fromisoformat(record["receivedAt"]) for record in records)
+            self._first_seen(records, customers, links)
             with self.warehouse.transaction() as tx:
                 self._attribute(tx, "message_id", [(w, m, c) for (w, m), c in found.items()], since=since)
                 # Anonymous history joins the customer once they are known.
@@ -120,6 +121,30 @@ class Loader:
             for listener in self.listeners:
                 listener(touched)
         return len(records)
+
+    def _first_seen(self, records: list[dict], customers: dict[int, int | None],
+                    links: set[tuple[int, str, int]]) -> None:
+        """No customer was first seen after their earliest event: this batch's, or anonymous history now linked."""
+        earliest: dict[int, dict[int, datetime]] = {}
+
+        def seen(workspace_id: int, customer_id: int, at: datetime) -> None:
+            known = earliest.setdefault(workspace_id, {})
+            if customer_id not in known or at < known[customer_id]:
+                known[customer_id] = at
+
+        for index, customer_id in customers.items():
+            if customer_id:
+                seen(records[index]["w"], customer_id, datetime.fromisoformat(records[index]["timestamp"]))
+        if links:
+            ordered = sorted(links)
+            for workspace_id, customer_id, at in self.warehouse.query(
+                    "SELECT l.w, l.c, MIN(events.ts) FROM events JOIN (SELECT unnest(CAST(%(w)s AS BIGINT[])) AS w, "
+                    "unnest(CAST(%(k)s AS VARCHAR[])) AS k, unnest(CAST(%(c)s AS BIGINT[])) AS c) l "
+                    "ON events.workspace_id = l.w AND events.anonymous_id = l.k GROUP BY l.w, l.c",
+                    dict(zip("wkc", map(list, zip(*ordered, strict=True)), strict=True))):
+                seen(workspace_id, customer_id, at if at.tzinfo else at.replace(tzinfo=UTC))
+        for workspace_id, found in earliest.items():
+            self.resolver.seen(workspace_id, found)
 
     def catch_up(self) -> int:
         """Load and attribute everything journalled so far; returns how many lines were loaded."""

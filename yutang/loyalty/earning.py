@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.background import Worker
 from yutang.kit.errors import DomainError
-from yutang.loyalty import rules
+from yutang.loyalty import ledger, rules
 from yutang.loyalty.models import PointsEntry
 from yutang.storage import cursors
 from yutang.storage.engine import unit_of_work
@@ -62,7 +62,7 @@ class EventEarner:
             if not rows:
                 cursors.save(session, cursor=cursor, position={"received_at": at.isoformat()})
                 return 0
-            keys = {f"event:{message_id}:{rule.id}" for ws, message_id, event, *_ in rows
+            keys = {ledger.system_key("event", message_id, rule.id) for ws, message_id, event, *_ in rows
                     for rule in by_workspace.get(ws, []) if rule.event_name == event}
             seen = set(session.scalars(select(PointsEntry.idempotency_key)
                                        .where(PointsEntry.idempotency_key.in_(keys)))) if keys else set()
@@ -70,7 +70,8 @@ class EventEarner:
             for workspace_id, message_id, event, customer_id, ts, _received_at in rows:
                 for rule in by_workspace.get(workspace_id, []):
                     if rule.event_name != event or customer_id is None or \
-                            _aware(_received_at) < _aware(rule.created_at) or f"event:{message_id}:{rule.id}" in seen:
+                            _aware(_received_at) < _aware(rule.created_at) or \
+                            ledger.system_key("event", message_id, rule.id) in seen:
                         continue
                     if workspace_id not in actors:
                         zone = workspaces_service.get_workspace(session, workspace_id=workspace_id).timezone

@@ -9,6 +9,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# Yutang's own ledger keys (order earnings and refunds, event rules, tasks, expiry, merges) live under this
+# prefix, which client keys may not use: no client key can pre-empt or collide with one of Yutang's.
+SYSTEM_KEY_PREFIX = "yutang:"
+
+
+def system_key(*parts: object) -> str:
+    """An idempotency key in Yutang's own namespace, e.g. system_key("merge", 3, 7) -> 'yutang:merge:3:7'."""
+    return SYSTEM_KEY_PREFIX + ":".join(str(part) for part in parts)
+
 
 class InsufficientPoints(Exception):
     """The unexpired lots do not hold enough points."""
@@ -163,7 +172,7 @@ class Book:
         """Write an expire entry per lot past its date."""
         made = []
         for lot_id, points in expiring(self.lots, now=now):
-            key = f"expire:{lot_id}"
+            key = system_key("expire", lot_id)
             self._take([(lot_id, points)])
             self.balance -= points
             self.entries[key] = Entry(key, "expire", -points)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
-from yutang.loyalty import points, tiers
+from yutang.loyalty import ledger, points, tiers
 from yutang.loyalty.models import PointTask, TaskSubmission
 from yutang.loyalty.schemas import PointTaskIn, ReviewIn
 from yutang.storage.scoped import get_in_workspace
@@ -155,7 +155,7 @@ def review(session: Session, *, actor: Actor, submission_id: int, data: ReviewIn
     submission.reviewed_by, submission.reviewed_at = actor.member_id, utcnow()
     if data.approve:
         entry, created = points.earn(session, actor=actor, customer_id=submission.customer_id, points=task.points,
-                                     key=f"task:{submission.id}", reason=task.name, source_type="task",
+                                     key=ledger.system_key("task", submission.id), reason=task.name, source_type="task",
                                      source_ref=str(submission.id))
         if created:
             tiers.evaluate(session, actor=actor, customer_id=entry.customer_id)

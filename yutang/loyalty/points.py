@@ -235,7 +235,8 @@ def _expire_locked(session: Session, *, workspace_id: int, account, lots: list[l
         by_id[lot_id].remaining = 0
         session.execute(update(LOTS).where(LOTS.c.id == lot_id).values(remaining=0))
         made.append(_write(session, workspace_id=workspace_id, member_id=None, customer_id=account.customer_id,
-                           kind=EntryKind.EXPIRE, points=-points, balance_after=balance, key=f"expire:{lot_id}",
+                           kind=EntryKind.EXPIRE, points=-points, balance_after=balance,
+                           key=ledger.system_key("expire", lot_id),
                            reason="points expired", source_type="lot", source_ref=str(lot_id),
                            occurred_at=by_id[lot_id].expires_at))
     if made:
@@ -446,7 +447,7 @@ def move_customer(session: Session, *, from_id: int, to_id: int) -> int:
                     .values(balance=balance, earned_total=winner.earned_total + loser.earned_total,
                             shortfall=winner.shortfall + loser.shortfall, updated_at=utcnow()))
     _write(session, workspace_id=workspace_id, member_id=None, customer_id=to_id, kind=EntryKind.MERGE, points=0,
-           balance_after=balance, key=f"merge:{from_id}:{to_id}", reason=f"merged customer {from_id}",
+           balance_after=balance, key=ledger.system_key("merge", from_id, to_id), reason=f"merged customer {from_id}",
            source_type="customer", source_ref=str(from_id),
            detail={"from_customer_id": from_id, "moved_entries": moved, "moved_balance": loser.balance,
                    "trimmed_lot_points": max(excess, 0)})

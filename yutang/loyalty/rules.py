@@ -97,7 +97,8 @@ def on_order_paid(session: Session, *, workspace_id: int, payload: dict) -> list
         amount = order_points(rule, payload, multiplier_pct=multiplier)
         if amount > 0:
             entry, created = points.earn(session, actor=actor, customer_id=customer_id, points=amount,
-                                         key=f"order:{payload['id']}:earn:{rule.id}", reason=rule.name,
+                                         key=ledger.system_key("order", payload["id"], "earn", rule.id),
+                                         reason=rule.name,
                                          source_type="order", source_ref=str(payload["id"]), rule_id=rule.id,
                                          occurred_at=paid_at)
             if created:
@@ -111,7 +112,8 @@ def on_order_refunded(session: Session, *, workspace_id: int, payload: dict) -> 
     """Take back, pro rata to the refunded share, what the order earned (even if spent)."""
     earned = list(session.scalars(select(PointsEntry).where(
         PointsEntry.workspace_id == workspace_id, PointsEntry.source_type == "order",
-        PointsEntry.source_ref == str(payload["id"]), PointsEntry.kind == EntryKind.EARN.value)
+        PointsEntry.source_ref == str(payload["id"]), PointsEntry.kind == EntryKind.EARN.value,
+        PointsEntry.rule_id.is_not(None))  # the rules' own earnings, not a client's entry naming the order
         .order_by(PointsEntry.id)))
     if not earned:
         return []
@@ -123,7 +125,7 @@ def on_order_refunded(session: Session, *, workspace_id: int, payload: dict) -> 
         if due > 0:
             reversal, created = points.reverse(
                 session, actor=actor, entry_id=entry.id, points=due,
-                key=f"order:{payload['id']}:refund:{payload['refunded_fen']}:{entry.id}",
+                key=ledger.system_key("order", payload["id"], "refund", payload["refunded_fen"], entry.id),
                 reason=f"refund of {payload['refunded_fen']} fen", source_type="order", source_ref=str(payload["id"]))
             if created and reversal is not None:
                 made.append(reversal)
@@ -157,7 +159,7 @@ def event_rules(session: Session) -> dict[int, list[EarnRule]]:
 def on_event(session: Session, *, actor: Actor, rule: EarnRule, customer_id: int, message_id: str,
              at: datetime) -> PointsEntry | None:
     """Award an event rule's points for one event, within the daily cap (workspace day) and total cap."""
-    key = f"event:{message_id}:{rule.id}"
+    key = ledger.system_key("event", message_id, rule.id)
     if points.find_entry(session, workspace_id=actor.workspace_id, key=key) is not None:
         return None
     customer_id = points.resolve_customer(session, actor=actor, customer_id=customer_id)

@@ -3,10 +3,22 @@
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-KEY = Field(min_length=1, max_length=200, description="idempotency key: the same key twice changes nothing")
+from yutang.loyalty.ledger import SYSTEM_KEY_PREFIX
+
+
+def _client_key(key: str) -> str:
+    if key.startswith(SYSTEM_KEY_PREFIX):
+        raise ValueError(f"keys starting with {SYSTEM_KEY_PREFIX!r} are reserved for Yutang's own entries")
+    return key
+
+
+KEY = Field(min_length=1, max_length=200, description="idempotency key: the same key twice changes nothing; "
+                                                      f"keys starting with {SYSTEM_KEY_PREFIX!r} are reserved")
+ClientKey = Annotated[str, KEY, AfterValidator(_client_key)]
 POINTS = Field(gt=0, le=1_000_000_000)
 
 
@@ -60,7 +72,7 @@ class EarnIn(BaseModel):
 
     customer_id: int = Field(ge=1)
     points: int = POINTS
-    idempotency_key: str = KEY
+    idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
     source_type: str | None = Field(None, max_length=32)
     source_ref: str | None = Field(None, max_length=128)
@@ -71,7 +83,7 @@ class RedeemIn(BaseModel):
 
     customer_id: int = Field(ge=1)
     points: int = POINTS
-    idempotency_key: str = KEY
+    idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
     source_ref: str | None = Field(None, max_length=128)
 
@@ -81,7 +93,7 @@ class ReverseIn(BaseModel):
 
     entry_id: int = Field(ge=1)
     points: int | None = Field(None, gt=0, description="default: what is left of the earn to reverse")
-    idempotency_key: str = KEY
+    idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
 
 
@@ -90,7 +102,7 @@ class AdjustIn(BaseModel):
 
     customer_id: int = Field(ge=1)
     points: int = Field(ge=-1_000_000_000, le=1_000_000_000)
-    idempotency_key: str = KEY
+    idempotency_key: ClientKey
     reason: str = Field(min_length=1, max_length=300)
 
     @field_validator("points")
@@ -317,7 +329,7 @@ class IssueIn(BaseModel):
     """Issue a coupon to one customer."""
 
     customer_id: int = Field(ge=1)
-    idempotency_key: str = KEY
+    idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
 
 
@@ -328,7 +340,7 @@ class BulkIssueIn(BaseModel):
     customer_ids: list[int] = Field(default_factory=list, max_length=100_000)
     tag_id: int | None = Field(None, ge=1)
     segment_id: int | None = Field(None, ge=1, le=2**63 - 1)
-    idempotency_key: str = KEY
+    idempotency_key: ClientKey
     reason: str = Field("", max_length=300)
 
     @model_validator(mode="after")

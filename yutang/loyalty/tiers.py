@@ -14,7 +14,6 @@ from yutang.loyalty import config, ledger
 from yutang.loyalty.models import CustomerTier, PointsEntry, Tier, TierChange
 from yutang.loyalty.schemas import CustomerTierOut, EntryKind, TierChangeOut, TierIn, TierOut
 from yutang.orders import service as orders_service
-from yutang.orders.schemas import OrderStatus
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
 from yutang.storage.topics import Topic
@@ -70,7 +69,7 @@ def qualifying(session: Session, *, actor: Actor, customer_id: int, now: datetim
     if settings.tier_basis == "spend":
         orders = orders_service.list_orders(session, actor=actor, customer_id=customer_id, limit=100_000)
         return sum(o.paid_fen - o.refunded_fen for o in orders
-                   if OrderStatus(o.status) in orders_service.PAID_STATUSES and (o.paid_at or o.placed_at) >= since)
+                   if orders_service.is_paid(o.status) and o.paid_at >= since)
     total = session.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
         PointsEntry.workspace_id == actor.workspace_id, PointsEntry.customer_id == customer_id,
         PointsEntry.kind.in_([EntryKind.EARN.value, EntryKind.REVERSE.value]), PointsEntry.occurred_at >= since))

@@ -17,10 +17,10 @@ from yutang.channels import service as channels_service
 from yutang.customers.schemas import IdentityIn, IdentityKind
 from yutang.kit.clock import parse_local
 from yutang.kit.errors import DomainError, Invalid
-from yutang.kit.tabular import read_rows
+from yutang.kit.tabular import read_records
 from yutang.orders import service as orders_service
 from yutang.orders.marketplaces import MARKETPLACES, records
-from yutang.orders.schemas import ImportErrorOut, ImportReport, OrderIn, OrderLineIn
+from yutang.orders.schemas import MAX_FEN, MAX_QUANTITY, ImportErrorOut, ImportReport, OrderIn, OrderLineIn
 from yutang.workspaces.access import Actor, Permission
 
 FORMATS = ("csv", *MARKETPLACES)
@@ -108,21 +108,34 @@ def orders_from_json(data: bytes, *, marketplace: str, channel: str, timezone: s
 
 
 def orders_from_csv(data: bytes, *, channel: str, timezone: str) -> list[Parsed]:
-    """Group CSV rows by order_id (first-seen order) and build each order; errors name the row and column."""
+    """Group CSV rows by order_id (first-seen order) and build each order; errors name the row and column.
+
+    A row that cannot be read (a broken quote, more cells than columns) fails the order it belongs to, when its
+    order_id can be read, else only itself."""
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
-    for line, row in read_rows(data, required=REQUIRED_COLUMNS, known=KNOWN_COLUMNS):
-        groups.setdefault(row.get("order_id", ""), []).append((line, row))
+    broken: dict[str, _RowError] = {}
+    parsed = []
+    for record in read_records(data, required=REQUIRED_COLUMNS, known=KNOWN_COLUMNS):
+        order_id = (record.cells if record.error is None else record.lead).get("order_id", "")
+        if record.error is None:
+            groups.setdefault(order_id, []).append((record.line, record.cells))
+        elif order_id:
+            broken.setdefault(order_id, _RowError(record.line, record.error))
+            groups.setdefault(order_id, [])
+        else:
+            parsed.append(Parsed(record.line, error=record.error))
     if groups and not any(column in row for rows in groups.values() for _, row in rows
                           for column in ("customer_id", *BUYER_COLUMNS)):
         raise Invalid(f"a buyer column is needed: {BUYER_HINT}", field="file")
-    parsed = []
     for order_id, rows in groups.items():
         try:
+            if order_id in broken:
+                raise broken[order_id]
             order, columns = _order_from_rows(order_id, rows, channel=channel, timezone=timezone)
             parsed.append(Parsed(rows[0][0], order, identity_columns=columns))
         except _RowError as exc:
             parsed.append(Parsed(exc.line, error=exc.error))
-    return parsed
+    return sorted(parsed, key=lambda item: item.line)
 
 
 def _order_from_rows(order_id: str, rows: list[tuple[int, dict[str, str]]], *, channel: str,
@@ -149,9 +162,11 @@ def _order_from_rows(order_id: str, rows: list[tuple[int, dict[str, str]]], *, c
 
 
 def _line_from_row(row: dict[str, str]) -> OrderLineIn:
-    quantity = _whole(row, "quantity", minimum=1)
+    quantity = _whole(row, "quantity", minimum=1, maximum=MAX_QUANTITY)
     unit_price = _whole(row, "unit_price_fen")
     amount = _whole(row, "amount_fen") if "amount_fen" in row else quantity * unit_price
+    if amount > MAX_FEN:
+        raise Invalid(f"quantity × unit_price_fen exceeds {MAX_FEN} fen", field="unit_price_fen")
     refunded = _whole(row, "refunded_fen") if "refunded_fen" in row else 0
     if refunded > amount:
         raise Invalid(f"refunded_fen {refunded} exceeds the line amount {amount}", field="refunded_fen")
@@ -174,7 +189,7 @@ def _order(order_id: str, header: dict[str, str], lines: list[OrderLineIn], *, c
     status = orders_service.require_known_status(header.get("status", ""), field="status")
     placed_at = _time(header, "placed_at", timezone=timezone)
     paid_at = _time(header, "paid_at", timezone=timezone) if "paid_at" in header else None
-    customer_id = _whole(header, "customer_id", minimum=1) if "customer_id" in header else None
+    customer_id = _whole(header, "customer_id", minimum=1, maximum=2**63 - 1) if "customer_id" in header else None
     columns = [column for column in BUYER_COLUMNS if column in header]
     buyer = [_identity(column, header[column], channel=channel) for column in columns]
     if customer_id is None and not buyer:
@@ -208,10 +223,11 @@ def _identity(column: str, value: str, *, channel: str) -> IdentityIn:
         raise Invalid(exc.errors()[0]["msg"], field=column) from exc
 
 
-def _whole(row: dict[str, str], column: str, *, minimum: int = 0) -> int:
+def _whole(row: dict[str, str], column: str, *, minimum: int = 0, maximum: int = MAX_FEN) -> int:
     text = row.get(column, "")
-    if not text.isdecimal() or int(text) < minimum:
-        raise Invalid(f"{column} must be a whole number of at least {minimum}, got {text!r}", field=column)
+    if not text.isascii() or not text.isdecimal() or not minimum <= int(text) <= maximum:
+        raise Invalid(f"{column} must be a whole number from {minimum} to {maximum}, got {text[:40]!r}",
+                      field=column)
     return int(text)
 
 

@@ -17,11 +17,8 @@ from yutang.customers.schemas import IdentityIn, IdentityKind
 from yutang.kit.clock import parse_local
 from yutang.kit.errors import Invalid
 from yutang.kit.money import yuan_to_fen
-from yutang.orders.schemas import OrderIn, OrderLineIn, OrderStatus
-
-# Statuses in which the buyer has paid; a refund only makes sense in these.
-PAID_LIKE = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED,
-             OrderStatus.REFUNDED}
+from yutang.orders.paid import PAID_STATUSES
+from yutang.orders.schemas import MAX_FEN, OrderIn, OrderLineIn, OrderStatus
 
 
 class Record:
@@ -65,10 +62,10 @@ class Record:
             return None
         try:
             fen = yuan_to_fen(value)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # 'Infinity' overflows
             raise Invalid(f"{name} is not a yuan amount: {value!r}", field=self.where(name)) from exc
-        if fen < 0:
-            raise Invalid(f"{name} is negative: {value!r}", field=self.where(name))
+        if not 0 <= fen <= MAX_FEN:
+            raise Invalid(f"{name} is out of range: {value!r}", field=self.where(name))
         return fen
 
     def integer(self, name: str, *, required: bool = True, minimum: int = 0) -> int | None:
@@ -79,8 +76,9 @@ class Record:
         if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdecimal():
             raise Invalid(f"{name} must be a whole number, got {value!r}", field=self.where(name))
         number = int(value)
-        if number < minimum:
-            raise Invalid(f"{name} must be at least {minimum}, got {number}", field=self.where(name))
+        if not minimum <= number <= MAX_FEN:
+            raise Invalid(f"{name} must be from {minimum} to {MAX_FEN}, got {str(value)[:40]}",
+                          field=self.where(name))
         return number
 
     def local_time(self, name: str, *, zone: str, required: bool = True) -> datetime | None:
@@ -142,7 +140,7 @@ def settle(status: OrderStatus, *, paid_fen: int, refunded_fen: int) -> tuple[Or
     """Status and order refund once line refunds count: all the money back is refunded, some is partial."""
     if status is OrderStatus.REFUNDED:
         return status, paid_fen
-    if refunded_fen and status in PAID_LIKE:
+    if refunded_fen and status in PAID_STATUSES:
         whole = refunded_fen >= paid_fen
         return (OrderStatus.REFUNDED if whole else OrderStatus.PARTIALLY_REFUNDED), refunded_fen
     return status, refunded_fen
@@ -152,7 +150,7 @@ def assemble(record: Record, *, channel: str, external_id: str, status: OrderSta
              placed_at: datetime, paid_at: datetime | None, total_fen: int, paid_fen: int, paid_field: str,
              buyer_open_id: str, lines: list[Line], buyer_name: str | None = None) -> OrderIn:
     """The OrderIn every marketplace ends in; paid_field names the amount a refund may not exceed."""
-    if status not in PAID_LIKE and paid_at is None:
+    if status not in PAID_STATUSES and paid_at is None:
         paid_fen = 0
     line_refunds = sum(line.refunded_fen for line in lines)
     status, refunded = settle(status, paid_fen=paid_fen, refunded_fen=line_refunds)

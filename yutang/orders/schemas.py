@@ -3,10 +3,13 @@
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from yutang.customers.schemas import IdentityIn
 
+# Bounds that keep every sum an order makes (lines, totals, refunds) well inside a 64-bit column.
+MAX_FEN = 10**15  # ten trillion yuan
+MAX_QUANTITY = 10**9
 
 class OrderStatus(StrEnum):
     """Lifecycle of an order, common to every channel."""
@@ -26,15 +29,17 @@ class OrderLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=128)
     product_name: str | None = Field(default=None, max_length=300)
     category: str | None = Field(default=None, max_length=128)
-    quantity: int = Field(ge=1)
-    unit_price_fen: int = Field(ge=0)
-    amount_fen: int | None = Field(default=None, ge=0, description="paid for this line after discounts")
-    refunded_fen: int = Field(default=0, ge=0)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    unit_price_fen: int = Field(ge=0, le=MAX_FEN)
+    amount_fen: int | None = Field(default=None, ge=0, le=MAX_FEN, description="paid for this line after discounts")
+    refunded_fen: int = Field(default=0, ge=0, le=MAX_FEN)
 
     @model_validator(mode="after")
     def _amount(self):
         if self.amount_fen is None:
             self.amount_fen = self.quantity * self.unit_price_fen
+            if self.amount_fen > MAX_FEN:
+                raise ValueError(f"quantity × unit price exceeds {MAX_FEN} fen")
         if self.refunded_fen > self.amount_fen:
             raise ValueError("refunded_fen exceeds the line amount")
         return self
@@ -46,13 +51,14 @@ class OrderIn(BaseModel):
     external_id: str = Field(min_length=1, max_length=128)
     channel: str = Field(description="channel code the order came through")
     status: OrderStatus
-    placed_at: datetime
-    paid_at: datetime | None = None
+    placed_at: AwareDatetime
+    paid_at: AwareDatetime | None = None
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
-    total_fen: int | None = Field(default=None, ge=0, description="default: sum of line amounts")
-    paid_fen: int | None = Field(default=None, ge=0, description="default: total for paid statuses, else 0")
-    refunded_fen: int = Field(default=0, ge=0)
-    customer_id: int | None = None
+    total_fen: int | None = Field(default=None, ge=0, le=MAX_FEN, description="default: sum of line amounts")
+    paid_fen: int | None = Field(default=None, ge=0, le=MAX_FEN,
+                                 description="default: total for paid statuses, else 0")
+    refunded_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    customer_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     buyer: list[IdentityIn] = Field(default_factory=list, description="identities of the buyer")
     buyer_name: str | None = None
     source_status: str | None = None
@@ -63,6 +69,8 @@ class OrderIn(BaseModel):
     def _totals(self):
         lines_total = sum(line.amount_fen for line in self.lines)
         if self.total_fen is None:
+            if lines_total > MAX_FEN:
+                raise ValueError(f"the lines add up to more than {MAX_FEN} fen")
             self.total_fen = lines_total
         if self.paid_fen is None:
             unpaid = {OrderStatus.PENDING, OrderStatus.CANCELLED}
@@ -101,7 +109,7 @@ class OrderOut(BaseModel):
     total_fen: int
     paid_fen: int
     refunded_fen: int
-    placed_at: datetime
+    placed_at: AwareDatetime
     paid_at: datetime | None
     source_status: str | None
     lines: list[OrderLineOut] = Field(default_factory=list)

@@ -11,7 +11,8 @@ from yutang.channels.service import Channel
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import CustomerIn, IdentityKind
 from yutang.kit.clock import utcnow
-from yutang.kit.errors import Invalid, NotFound
+from yutang.kit.errors import Conflict, Invalid, NotFound
+from yutang.orders import paid
 from yutang.orders.models import Order, OrderLine
 from yutang.orders.schemas import OrderIn, OrderLineOut, OrderOut, OrderStatus
 from yutang.storage import outbox
@@ -20,8 +21,8 @@ from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
-PAID_STATUSES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED,
-                 OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
+PAID_STATUSES = paid.PAID_STATUSES
+is_paid = paid.is_paid
 
 
 def content_hash(data: OrderIn) -> str:
@@ -41,6 +42,11 @@ def record_order(session: Session, *, actor: Actor, data: OrderIn,
     fingerprint = content_hash(data)
     if existing is not None and existing.content_hash == fingerprint:
         return existing, "unchanged", False
+    if existing is not None and data.refunded_fen < existing.refunded_fen:
+        # Marketplace syncs deliver stale snapshots late: refunds only grow, so an older figure is refused whole.
+        raise Conflict(f"order {data.external_id} has {existing.refunded_fen} fen refunded already; a refund "
+                       f"only grows, so {data.refunded_fen} fen is an older state and is not recorded",
+                       field="refunded_fen")
     customer, customer_created = _buyer(session, actor=actor, data=data, channel=channel)
     if existing is None:
         order = Order(workspace_id=actor.workspace_id, channel_id=channel.id, external_id=data.external_id)
@@ -57,7 +63,7 @@ def record_order(session: Session, *, actor: Actor, data: OrderIn,
     order.paid_fen = data.paid_fen
     order.refunded_fen = data.refunded_fen
     order.placed_at = data.placed_at
-    order.paid_at = data.paid_at
+    order.paid_at = paid.paid_time(order.status, paid_at=data.paid_at, placed_at=data.placed_at)
     order.source_status = data.source_status
     order.raw = data.raw
     order.content_hash = fingerprint
@@ -68,6 +74,7 @@ def record_order(session: Session, *, actor: Actor, data: OrderIn,
     session.flush()
     customers_service.join_channel(session, actor=actor, customer=customer, channel_id=channel.id,
                                    joined_at=data.placed_at)
+    customers_service.seen_at(session, customer=customer, at=data.placed_at)
     action = "created" if before is None else "updated"
     workspaces_service.record(session, actor=actor, action=f"order.{action}", entity_type="order", entity_id=order.id,
                               changes={"before": before, "status": order.status, "paid_fen": order.paid_fen,
@@ -103,8 +110,9 @@ def _emit(session: Session, *, order: Order, data: OrderIn, before: dict | None)
                 payload=payload)
     was_paid = before is not None and OrderStatus(before["status"]) in PAID_STATUSES
     if data.status in PAID_STATUSES and not was_paid:
+        # A past fact: the warehouse event carries the payment time, not the time it was recorded.
         outbox.emit(session, workspace_id=order.workspace_id, topic=Topic.ORDER_PAID, entity_id=order.id,
-                    payload=payload)
+                    payload=payload | {"occurred_at": payload["paid_at"]})
     if order.refunded_fen > (before or {}).get("refunded_fen", 0):
         outbox.emit(session, workspace_id=order.workspace_id, topic=Topic.ORDER_REFUNDED, entity_id=order.id,
                     payload=payload | {"refund_delta_fen": order.refunded_fen - (before or {}).get("refunded_fen", 0)})

@@ -1,5 +1,6 @@
 """The loader's customer resolver, backed by the OLTP store: OneID lookups and upserts (with merges)."""
 
+from datetime import datetime
 
 from yutang.archive import service as archive_service
 from yutang.customers import service as customers_service
@@ -34,6 +35,11 @@ class OltpResolver:
                 session, actor=self._actor(session, workspace_id),
                 data=CustomerIn(identities=identities, **profile), merge_reason="identified by an event")
             return customer.id
+
+    def seen(self, workspace_id: int, earliest: dict[int, datetime]) -> None:
+        """Move customers' first_seen_at back to their earliest event where that is older."""
+        with self.database.unit_of_work() as session:
+            customers_service.seen_many(session, actor=self._actor(session, workspace_id), earliest=earliest)
 
     def create_many(self, workspace_id: int, people: list[NewPerson]) -> list[int | None]:
         """Create new people known only by app user / anonymous ids, all in one unit of work."""

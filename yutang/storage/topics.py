@@ -144,6 +144,7 @@ class OrderChanged(TypedDict):
     paid_at: str | None
     lines: list[OrderLine]
     refund_delta_fen: NotRequired[int]
+    occurred_at: NotRequired[str | None]  # order.paid: when it was paid, the time its event carries
 
 
 # ---- messaging ---------------------------------------------------------------------------------------------

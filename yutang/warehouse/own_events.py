@@ -86,6 +86,9 @@ def events_of(change: OutboxChange) -> list[OwnEvent]:
     name = TOPIC_EVENTS.get(change.topic)
     if name is None:
         return []
+    # Changes that record a past fact (an order paid last July) carry its time; the rest happen now.
+    occurred = p.get("occurred_at")
     return [OwnEvent(id=f"{SOURCE}:outbox:{change.id}", workspace_id=change.workspace_id, name=name,
                      customer_id=p.get("customer_id") or p.get("winner_id") or change.entity_id, properties=p,
-                     occurred_at=change.created_at, recorded_at=change.created_at)]
+                     occurred_at=datetime.fromisoformat(occurred) if occurred else change.created_at,
+                     recorded_at=change.created_at)]

@@ -90,7 +90,7 @@ def touched(changes: list[Change]) -> dict[int, set[int]]:
 def _rows(events: list[OwnEvent]) -> list[dict]:
     return [{"workspace_id": e.workspace_id, "message_id": e.id, "type": "track", "event": e.name,
              "customer_id": e.customer_id, "properties": json.dumps(e.properties, ensure_ascii=False),
-             "ts": e.occurred_at, "received_at": e.occurred_at, "source": SOURCE} for e in events]
+             "ts": e.occurred_at, "received_at": e.recorded_at, "source": SOURCE} for e in events]
 
 
 def _record_events(tx: Tx, changes: list[Change]) -> None:

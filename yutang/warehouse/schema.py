@@ -143,7 +143,14 @@ INDEXES = [
 ]
 
 
+# Replicas written before every paid order carried paid_at (OLTP migration 0009 did the same there).
+UPGRADES = [
+    "UPDATE orders SET paid_at = placed_at WHERE paid_at IS NULL "
+    "AND status IN ('paid', 'shipped', 'completed', 'partially_refunded', 'refunded')",
+]
+
+
 def statements(json_type: str, *, with_indexes: bool) -> list[str]:
-    """DDL for one backend."""
+    """DDL for one backend, then the idempotent upgrades of rows written by earlier versions."""
     ddl = [table.format(json=json_type) for table in TABLES]
-    return ddl + (INDEXES if with_indexes else [])
+    return ddl + (INDEXES if with_indexes else []) + UPGRADES

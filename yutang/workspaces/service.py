@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -195,10 +195,3 @@ def audit_of(session: Session, *, actor: Actor, entity_type: str, entity_ids: li
         at, last_id = before
         query = query.where(or_(AuditEntry.created_at < at, and_(AuditEntry.created_at == at, AuditEntry.id < last_id)))
     return list(session.scalars(query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)))
-
-
-def scrub_audit(session: Session, *, actor: Actor, entity_type: str, entity_id: int) -> None:
-    """Blank the recorded changes of one entity (they may hold personal data) when it is erased."""
-    session.execute(update(AuditEntry).where(AuditEntry.workspace_id == actor.workspace_id,
-                                             AuditEntry.entity_type == entity_type,
-                                             AuditEntry.entity_id == entity_id).values(changes={"scrubbed": True}))

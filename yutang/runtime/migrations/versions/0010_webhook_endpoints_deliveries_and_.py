@@ -1,7 +1,7 @@
 """webhook endpoints, deliveries and attempts; WeCom callback nonces
 
-Revision ID: 0009
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04 16:50:40.520244
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import yutang.storage.types
 from sqlalchemy.dialects import postgresql
 
-revision = '0009'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
