@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,8 @@ from tests.peers.wechat import FakeWeChat
 from tests.peers.wecom import CallbackSigner, FakeWeCom, contact_event, text_message
 from yutang.kit.clock import utcnow
 from yutang.messaging import service, templating
-from yutang.messaging.models import ChannelConfig, Message
+from yutang.messaging import wecom as wecom_domain
+from yutang.messaging.models import ChannelConfig, Message, WeComCallbackNonce
 from yutang.warehouse import replica
 
 
@@ -437,8 +439,8 @@ def test_wecom_callback_verifies_adds_welcomes_and_deletes(api, client, wecom, d
                                              external_userid="wmNew1", state="store1", welcome_code="WELCOME-1"))
     added = client.post(url, params=params, content=body)
     assert added.status_code == 200 and added.text == "success"
-    again = client.post(url, params=params, content=body)  # WeCom retries: nothing twice
-    assert again.status_code == 200
+    again = client.post(url, params=params, content=body)  # a replay of the same signed request: refused
+    assert again.status_code == 403 and again.json()["field"] == "nonce"
     found = api.get("/v1/customers", params={"identity": "wecom_external_userid:wmNew1"}).json()["items"]
     assert len(found) == 1
     channels = {c["code"]: c["id"] for c in api.get("/v1/channels").json()}
@@ -459,6 +461,37 @@ def test_wecom_callback_verifies_adds_welcomes_and_deletes(api, client, wecom, d
     archive = api.get(f"/v1/customers/{found[0]['id']}/archive").json()
     store = next(m for m in archive["channels"] if m["channel_id"] == channels["wecom-qr-store1"])
     assert store["left_at"] is not None
+
+
+def test_wecom_callback_refuses_stale_timestamps_and_replayed_nonces(api, client, database, wecom):
+    fake, config, signer = wecom
+    url = f"/callbacks/wecom/{config['id']}"
+    event = contact_event(fake.corp_id, "add_external_contact", staff="zhangsan", external_userid="wmStale")
+    # Given a correctly signed callback stamped three days ago, or ten minutes ahead
+    for at in (time.time() - 3 * 86400, time.time() + 600):
+        params, body = signer.post(event, at=at)
+        stale = client.post(url, params=params, content=body)
+        # Then it is refused, naming the timestamp, and nothing happens
+        assert stale.status_code == 403 and stale.json()["field"] == "timestamp", stale.text
+    assert api.get("/v1/customers", params={"identity": "wecom_external_userid:wmStale"}).json()["items"] == []
+    # Given a fresh one, it is applied once; the same request again is refused (its nonce is spent)
+    params, body = signer.post(event, at=time.time() - 60)
+    assert client.post(url, params=params, content=body).status_code == 200
+    replayed = client.post(url, params=params, content=body)
+    assert replayed.status_code == 403 and replayed.json()["field"] == "nonce"
+    # The URL check is held to the same rules
+    check = signer.url_check("42")
+    assert client.get(url, params=check).status_code == 200
+    assert client.get(url, params=check).json()["field"] == "nonce"
+    # Nonces older than twice the window are pruned (the store does not grow for ever)
+    with database.unit_of_work() as session:
+        channel_config = session.get(ChannelConfig, config["id"])
+        later = utcnow() + 3 * wecom_domain.CALLBACK_WINDOW
+        wecom_domain.check_fresh(session, config=channel_config, timestamp=str(int(later.timestamp())), nonce="n-1",
+                                 now=later)
+        kept = session.scalars(select(WeComCallbackNonce.nonce).where(
+            WeComCallbackNonce.channel_config_id == config["id"])).all()
+    assert kept == ["n-1"]
 
 
 # ---- inbox --------------------------------------------------------------------------------------------------------

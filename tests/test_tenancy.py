@@ -62,6 +62,8 @@ SAMPLE_BODIES = {
                                          "template_id": "{template_id}"},
     ("PUT", "/v1/messaging/pressure"): {"caps": []},
     ("POST", "/v1/segments/{segment_id}/members"): {"customer_ids": ["{customer_id}"]},
+    ("PATCH", "/v1/webhooks/endpoints/{endpoint_id}"): {"url": "https://example.com/hijacked"},
+    ("POST", "/v1/webhooks/endpoints/{endpoint_id}/rotate-secret"): {"grace_seconds": 0},
 }
 # Routes that act only on the caller's own workspace by construction (no foreign id can be named).
 OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"), ("GET", "/v1/api-keys"),
@@ -80,7 +82,8 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/lifecycle/settings"), ("PUT", "/v1/lifecycle/settings"), ("POST", "/v1/lifecycle/compute"),
             ("GET", "/v1/lifecycle/overview"), ("GET", "/v1/lifecycle/model"),
             ("GET", "/v1/segments"), ("GET", "/v1/broadcasts"), ("GET", "/v1/messaging/pressure"),
-            ("PUT", "/v1/messaging/pressure")}
+            ("PUT", "/v1/messaging/pressure"), ("GET", "/v1/webhooks/event-types"),
+            ("GET", "/v1/webhooks/endpoints"), ("POST", "/v1/webhooks/endpoints")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 
@@ -136,7 +139,18 @@ def victim(client, tenant):
     ids["broadcast_id"] = client.post("/v1/broadcasts", headers=h, json={
         "name": "B", "segment_ids": [ids["segment_id"]], "channel_id": ids["config_id"],
         "template_id": ids["template_id"], "send_at": "2099-01-01T00:00:00Z"}).json()["id"]
+    _webhooks(client, h, ids)
     return ids
+
+
+def _webhooks(client, h, ids):
+    # Port 9 (discard) on loopback: the delivery fails harmlessly; the test needs only its row.
+    ids["endpoint_id"] = client.post("/v1/webhooks/endpoints", headers=h, json={
+        "url": "http://127.0.0.1:9/hook", "events": ["Tag Added"]}).json()["id"]
+    client.post(f"/v1/customers/{ids['customer_id']}/tags", headers=h, json={"add": [{"id": ids["tag_id"]}]})
+    client.app.state.pipeline.catch_up()
+    ids["delivery_id"] = client.get(f"/v1/webhooks/endpoints/{ids['endpoint_id']}/deliveries",
+                                    headers=h).json()["items"][0]["id"]
 
 
 def _loyalty(client, h, ids):

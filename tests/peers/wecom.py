@@ -219,9 +219,9 @@ class CallbackSigner:
         return {"msg_signature": self.sign(timestamp, nonce, encrypted), "timestamp": timestamp, "nonce": nonce,
                 "echostr": encrypted}
 
-    def post(self, inner_xml: str) -> tuple[dict, str]:
-        """(query parameters, body) of an encrypted event POST."""
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    def post(self, inner_xml: str, *, at: float | None = None) -> tuple[dict, str]:
+        """(query parameters, body) of an encrypted event POST, stamped now or at the epoch seconds given."""
+        timestamp, nonce = str(int(time.time() if at is None else at)), secrets.token_hex(5)
         encrypted = self.encrypt(inner_xml)
         body = (f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
                 f"<Encrypt><![CDATA[{encrypted}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>")

@@ -19,6 +19,7 @@ from yutang.api.routes import (
     segments,
     sources,
     tags,
+    webhooks,
     workspace,
 )
 from yutang.workspaces.access import Need
@@ -35,7 +36,7 @@ def api_router() -> APIRouter:
     """Every /v1 route, each with the check of its entry in yutang.api.roles in front of it."""
     router = APIRouter(prefix=PREFIX)
     for module in (workspace, channels, customers, tags, orders, segments, sources, dead_letters, ingest, messaging,
-                   broadcasts, loyalty, loyalty_programme, lifecycle):
+                   broadcasts, loyalty, loyalty_programme, lifecycle, webhooks):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             for method in sorted(route.methods):

@@ -85,4 +85,10 @@ NEEDS: dict[str, Need] = {
     # lifecycle
     "GET /v1/lifecycle/settings": R, "PUT /v1/lifecycle/settings": M, "POST /v1/lifecycle/compute": M,
     "GET /v1/lifecycle/overview": R, "GET /v1/lifecycle/model": R,
+    # webhooks for Yutang's own events (owners)
+    "GET /v1/webhooks/event-types": R, "GET /v1/webhooks/endpoints": A, "POST /v1/webhooks/endpoints": A,
+    "GET /v1/webhooks/endpoints/{endpoint_id}": A, "PATCH /v1/webhooks/endpoints/{endpoint_id}": A,
+    "DELETE /v1/webhooks/endpoints/{endpoint_id}": A, "POST /v1/webhooks/endpoints/{endpoint_id}/rotate-secret": A,
+    "GET /v1/webhooks/endpoints/{endpoint_id}/deliveries": A, "GET /v1/webhooks/deliveries/{delivery_id}": A,
+    "POST /v1/webhooks/deliveries/{delivery_id}/replay": A,
 }

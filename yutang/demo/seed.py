@@ -19,6 +19,8 @@ from yutang.orders.schemas import OrderIn, OrderLineIn, OrderStatus
 from yutang.tags import service as tags_service
 from yutang.tags.schemas import TagGroupIn
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse
+from yutang.webhooks import service as webhooks_service
+from yutang.webhooks.schemas import EndpointIn
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Role, system_actor
 from yutang.workspaces.schemas import MemberIn, WorkspaceIn
@@ -90,6 +92,11 @@ def seed(session: Session, *, warehouse: DuckDBWarehouse | PostgresWarehouse, sh
     workspaces_service.add_member(session, actor=actor, data=MemberIn(name="数据分析师", role=Role.ANALYST))
     channels = _channels(session, actor)
     tags = _tags(session, actor)
+    # An example endpoint, off: example.com receives nothing; an integrator points it at their system and turns it on.
+    webhooks_service.create_endpoint(session, actor=actor, data=EndpointIn(
+        url="https://example.com/yutang/webhooks", description="示例：填入 ERP / 数据平台的接收地址后启用",
+        events=["Order Paid", "Points Changed", "Coupon Redeemed", "Segment Entered", "Lifecycle Stage Changed"],
+        enabled=False))
     orders = 0
     today = utcnow()
     weights = [share for *_, share, _ in CHANNELS]

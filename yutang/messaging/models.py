@@ -163,6 +163,18 @@ class WeComContact(WorkspaceScoped, Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class WeComCallbackNonce(WorkspaceScoped, Base):
+    """A nonce of a verified WeCom callback, kept while its timestamp is inside the freshness window (the unique key
+    refuses a replay in any process)."""
+
+    __tablename__ = "wecom_callback_nonces"
+    __table_args__ = (UniqueConstraint("channel_config_id", "nonce"),)
+
+    channel_config_id: Mapped[int] = mapped_column(Id, ForeignKey("messaging_channels.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class PressurePolicy(WorkspaceScoped, Base):
     """A workspace's contact-pressure rules: frequency caps, quiet hours, WeCom's monthly group-send cap."""
 

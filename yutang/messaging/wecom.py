@@ -3,9 +3,10 @@ injects, since merging is an archive operation above this layer), corp tags map 
 group-send results become deliveries, and the encrypted callback feeds add / edit / delete and inbound text."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
@@ -13,12 +14,12 @@ from yutang.customers import service as customers_service
 from yutang.customers.schemas import CustomerIn, IdentityIn, IdentityKind
 from yutang.customers.service import Customer
 from yutang.kit.clock import utcnow
-from yutang.kit.errors import Conflict, Invalid, NotFound
+from yutang.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from yutang.messaging import inbox, service
 from yutang.messaging.adapters.base import ChannelError
 from yutang.messaging.adapters.wecom import Contact, WeComClient
 from yutang.messaging.adapters.wecom_crypto import WXBizMsgCrypt
-from yutang.messaging.models import ChannelConfig, Message, WeComContact
+from yutang.messaging.models import ChannelConfig, Message, WeComCallbackNonce, WeComContact
 from yutang.messaging.schemas import MessageIn, Purpose, Status, TagSyncOut, WeComSyncOut
 from yutang.tags import service as tags_service
 from yutang.tags.schemas import TagRef
@@ -195,6 +196,33 @@ def sync_send_results(session: Session, *, actor: Actor, config_id: int) -> int:
 
 
 # ---- the callback -------------------------------------------------------------------------------------------
+
+# A callback's timestamp may differ from our clock by this much either way (WeCom answers within seconds; the rest
+# is clock skew). Nonces are remembered for twice the window, so a replay is refused for as long as its timestamp
+# could pass the check.
+CALLBACK_WINDOW = timedelta(minutes=5)
+
+
+def check_fresh(session: Session, *, config: ChannelConfig, timestamp: str, nonce: str,
+                now: datetime | None = None) -> None:
+    """Refuse a signed callback whose timestamp is outside CALLBACK_WINDOW or whose nonce was used already.
+
+    Call it after the signature check and in the transaction that applies the callback: if applying fails, the
+    nonce is not kept and WeCom's retry is accepted.
+    """
+    now = now or utcnow()
+    if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > CALLBACK_WINDOW.total_seconds():
+        raise Forbidden(f"timestamp is more than {int(CALLBACK_WINDOW.total_seconds())} s from the server's clock",
+                        field="timestamp")
+    if not nonce or len(nonce) > 64:
+        raise Forbidden("nonce is missing or too long", field="nonce")
+    session.execute(delete(WeComCallbackNonce).where(WeComCallbackNonce.seen_at < now - 2 * CALLBACK_WINDOW))
+    try:
+        with session.begin_nested():
+            session.add(WeComCallbackNonce(workspace_id=config.workspace_id, channel_config_id=config.id, nonce=nonce,
+                                           seen_at=now))
+    except IntegrityError as exc:
+        raise Forbidden("nonce was used already (a replayed callback)", field="nonce") from exc
 
 
 def crypt_for(session: Session, config: ChannelConfig) -> WXBizMsgCrypt:

@@ -12,8 +12,10 @@ from yutang.segments import models as segments_models
 from yutang.storage import cursors, outbox
 from yutang.storage.base import Base
 from yutang.tags import models as tags_models
+from yutang.webhooks import models as webhooks_models
 from yutang.workspaces import models as workspaces_models
 
 DOMAIN_MODELS = (workspaces_models, channels_models, customers_models, events_models, tags_models, orders_models,
-                 segments_models, messaging_models, loyalty_models, lifecycle_models, schedule, cursors, outbox)
+                 segments_models, messaging_models, webhooks_models, loyalty_models, lifecycle_models, schedule,
+                 cursors, outbox)
 metadata = Base.metadata

@@ -22,6 +22,8 @@ from yutang.storage import outbox
 from yutang.storage.topics import Topic
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, open_warehouse
 from yutang.warehouse.relay import Relay
+from yutang.webhooks import sender as webhooks_sender
+from yutang.webhooks.service import QUEUED_FLAG as WEBHOOKS_QUEUED
 
 LIFECYCLE_AT = time(3, 0)  # stages, RFM and value are refreshed nightly at 03:00 in each workspace's zone
 SEGMENTS_AT = time(3, 30)  # dynamic segments are rebuilt nightly (time windows move with the clock)
@@ -41,6 +43,7 @@ class Pipeline:
     earner: EventEarner
     scheduler: Scheduler
     segments: Membership
+    webhooks: webhooks_sender.Sender
 
     def start(self) -> None:
         """Begin relaying, loading, delivering outbox rows to subscribers, earning on events and running scheduled
@@ -50,6 +53,7 @@ class Pipeline:
         self.subscribers.start()
         self.earner.start()
         self.scheduler.start()
+        self.webhooks.start()
 
     def subscribe(self, subscription: Subscription) -> None:
         """Run a side effect after commit for every outbox row of the subscription's topics."""
@@ -70,6 +74,7 @@ class Pipeline:
 
     def pause(self) -> None:
         """Stop the background threads (the warehouse stays open)."""
+        self.webhooks.stop()
         self.scheduler.stop()
         self.earner.stop()
         self.subscribers.stop()
@@ -79,6 +84,7 @@ class Pipeline:
     def stop(self) -> None:
         """Stop the background threads and close the journal and the warehouse."""
         self.pause()
+        self.webhooks.close()
         self.journal.close()
         self.warehouse.close()
 
@@ -90,13 +96,17 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
     relay = Relay(database.factory, warehouse)
     subscribers = Subscribers(database.factory, [Subscription(
         name="loyalty.orders", topics=frozenset({Topic.ORDER_PAID, Topic.ORDER_REFUNDED}),
-        handler=loyalty_rules.handle_order_change)])
+        handler=loyalty_rules.handle_order_change), Subscription(
+        name=webhooks_sender.SUBSCRIPTION, topics=webhooks_sender.OUTBOX_TOPICS, handler=webhooks_sender.on_change)])
+    webhooks = webhooks_sender.Sender(database.factory, warehouse)
 
     def wake_relay(session) -> None:
         # Only commits that wrote outbox rows wake them; the relay's own commits must not (that would spin).
         if outbox.take_written_flag(session):
             relay.notify()
             subscribers.notify()
+        if session.info.pop(WEBHOOKS_QUEUED, False):
+            webhooks.wake()
 
     event.listen(database.factory, "after_commit", wake_relay)
     journal = Journal(settings.data_dir / "journal")
@@ -110,9 +120,11 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
     scheduler = Scheduler(database.factory)
     pipeline = Pipeline(warehouse=warehouse, relay=relay, journal=journal, loader=loader,
                         ingest=Ingest(journal, authenticate), subscribers=subscribers, earner=earner,
-                        scheduler=scheduler, segments=Membership(database.factory, warehouse))
+                        scheduler=scheduler, segments=Membership(database.factory, warehouse),
+                        webhooks=webhooks)
     pipeline.on_touched(earner.notify)
     pipeline.on_touched(pipeline.segments.on_touched)  # dynamic segments follow every event and change
+    pipeline.on_touched(webhooks.wake)  # segment entries and exits are written on those commits
 
     def refresh_lifecycle(actor, _slot) -> None:
         pipeline.catch_up()

@@ -24,30 +24,11 @@ from yutang.storage.topics import (
     Topic,
 )
 from yutang.warehouse.backends import Tx
+from yutang.warehouse.own_events import SOURCE, TOPIC_EVENTS, OwnEvent, events_of
 
-# Yutang's own changes land in the events table under these names (documented in docs/events.md).
-EVENT_NAMES: dict[str, str] = {
-    Topic.ORDER_PAID: "Order Paid",
-    Topic.ORDER_REFUNDED: "Order Refunded",
-    Topic.TAG_ADDED: "Tag Added",
-    Topic.TAG_REMOVED: "Tag Removed",
-    Topic.CONSENT_CHANGED: "Consent Changed",
-    Topic.CUSTOMER_MERGED: "Customer Merged",
-    Topic.MESSAGE_QUEUED: "Message Queued",
-    Topic.MESSAGE_SENT: "Message Sent",
-    Topic.MESSAGE_DELIVERED: "Message Delivered",
-    Topic.MESSAGE_READ: "Message Read",
-    Topic.MESSAGE_CLICKED: "Message Clicked",
-    Topic.MESSAGE_FAILED: "Message Failed",
-    Topic.MESSAGE_SUPPRESSED: "Message Suppressed",
-    Topic.MESSAGE_RECEIVED: "Message Received",
-    Topic.POINTS_CHANGED: "Points Changed",
-    Topic.COUPON_ISSUED: "Coupon Issued",
-    Topic.COUPON_REDEEMED: "Coupon Redeemed",
-    Topic.COUPON_EXPIRED: "Coupon Expired",
-    Topic.TIER_CHANGED: "Tier Changed",
-}
-INTERNAL_SOURCE = "yutang"
+# Yutang's own changes land in the events table under these names (own_events.py; docs/events.md).
+EVENT_NAMES = TOPIC_EVENTS
+INTERNAL_SOURCE = SOURCE
 
 
 @dataclass(frozen=True)
@@ -106,31 +87,22 @@ def touched(changes: list[Change]) -> dict[int, set[int]]:
     return result
 
 
+def _rows(events: list[OwnEvent]) -> list[dict]:
+    return [{"workspace_id": e.workspace_id, "message_id": e.id, "type": "track", "event": e.name,
+             "customer_id": e.customer_id, "properties": json.dumps(e.properties, ensure_ascii=False),
+             "ts": e.occurred_at, "received_at": e.recorded_at, "source": SOURCE} for e in events]
+
+
 def _record_events(tx: Tx, changes: list[Change]) -> None:
-    tx.insert_rows("events", [
-        {"workspace_id": change.workspace_id, "message_id": f"{INTERNAL_SOURCE}:outbox:{change.id}", "type": "track",
-         "event": EVENT_NAMES[change.topic],
-         "customer_id": change.payload.get("customer_id") or change.payload.get("winner_id") or change.entity_id,
-         "properties": json.dumps(change.payload, ensure_ascii=False),
-         # Changes that record a past fact (an order paid last July) carry its time; the rest happen now.
-         "ts": _time(change.payload.get("occurred_at")) or change.created_at,
-         "received_at": change.created_at, "source": INTERNAL_SOURCE} for change in changes])
+    tx.insert_rows("events", _rows([event for change in changes for event in events_of(change)]))
 
 
-def _message_batch(tx: Tx, change: Change, batch: MessageBatch) -> None:
+def _message_batch(tx: Tx, change: Change, _batch: MessageBatch) -> None:
     # Many messages queued (or suppressed) at once: one event each, keyed by the outbox row and the message.
-    name = EVENT_NAMES[Topic.message(batch["state"])]
-    shared = {key: batch[key] for key in ("channel_config_id", "purpose", "template_id") if key in batch}
-    rows = [{"workspace_id": change.workspace_id, "message_id": f"{INTERNAL_SOURCE}:outbox:{change.id}:{message_id}",
-             "type": "track", "event": name, "customer_id": customer_id,
-             "properties": json.dumps({**shared, "message_id": message_id, "customer_id": customer_id,
-                                       "status": batch["state"], "error_code": error_code,
-                                       "thread_id": rest[0] if rest else None}, ensure_ascii=False),
-             "ts": change.created_at, "received_at": change.created_at, "source": INTERNAL_SOURCE}
-            for message_id, customer_id, error_code, *rest in batch["messages"]]
+    rows = _rows(events_of(change))
     tx.execute("DELETE FROM events WHERE source = %(source)s "
                "AND message_id IN (SELECT unnest(CAST(%(message_ids)s AS VARCHAR[])))",
-               {"source": INTERNAL_SOURCE, "message_ids": [row["message_id"] for row in rows]})
+               {"source": SOURCE, "message_ids": [row["message_id"] for row in rows]})
     tx.insert_rows("events", rows)
 
 

@@ -280,11 +280,13 @@ def wecom_verify(request: Request, config_id: IdPath, msg_signature: str, timest
                  echostr: str):
     """WeCom's URL check: verify the signature and echo the decrypted echostr."""
     with unit_of_work(request) as session:
-        crypt = wecom.crypt_for(session, _config(session, config_id, "wecom"))
-    try:
-        return crypt.verify_url(msg_signature, timestamp, nonce, echostr)
-    except CallbackError as exc:
-        raise Forbidden(str(exc), field="msg_signature") from exc
+        config = _config(session, config_id, "wecom")
+        try:
+            echoed = wecom.crypt_for(session, config).verify_url(msg_signature, timestamp, nonce, echostr)
+        except CallbackError as exc:
+            raise Forbidden(str(exc), field="msg_signature") from exc
+        wecom.check_fresh(session, config=config, timestamp=timestamp, nonce=nonce)
+    return echoed
 
 
 @public.post("/callbacks/wecom/{config_id}", response_class=PlainTextResponse)
@@ -297,6 +299,7 @@ async def wecom_event(request: Request, config_id: IdPath, msg_signature: str, t
             fields = wecom.crypt_for(session, config).open(msg_signature, timestamp, nonce, body)
         except CallbackError as exc:
             raise Forbidden(str(exc), field="msg_signature") from exc
+        wecom.check_fresh(session, config=config, timestamp=timestamp, nonce=nonce)
         wecom.handle_event(session, config=config, fields=fields, upsert=archive_service.upsert_customer)
     return "success"
 

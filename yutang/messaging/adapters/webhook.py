@@ -16,11 +16,13 @@ def sign(secret: str, *, msg_id: str, timestamp: datetime, body: str) -> str:
     return Webhook(secret).sign(msg_id=msg_id, timestamp=timestamp, data=body)
 
 
-def headers_for(secret: str, *, msg_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
-    """The three Standard Webhooks headers for a body."""
+def headers_for(secret: str | list[str], *, msg_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
+    """The three Standard Webhooks headers for a body; several secrets give several space-separated signatures
+    (a secret being rotated signs beside its successor)."""
     now = now or datetime.now(UTC)
+    secrets = [secret] if isinstance(secret, str) else secret
     return {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": sign(secret, msg_id=msg_id, timestamp=now, body=body),
+            "webhook-signature": " ".join(sign(s, msg_id=msg_id, timestamp=now, body=body) for s in secrets),
             "content-type": "application/json"}
 
 

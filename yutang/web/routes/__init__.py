@@ -13,6 +13,7 @@ from yutang.web.routes import (
     messaging,
     segments,
     tags,
+    webhooks,
 )
 
 
@@ -20,6 +21,6 @@ def console_router() -> APIRouter:
     """Every /console route."""
     router = APIRouter(include_in_schema=False)
     for module in (auth, customers, channels, tags, segments, messaging, broadcasts, loyalty,
-                   lifecycle, dead_letters):
+                   lifecycle, dead_letters, webhooks):
         router.include_router(module.router, prefix="/console")
     return router

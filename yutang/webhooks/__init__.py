@@ -1,0 +1,1 @@
+"""Webhooks: integrators subscribe URLs to Yutang's own events, delivered signed, retried and logged."""
