@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from yutang.api.deps import ActorDep, unit_of_work
+from yutang.api.deps import ActorDep, read_only, unit_of_work
 from yutang.lifecycle import service, tasks
 from yutang.lifecycle.schemas import ComputeOut, LifecycleSettingsIn, LifecycleSettingsOut, OverviewOut
 
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/lifecycle", tags=["lifecycle"])
 @router.get("/settings", response_model=LifecycleSettingsOut)
 def get_settings(request: Request, actor: ActorDep):
     """Stage thresholds, the RFM window and the prediction horizon in force."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.get_settings(session, actor=actor)
 
 
