@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
+from yutang.api.deps import ActorDep, CaughtUp, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.pagination import decode_cursor
 from yutang.messaging import broadcasts
@@ -44,11 +44,10 @@ def set_pressure(request: Request, actor: ActorDep, data: PressureIn):
 
 
 @router.post("/broadcasts/preview", response_model=BroadcastPreviewOut)
-def preview(request: Request, actor: ActorDep, data: BroadcastIn):
+def preview(request: Request, actor: ActorDep, pipeline: CaughtUp, data: BroadcastIn):
     """The audience before and after suppression, by reason, as if it went out now (or at send_at)."""
-    request.app.state.pipeline.catch_up()
-    with unit_of_work(request) as session:
-        return broadcasts.preview(session, request.app.state.pipeline.warehouse, actor=actor, data=data)
+    with read_only(request) as session:
+        return broadcasts.preview(session, pipeline.warehouse, actor=actor, data=data)
 
 
 @router.post("/broadcasts", response_model=BroadcastOut, status_code=201)

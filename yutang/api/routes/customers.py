@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from pydantic import ValidationError
 
-from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
+from yutang.api.deps import ActorDep, CaughtUp, IdPath, PipelineDep, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.archive import importing
 from yutang.archive import service as archive_service
@@ -103,22 +103,20 @@ def update_customer(request: Request, actor: ActorDep, customer_id: IdPath, data
 
 
 @router.get("/{customer_id}/archive", response_model=ArchiveOut)
-def get_archive(request: Request, actor: ActorDep, customer_id: IdPath):
+def get_archive(request: Request, actor: ActorDep, pipeline: PipelineDep, customer_id: IdPath):
     """The customer archive (客户档案) in one call."""
     with read_only(request) as session:
         return archive_service.archive(session, actor=actor, customer_id=customer_id,
-                                       warehouse=request.app.state.pipeline.warehouse)
+                                       warehouse=pipeline.warehouse)
 
 
 @router.get("/{customer_id}/timeline", response_model=TimelinePage)
-def get_timeline(request: Request, actor: ActorDep, customer_id: IdPath, kind: KindsQuery = None,
+def get_timeline(request: Request, actor: ActorDep, pipeline: CaughtUp, customer_id: IdPath, kind: KindsQuery = None,
                  event: EventNameQuery = None, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
     """What the customer read, clicked and bought, and how they were touched: events, orders and changes,
     newest first, cursor-paged."""
     before = timeline.decode_cursor(cursor)
     timeline.parse_kinds(kind)  # a bad kind is a 422 before any work
-    pipeline = request.app.state.pipeline
-    pipeline.catch_up()  # read your own writes; before the unit of work, which may hold SQLite's write lock
     with read_only(request) as session:
         return timeline.timeline(session, actor=actor, warehouse=pipeline.warehouse, customer_id=customer_id,
                                  kinds=set(kind or ()), event=event, before=before, limit=limit)

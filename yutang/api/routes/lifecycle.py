@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from yutang.api.deps import ActorDep, read_only, unit_of_work
+from yutang.api.deps import ActorDep, CaughtUp, PipelineDep, database, read_only, unit_of_work
 from yutang.lifecycle import service, tasks
 from yutang.lifecycle.schemas import ComputeOut, LifecycleSettingsIn, LifecycleSettingsOut, OverviewOut
 
@@ -25,15 +25,13 @@ def put_settings(request: Request, actor: ActorDep, data: LifecycleSettingsIn):
 
 
 @router.post("/compute", response_model=ComputeOut)
-def compute(request: Request, actor: ActorDep):
+def compute(request: Request, actor: ActorDep, pipeline: CaughtUp):
     """Refresh every active customer's stage, RFM scores and class, historic and predicted value now (it also
     runs nightly at 03:00 in the workspace's zone)."""
-    pipeline = request.app.state.pipeline
-    pipeline.catch_up()  # score what has been committed and acknowledged so far
-    return tasks.compute(request.app.state.database.factory, pipeline.warehouse, actor=actor)
+    return tasks.compute(database(request).factory, pipeline.warehouse, actor=actor)
 
 
 @router.get("/overview", response_model=OverviewOut)
-def overview(request: Request, actor: ActorDep):
+def overview(actor: ActorDep, pipeline: PipelineDep):
     """Customers per lifecycle stage and per RFM class, and the value distribution, as of the last refresh."""
-    return service.overview(request.app.state.pipeline.warehouse, actor=actor)
+    return service.overview(pipeline.warehouse, actor=actor)

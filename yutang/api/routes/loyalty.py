@@ -1,10 +1,8 @@
 """Loyalty: settings, the points ledger (earn, redeem, reverse, adjust, balance, history), liability report."""
 
-import threading
-
 from fastapi import APIRouter, Query, Request
 
-from yutang.api.deps import ActorDep, IdPath, database, read_only, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.pagination import decode_cursor
 from yutang.loyalty import config, points
@@ -22,16 +20,12 @@ from yutang.loyalty.schemas import (
 )
 
 router = APIRouter(prefix="/loyalty", tags=["loyalty"])
-_awarder_lock = threading.Lock()
 
 
 def awarder(request: Request) -> Awarder:
-    """The app's points awarder (one per process, so concurrent requests commit together)."""
-    state = request.app.state
-    with _awarder_lock:
-        if getattr(state, "points_awarder", None) is None:
-            state.points_awarder = Awarder(database(request).factory)
-        return state.points_awarder
+    """The app's points awarder (one per process, so concurrent requests commit together; the runtime starts and
+    stops it)."""
+    return request.app.state.workers.awarder
 
 
 @router.get("/settings", response_model=SettingsOut)

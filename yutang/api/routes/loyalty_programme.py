@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
+from yutang.api.deps import ActorDep, CaughtUp, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.errors import NotFound
 from yutang.kit.pagination import decode_cursor
@@ -128,16 +128,14 @@ def issue(request: Request, actor: ActorDep, coupon_template_id: IdPath, data: I
 
 
 @router.post("/coupon-templates/{coupon_template_id}/issue-bulk", response_model=BulkIssueOut)
-def issue_bulk(request: Request, actor: ActorDep, coupon_template_id: IdPath, data: BulkIssueIn):
+def issue_bulk(request: Request, actor: ActorDep, pipeline: CaughtUp, coupon_template_id: IdPath,
+               data: BulkIssueIn):
     """Issue to a list of customers, everyone with a tag or a segment's members; repeats with the same key issue
     nothing more."""
-    pipeline = getattr(request.app.state, "pipeline", None)
-    if data.segment_id is not None and pipeline is not None:
-        pipeline.catch_up()  # the materialised membership reflects every change committed before this request
     with unit_of_work(request) as session:
         return coupons.bulk_issue(session, actor=actor, template_id=coupon_template_id, key=data.idempotency_key,
                                   customer_ids=data.customer_ids, tag_id=data.tag_id, segment_id=data.segment_id,
-                                  membership=pipeline.segments if pipeline is not None else None,
+                                  membership=pipeline.segments,
                                   reason=data.reason)
 
 
