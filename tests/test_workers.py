@@ -5,7 +5,7 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.conftest import make_tenant
 from tests.loyalty_helpers import new_customer
@@ -14,6 +14,7 @@ from yutang.loyalty.awards import Awarder, AwarderStopped
 from yutang.loyalty.models import PointsEntry
 from yutang.runtime.database import open_database
 from yutang.runtime.pipeline import open_pipeline
+from yutang.tags.models import CustomerTag
 
 WORKERS = {"yutang-relay", "yutang-loader", "yutang-attributor", "yutang-segment-tags", "yutang-subscribers",
            "yutang-loyalty-events", "yutang-scheduler", "yutang-points-awarder", "yutang-sender",
@@ -95,3 +96,34 @@ def test_awards_queued_before_stop_are_committed_and_later_ones_refused(own_data
     with own_database.read_only() as session:
         assert session.scalar(select(func.count()).select_from(PointsEntry)
                               .where(PointsEntry.workspace_id == tenant.id)) == len(committed)
+
+
+def test_auto_tags_are_written_by_their_own_worker_not_the_relay(api, database, client):
+    # Given a dynamic segment with an auto-tag, and a record of which threads write customer tags,
+    group = api.post("/v1/tag-groups", json={"name": "城市", "tags": ["沪上客"]}).json()
+    tag_id = group["tags"][0]["id"]
+    customer = api.post("/v1/customers", json={"name": "Lu", "city": "杭州", "identities": [
+        {"kind": "app_user_id", "value": "lu-" + str(time.monotonic_ns())}]}).json()["customer"]["id"]
+    segment = api.post("/v1/segments", json={"name": "上海客", "tag_id": tag_id, "rule": {
+        "type": "attribute", "field": "city", "op": "eq", "value": "上海"}})
+    assert segment.status_code == 201, segment.text
+    writers: list[str] = []
+
+    def record(session, _context, _instances) -> None:
+        if any(isinstance(row, CustomerTag) and row.tag_id == tag_id for row in session.new):
+            writers.append(threading.current_thread().name)
+
+    event.listen(database.factory, "before_flush", record)
+    try:
+        # when the customer's change reaches the warehouse through the relay thread (no catch-up asked for),
+        assert api.patch(f"/v1/customers/{customer}", json={"city": "上海"}).status_code == 200
+        deadline = time.monotonic() + 20
+        while not writers and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        event.remove(database.factory, "before_flush", record)
+    # then the tag was written, by the auto-tag worker: the relay thread wrote only the warehouse.
+    assert writers == ["yutang-segment-tags"]
+    with database.read_only() as session:
+        assert session.scalar(select(func.count()).select_from(CustomerTag).where(
+            CustomerTag.customer_id == customer, CustomerTag.tag_id == tag_id)) == 1

@@ -32,6 +32,7 @@ class TagChange:
 
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
 
 
 class AutoTagger(Background):
@@ -42,6 +43,7 @@ class AutoTagger(Background):
         self._queue: list[TagChange] = []
         self._queue_lock = threading.Lock()
         self._apply_lock = threading.Lock()  # one applier at a time keeps each segment's changes in order
+        self._failures = 0  # of the change at the head of the queue
         self.worker = Worker(self.catch_up, name="yutang-segment-tags", idle_seconds=idle_seconds)
 
     def queue(self, change: TagChange) -> None:
@@ -59,9 +61,17 @@ class AutoTagger(Background):
                     if not self._queue:
                         return done
                     change = self._queue[0]
-                self._apply(change)  # a failure leaves it queued: the worker retries it
+                try:
+                    self._apply(change)
+                except Exception:  # noqa: BLE001 - left queued for the next round, up to MAX_ATTEMPTS
+                    self._failures += 1
+                    log.exception("auto-tags of segment %s failed (attempt %s)", change.segment_id, self._failures)
+                    if self._failures < MAX_ATTEMPTS:
+                        return done
+                    # Given up as before this worker existed: the segment's next rebuild adds missing tags.
                 with self._queue_lock:
                     self._queue.pop(0)
+                self._failures = 0
                 done += 1
 
     def pending(self) -> int:
