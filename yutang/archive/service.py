@@ -6,8 +6,8 @@ from yutang.archive.schemas import ArchiveOut, OrderSummary
 from yutang.channels import service as channels_service
 from yutang.channels.schemas import ChannelOut
 from yutang.customers import service as customers_service
-from yutang.customers.models import Customer, MergeRecord
 from yutang.customers.schemas import ConsentOut, CustomerIn, MembershipOut, MergeOut, NoteOut
+from yutang.customers.service import Customer, MergeRecord
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
 from yutang.lifecycle import service as lifecycle_service

@@ -22,6 +22,7 @@ from yutang.segments import service as segments_service
 from yutang.segments.membership import Membership
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
+from yutang.storage.topics import Topic
 from yutang.tags import service as tags_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -121,7 +122,7 @@ def _issue_locked(session: Session, actor: Actor, template: CouponTemplate, cust
     session.add(coupon)
     template.issued_count += 1
     session.flush()
-    outbox.emit(session, workspace_id=actor.workspace_id, topic="coupon.issued", entity_id=coupon.id,
+    outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.COUPON_ISSUED, entity_id=coupon.id,
                 payload={"coupon_id": coupon.id, "template_id": template.id, "customer_id": customer_id,
                          "kind": template.kind, "reason": reason,
                          "expires_at": coupon.expires_at.isoformat() if coupon.expires_at else None})
@@ -256,7 +257,7 @@ def redeem(session: Session, *, actor: Actor, coupon_id: int, data: CouponRedeem
     coupon.status, coupon.redeemed_at, coupon.order_ref = "redeemed", now, data.order_ref
     coupon.order_amount_fen, coupon.discount_fen = data.order_amount_fen, discount_for(template, data)
     session.flush()
-    outbox.emit(session, workspace_id=actor.workspace_id, topic="coupon.redeemed", entity_id=coupon.id,
+    outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.COUPON_REDEEMED, entity_id=coupon.id,
                 payload={"coupon_id": coupon.id, "template_id": template.id, "customer_id": coupon.customer_id,
                          "order_ref": data.order_ref, "order_amount_fen": data.order_amount_fen,
                          "discount_fen": coupon.discount_fen, "channel": data.channel})
@@ -269,7 +270,7 @@ def expire_due(session: Session, *, now: datetime, limit: int = 1000) -> int:
                                .order_by(Coupon.id).limit(limit).with_for_update()))
     for coupon in due:
         coupon.status = "expired"
-        outbox.emit(session, workspace_id=coupon.workspace_id, topic="coupon.expired", entity_id=coupon.id,
+        outbox.emit(session, workspace_id=coupon.workspace_id, topic=Topic.COUPON_EXPIRED, entity_id=coupon.id,
                     payload={"coupon_id": coupon.id, "template_id": coupon.template_id,
                              "customer_id": coupon.customer_id})
     session.flush()

@@ -14,7 +14,6 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, text, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
@@ -24,7 +23,8 @@ from yutang.loyalty import config, ledger
 from yutang.loyalty.errors import NotEnoughPoints
 from yutang.loyalty.models import LoyaltySettings, PointsAccount, PointsEntry, PointsLot, Tier
 from yutang.loyalty.schemas import BalanceOut, EntryKind, LiabilityOut, LiabilityRow, LotOut
-from yutang.storage import outbox
+from yutang.storage import dialect, outbox
+from yutang.storage.topics import Topic
 from yutang.storage.types import UTCDateTime
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -35,9 +35,8 @@ DEFAULT_POLICY = (config.DEFAULTS.expiry_policy, config.DEFAULTS.expiry_months, 
 
 
 def _insert_once(session: Session, table, values: dict, *, keys: list[str]):
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id (same statement on PostgreSQL and SQLite)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id."""
+    statement = dialect.of(session).insert_ignoring(table, keys=keys).values(**values)
     return session.execute(statement.returning(table.c.id)).scalar()
 
 
@@ -81,7 +80,7 @@ def _payload(entry: PointsEntry) -> dict:
 
 
 def _emit(session: Session, entry: PointsEntry) -> None:
-    outbox.emit(session, workspace_id=entry.workspace_id, topic="points.changed", entity_id=entry.id,
+    outbox.emit(session, workspace_id=entry.workspace_id, topic=Topic.POINTS_CHANGED, entity_id=entry.id,
                 payload=_payload(entry))
 
 
@@ -98,7 +97,7 @@ l AS (
   INSERT INTO points_lots (workspace_id, customer_id, entry_id, points, remaining, expires_at, created_at)
   SELECT :workspace_id, :customer_id, id, :points, :remaining, :expires_at, :created_at FROM e)
 INSERT INTO outbox (workspace_id, topic, entity_id, payload, created_at)
-SELECT :workspace_id, 'points.changed', id, CAST(:payload AS jsonb) || jsonb_build_object('entry_id', id),
+SELECT :workspace_id, :topic, id, CAST(:payload AS jsonb) || jsonb_build_object('entry_id', id),
   :created_at FROM e
 RETURNING entity_id""").bindparams(bindparam("occurred_at", type_=UTCDateTime),
                                    bindparam("created_at", type_=UTCDateTime),
@@ -106,9 +105,8 @@ RETURNING entity_id""").bindparams(bindparam("occurred_at", type_=UTCDateTime),
 
 
 @lru_cache(maxsize=4)
-def _award_statements(dialect_name: str) -> dict:
+def _award_statements(store: dialect.Dialect) -> dict:
     """The award path's statements, built once per dialect so SQLAlchemy reuses their compiled form."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
     account = (ACCOUNTS.c.workspace_id == bindparam("w"), ACCOUNTS.c.customer_id == bindparam("c"))
     policy = [select(column).where(SETTINGS.c.workspace_id == bindparam("w")).scalar_subquery()
               for column in (SETTINGS.c.expiry_policy, SETTINGS.c.expiry_months, SETTINGS.c.expiry_month_day)]
@@ -117,8 +115,7 @@ def _award_statements(dialect_name: str) -> dict:
         "move": update(ACCOUNTS).where(*account).values(
             balance=ACCOUNTS.c.balance + bindparam("p"), earned_total=ACCOUNTS.c.earned_total + bindparam("p"),
             updated_at=bindparam("now")).returning(ACCOUNTS.c.balance, *policy),
-        "entry": dialect.insert(ENTRIES).on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
-        .returning(ENTRIES.c.id),
+        "entry": store.insert_ignoring(ENTRIES, keys=["workspace_id", "idempotency_key"]).returning(ENTRIES.c.id),
         "lot": insert(LOTS),
     }
 
@@ -135,7 +132,8 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
     now = utcnow()
     occurred = occurred_at or now
     connection = session.connection()
-    statements = _award_statements(connection.dialect.name)
+    store = dialect.of(connection)
+    statements = _award_statements(store)
     move = {"w": actor.workspace_id, "c": customer_id, "p": points, "now": now}
     moved = connection.execute(statements["move"], move).first()
     if moved is None:
@@ -152,10 +150,11 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
     # After a negative balance, new points first pay it back: only what is above zero forms the lot.
     remaining = min(points, max(balance, 0))
     payload = {name: values[name] for name in PAYLOAD} | {"occurred_at": occurred.isoformat()}
-    if connection.dialect.name == "postgresql":
+    if store.writes_through_ctes:
         entry_id = connection.execute(PG_WRITE, {k: v for k, v in values.items() if k not in ("detail", "shortfall",
                                                                                              "reverses_id")}
                                       | {"remaining": remaining, "expires_at": expires_at,
+                                         "topic": Topic.POINTS_CHANGED.value,
                                          "payload": json.dumps(payload, ensure_ascii=False)}).scalar()
         if entry_id is not None:
             session.info[outbox.WROTE_OUTBOX] = True
@@ -165,7 +164,7 @@ def earn(session: Session, *, actor: Actor, customer_id: int, points: int, key: 
             connection.execute(statements["lot"], {"workspace_id": actor.workspace_id, "customer_id": customer_id,
                                                    "entry_id": entry_id, "points": points, "remaining": remaining,
                                                    "expires_at": expires_at, "created_at": now})
-            outbox.emit_now(session, workspace_id=actor.workspace_id, topic="points.changed", entity_id=entry_id,
+            outbox.emit_now(session, workspace_id=actor.workspace_id, topic=Topic.POINTS_CHANGED, entity_id=entry_id,
                             payload=payload | {"entry_id": entry_id})
     if entry_id is None:
         # The key was applied before (we waited for its transaction on the account lock): undo our move.
@@ -592,7 +591,7 @@ def earn_many(session: Session, awards: list[AwardRequest], *, check_keys: bool 
     if fresh:
         moves = [{"account_id": accounts[account].id, "b": balances[account], "p": earned[account], "now": now}
                  for account in sorted(earned, key=lambda a: accounts[a].id)]
-        write = _write_pg if session.get_bind().dialect.name == "postgresql" else _write_sqlite
+        write = _write_in_one if dialect.of(session).writes_through_ctes else _write_in_steps
         written = write(session, fresh, moves, now)
         if len(written) != len(fresh):
             raise BatchConflict("a key of the batch was applied before")
@@ -614,7 +613,7 @@ def _lock_accounts(session: Session, pairs: set[tuple[int, int]], facts: dict[in
     rows = []
     if pairs:
         connection = session.connection()
-        lock = _batch_statements(connection.dialect.name)["lock"]
+        lock = _batch_statements(dialect.of(connection))["lock"]
         by_workspace: dict[int, list[int]] = defaultdict(list)
         for workspace_id, customer_id in sorted(pairs):
             by_workspace[workspace_id].append(customer_id)
@@ -662,7 +661,7 @@ l AS (
   ORDER BY e.id),
 o AS (
   INSERT INTO outbox (workspace_id, topic, entity_id, payload, created_at)
-  SELECT v.w, 'points.changed', e.id, CAST(v.payload AS jsonb) || jsonb_build_object('entry_id', e.id), :now
+  SELECT v.w, :topic, e.id, CAST(v.payload AS jsonb) || jsonb_build_object('entry_id', e.id), :now
   FROM e JOIN v ON v.w = e.workspace_id AND v.k = e.idempotency_key ORDER BY e.id),
 a AS (
   UPDATE points_accounts SET balance = u.b, earned_total = points_accounts.earned_total + u.p, updated_at = :now
@@ -671,7 +670,7 @@ a AS (
 SELECT id, workspace_id, idempotency_key FROM e""").bindparams(bindparam("now", type_=UTCDateTime))
 
 
-def _write_pg(session: Session, fresh: list, moves: list[dict], now: datetime) -> dict[tuple[int, str], int]:
+def _write_in_one(session: Session, fresh: list, moves: list[dict], now: datetime) -> dict[tuple[int, str], int]:
     values = [v for _, v, _, _ in fresh]
     rows = session.connection().execute(PG_BATCH, {
         "w": [v["workspace_id"] for v in values], "c": [v["customer_id"] for v in values],
@@ -683,13 +682,13 @@ def _write_pg(session: Session, fresh: list, moves: list[dict], now: datetime) -
         "rem": [lot["remaining"] for _, _, lot, _ in fresh], "exp": [lot["expires_at"] for _, _, lot, _ in fresh],
         "payload": [json.dumps(payload, ensure_ascii=False) for _, _, _, payload in fresh],
         "aid": [m["account_id"] for m in moves], "ab": [m["b"] for m in moves], "ap": [m["p"] for m in moves],
-        "now": now})
+        "topic": Topic.POINTS_CHANGED.value, "now": now})
     return {(row.workspace_id, row.idempotency_key): row.id for row in rows}
 
 
-def _write_sqlite(session: Session, fresh: list, moves: list[dict], now: datetime) -> dict[tuple[int, str], int]:
+def _write_in_steps(session: Session, fresh: list, moves: list[dict], now: datetime) -> dict[tuple[int, str], int]:
     connection = session.connection()
-    statements = _batch_statements(connection.dialect.name)
+    statements = _batch_statements(dialect.of(connection))
     # One multi-row INSERT … RETURNING for the entries; ids follow the batch's order.
     rows = connection.execute(statements["entries"], [values for _, values, _, _ in fresh])
     written = {(row.workspace_id, row.idempotency_key): row.id for row in rows}
@@ -699,7 +698,7 @@ def _write_sqlite(session: Session, fresh: list, moves: list[dict], now: datetim
         lot["entry_id"] = written[(values["workspace_id"], values["idempotency_key"])]
     connection.execute(statements["lots"], [lot for _, _, lot, _ in fresh])
     connection.execute(statements["outbox"], [
-        {"workspace_id": values["workspace_id"], "topic": "points.changed", "entity_id": lot["entry_id"],
+        {"workspace_id": values["workspace_id"], "topic": Topic.POINTS_CHANGED.value, "entity_id": lot["entry_id"],
          "payload": payload | {"entry_id": lot["entry_id"]}, "relayed_at": None, "created_at": now}
         for _, values, lot, payload in fresh])
     connection.execute(statements["accounts"], moves)
@@ -707,11 +706,11 @@ def _write_sqlite(session: Session, fresh: list, moves: list[dict], now: datetim
 
 
 @lru_cache(maxsize=4)
-def _batch_statements(dialect_name: str) -> dict:
-    """The batch path's statements, built once per dialect (the writes here are SQLite's; see PG_BATCH)."""
+def _batch_statements(store: dialect.Dialect) -> dict:
+    """The batch path's statements, built once per dialect (the writes here are for stores without
+    data-modifying CTEs; see PG_BATCH)."""
     has_tiers = select(Tier.id).where(Tier.workspace_id == ACCOUNTS.c.workspace_id).exists()
-    customers = (ACCOUNTS.c.customer_id == func.any(bindparam("cs")) if dialect_name == "postgresql"
-                 else ACCOUNTS.c.customer_id.in_(bindparam("cs", expanding=True)))
+    customers = store.any_of(ACCOUNTS.c.customer_id, "cs")
     return {
         # Locks a workspace's accounts in id order and reads its expiry policy and whether it has tiers.
         "lock": select(ACCOUNTS.c.id, ACCOUNTS.c.workspace_id, ACCOUNTS.c.customer_id, ACCOUNTS.c.balance,
@@ -720,7 +719,7 @@ def _batch_statements(dialect_name: str) -> dict:
         .outerjoin(SETTINGS, SETTINGS.c.workspace_id == ACCOUNTS.c.workspace_id)
         .where(ACCOUNTS.c.workspace_id == bindparam("w"), customers)
         .order_by(ACCOUNTS.c.id).with_for_update(of=ACCOUNTS),
-        "entries": sqlite.insert(ENTRIES).on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
+        "entries": store.insert_ignoring(ENTRIES, keys=["workspace_id", "idempotency_key"])
         .returning(ENTRIES.c.id, ENTRIES.c.workspace_id, ENTRIES.c.idempotency_key),
         "lots": insert(LOTS),
         "outbox": insert(outbox.OutboxRow.__table__),

@@ -13,6 +13,7 @@ from yutang.loyalty import ledger, points, tiers
 from yutang.loyalty.models import EarnRule, PointsEntry
 from yutang.loyalty.schemas import EarnRuleIn, EntryKind, RuleKind
 from yutang.storage.scoped import get_in_workspace
+from yutang.storage.topics import Topic
 from yutang.warehouse.replica import Change
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission, system_actor
@@ -131,9 +132,9 @@ def on_order_refunded(session: Session, *, workspace_id: int, payload: dict) -> 
 
 def handle_order_change(session: Session, change: Change) -> None:
     """Outbox subscriber for order.paid and order.refunded."""
-    if change.topic == "order.paid":
+    if change.topic == Topic.ORDER_PAID:
         on_order_paid(session, workspace_id=change.workspace_id, payload=change.payload)
-    elif change.topic == "order.refunded":
+    elif change.topic == Topic.ORDER_REFUNDED:
         on_order_refunded(session, workspace_id=change.workspace_id, payload=change.payload)
 
 

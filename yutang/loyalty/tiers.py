@@ -17,6 +17,7 @@ from yutang.orders import service as orders_service
 from yutang.orders.schemas import OrderStatus
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission, system_actor
 
@@ -92,7 +93,7 @@ def _change(session: Session, *, actor: Actor, holding: CustomerTier, to: Tier |
     holding.since = now
     session.add(TierChange(workspace_id=actor.workspace_id, customer_id=holding.customer_id, from_tier_id=before,
                            to_tier_id=holding.tier_id, qualifying=value, reason=reason))
-    outbox.emit(session, workspace_id=actor.workspace_id, topic="tier.changed", entity_id=holding.customer_id,
+    outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.TIER_CHANGED, entity_id=holding.customer_id,
                 payload={"customer_id": holding.customer_id, "from_tier_id": before, "to_tier_id": holding.tier_id,
                          "tier_name": to.name if to else None, "qualifying": value, "reason": reason})
 

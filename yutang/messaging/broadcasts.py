@@ -22,7 +22,7 @@ from yutang.messaging import planning, pressure, service
 from yutang.messaging.models import Broadcast, BroadcastRecipient, ChannelConfig, Message, PressurePolicy
 from yutang.messaging.schemas import BroadcastIn, PressureIn, PressureOut
 from yutang.segments import service as segments_service
-from yutang.segments.models import Segment, StaticMember
+from yutang.storage import dialect
 from yutang.storage.engine import unit_of_work
 from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces import service as workspaces_service
@@ -88,8 +88,7 @@ def rules_of(data: PressureOut) -> pressure.Rules:
 
 def _check(session: Session, actor: Actor, data: BroadcastIn) -> tuple[ChannelConfig, Any]:
     for index, segment_id in enumerate(data.segment_ids):
-        get_in_workspace(session, Segment, segment_id, workspace_id=actor.workspace_id, what="segment",
-                         field=f"segment_ids[{index}]")
+        segments_service.get(session, actor=actor, segment_id=segment_id, field=f"segment_ids[{index}]")
     config = service.get_channel(session, actor=actor, config_id=data.channel_id, field="channel_id")
     if not config.enabled:
         raise Conflict("this messaging channel is disabled", field="channel_id")
@@ -180,17 +179,13 @@ def recipients(session: Session, *, actor: Actor, broadcast_id: int, outcome: st
 def campaign_of(session: Session, *, broadcast_id: int, segment_ids: list[int], channel_kind: str, priority: int,
                 purpose: str) -> planning.Campaign:
     """What planning needs of a broadcast: dynamic segment ids, and static lists read from the OLTP store."""
-    segments = {s.id: s for s in (session.get(Segment, sid) for sid in segment_ids) if s}
-    static_ids = [sid for sid, s in segments.items() if s.kind == segments_service.STATIC]
-    static: dict[int, list[int]] = defaultdict(list)
-    if static_ids:
-        for segment_id, customer_id in session.execute(select(StaticMember.segment_id, StaticMember.customer_id)
-                                                       .where(StaticMember.segment_id.in_(static_ids))):
-            static[segment_id].append(customer_id)
+    kinds = segments_service.kinds(session, segment_ids=segment_ids)
+    static = segments_service.static_lists(session, segment_ids=[sid for sid in segment_ids
+                                                                 if kinds.get(sid) == segments_service.STATIC])
     return planning.Campaign(id=broadcast_id, channel_kind=channel_kind, priority=priority, purpose=purpose,
-                             dynamic_segments=tuple(sid for sid, s in segments.items()
-                                                    if s.kind == segments_service.DYNAMIC),
-                             static_members=dict(static))
+                             dynamic_segments=tuple(sid for sid in dict.fromkeys(segment_ids)
+                                                    if kinds.get(sid) == segments_service.DYNAMIC),
+                             static_members=static)
 
 
 def channel_kinds(session: Session, *, workspace_id: int) -> dict[int, str]:
@@ -220,11 +215,9 @@ def preview(session: Session, warehouse, *, actor: Actor, data: BroadcastIn,
 def claim_due(session: Session, *, now: datetime) -> dict[int, list[int]]:
     """Take due scheduled broadcasts (any workspace) for sending, and those a dead process left `sending` (their
     send is one transaction, so nothing of theirs was queued); their ids by workspace."""
-    query = select(Broadcast).where(
+    query = dialect.of(session).claim(select(Broadcast).where(
         ((Broadcast.status == SCHEDULED) & (Broadcast.send_at <= now))
-        | ((Broadcast.status == SENDING) & (Broadcast.started_at < now - STALE_SENDING))).order_by(Broadcast.id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        | ((Broadcast.status == SENDING) & (Broadcast.started_at < now - STALE_SENDING))).order_by(Broadcast.id))
     claimed: dict[int, list[int]] = defaultdict(list)
     for broadcast in session.scalars(query):
         broadcast.status, broadcast.started_at = SENDING, now

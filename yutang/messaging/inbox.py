@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
-from yutang.customers.models import Customer
 from yutang.customers.schemas import CustomerIn, IdentityIn
+from yutang.customers.service import Customer
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
 from yutang.messaging import service

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
 from yutang.customers import service as customers_service
-from yutang.customers.models import Customer
 from yutang.customers.schemas import CustomerIn, IdentityIn, IdentityKind
+from yutang.customers.service import Customer
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid, NotFound
 from yutang.messaging import inbox, service

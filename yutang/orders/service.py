@@ -7,7 +7,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
-from yutang.channels.models import Channel
+from yutang.channels.service import Channel
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import CustomerIn, IdentityKind
 from yutang.kit.clock import utcnow
@@ -16,6 +16,7 @@ from yutang.orders.models import Order, OrderLine
 from yutang.orders.schemas import OrderIn, OrderLineOut, OrderOut, OrderStatus
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
@@ -98,12 +99,14 @@ def _emit(session: Session, *, order: Order, data: OrderIn, before: dict | None)
                "paid_at": order.paid_at.isoformat() if order.paid_at else None,
                "lines": [{"sku": line.sku, "category": line.category, "quantity": line.quantity,
                           "amount_fen": line.amount_fen} for line in data.lines]}
-    outbox.emit(session, workspace_id=order.workspace_id, topic="order.changed", entity_id=order.id, payload=payload)
+    outbox.emit(session, workspace_id=order.workspace_id, topic=Topic.ORDER_CHANGED, entity_id=order.id,
+                payload=payload)
     was_paid = before is not None and OrderStatus(before["status"]) in PAID_STATUSES
     if data.status in PAID_STATUSES and not was_paid:
-        outbox.emit(session, workspace_id=order.workspace_id, topic="order.paid", entity_id=order.id, payload=payload)
+        outbox.emit(session, workspace_id=order.workspace_id, topic=Topic.ORDER_PAID, entity_id=order.id,
+                    payload=payload)
     if order.refunded_fen > (before or {}).get("refunded_fen", 0):
-        outbox.emit(session, workspace_id=order.workspace_id, topic="order.refunded", entity_id=order.id,
+        outbox.emit(session, workspace_id=order.workspace_id, topic=Topic.ORDER_REFUNDED, entity_id=order.id,
                     payload=payload | {"refund_delta_fen": order.refunded_fen - (before or {}).get("refunded_fen", 0)})
 
 

@@ -20,6 +20,7 @@ from yutang.runtime.subscribers import Subscribers, Subscription
 from yutang.segments import flows as segments_flows
 from yutang.segments.membership import Membership
 from yutang.storage import outbox
+from yutang.storage.topics import Topic
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, open_warehouse
 from yutang.warehouse.relay import Relay
 
@@ -93,7 +94,7 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
     warehouse = open_warehouse(warehouse_url or settings.resolved_warehouse_url)
     relay = Relay(database.factory, warehouse)
     subscribers = Subscribers(database.factory, [Subscription(
-        name="loyalty.orders", topics=frozenset({"order.paid", "order.refunded"}),
+        name="loyalty.orders", topics=frozenset({Topic.ORDER_PAID, Topic.ORDER_REFUNDED}),
         handler=loyalty_rules.handle_order_change)])
 
     def wake_relay(session) -> None:

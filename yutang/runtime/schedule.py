@@ -21,8 +21,8 @@ from yutang.kit.clock import utcnow
 from yutang.storage.base import Base, WorkspaceScoped
 from yutang.storage.engine import unit_of_work
 from yutang.storage.types import UTCDateTime
+from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, system_actor
-from yutang.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class Scheduler(Background):
     def run_due(self, now: datetime) -> list[tuple[str, int, datetime]]:
         """Run every due (job, workspace, slot) once; returns those run here, failures included."""
         with unit_of_work(self.factory) as session:
-            workspaces = session.execute(select(Workspace.id, Workspace.timezone).order_by(Workspace.id)).all()
+            workspaces = workspaces_service.zones(session)
         ran = []
         for job in self.jobs:
             for workspace_id, zone in workspaces:

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
 from yutang.customers import service as customers_service
-from yutang.customers.models import Customer
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, FieldError, Invalid, NotFound
 from yutang.segments import rules
@@ -97,11 +96,11 @@ def _unique_name(session: Session, actor: Actor, name: str, *, other_than: int |
         raise Conflict(f"a segment named {name!r} exists already", field="name")
 
 
-def get(session: Session, *, actor: Actor, segment_id: int) -> Segment:
+def get(session: Session, *, actor: Actor, segment_id: int, field: str = "segment_id") -> Segment:
     """A segment of the workspace."""
     actor.require(Permission.READ)
     return get_in_workspace(session, Segment, segment_id, workspace_id=actor.workspace_id, what="segment",
-                            field="segment_id")
+                            field=field)
 
 
 def list_segments(session: Session, *, actor: Actor, after_id: int | None = None, limit: int = 50) -> list[Segment]:
@@ -182,10 +181,7 @@ def add_static(session: Session, *, actor: Actor, segment: Segment, customer_ids
     if segment.kind != STATIC:
         raise Invalid("only static segments take picked customers", field="segment_id")
     wanted = sorted(set(customer_ids))
-    found = set()
-    for start in range(0, len(wanted), 1000):
-        found.update(session.scalars(customers_service.visible_ids(actor).where(
-            Customer.id.in_(wanted[start:start + 1000]), Customer.status == customers_service.ACTIVE)))
+    found = customers_service.visible_active(session, actor=actor, customer_ids=wanted)
     missing = [i for i, cid in enumerate(customer_ids) if cid not in found]
     if missing:
         raise Invalid(f"no active customer with id {customer_ids[missing[0]]}",
@@ -208,6 +204,23 @@ def static_members(session: Session, *, segment: Segment, after_id: int | None, 
     if after_id is not None:
         query = query.where(StaticMember.customer_id > after_id)
     return list(session.scalars(query.order_by(StaticMember.customer_id).limit(limit)))
+
+
+def kinds(session: Session, *, segment_ids: list[int]) -> dict[int, str]:
+    """Kind (dynamic or static) per existing segment id."""
+    if not segment_ids:
+        return {}
+    return dict(session.execute(select(Segment.id, Segment.kind).where(Segment.id.in_(segment_ids))).all())
+
+
+def static_lists(session: Session, *, segment_ids: list[int]) -> dict[int, list[int]]:
+    """The customer ids on each of the static segments named (segments without members are absent)."""
+    lists: dict[int, list[int]] = {}
+    if segment_ids:
+        for segment_id, customer_id in session.execute(select(StaticMember.segment_id, StaticMember.customer_id)
+                                                       .where(StaticMember.segment_id.in_(segment_ids))):
+            lists.setdefault(segment_id, []).append(customer_id)
+    return lists
 
 
 def static_count(session: Session, *, segment_ids: list[int]) -> dict[int, int]:

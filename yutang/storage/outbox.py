@@ -1,4 +1,7 @@
-"""The transactional outbox: changes analytics needs are written here in the same transaction."""
+"""The transactional outbox: changes analytics needs are written here in the same transaction.
+
+Topics and their payload shapes are in storage/topics.py.
+"""
 
 from datetime import datetime
 from typing import Any
@@ -8,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yutang.kit.clock import utcnow
 from yutang.storage.base import Base, WorkspaceScoped
+from yutang.storage.topics import Payload, Topic, check
 from yutang.storage.types import Json, UTCDateTime
 
 WROTE_OUTBOX = "yutang.wrote_outbox"
@@ -28,24 +32,28 @@ class OutboxRow(WorkspaceScoped, Base):
 _INSERT = insert(OutboxRow.__table__)
 
 
-def emit(session: Session, *, workspace_id: int, topic: str, entity_id: int | None, payload: dict) -> None:
+def emit(session: Session, *, workspace_id: int, topic: Topic, entity_id: int | None, payload: Payload) -> None:
     """Record a change for the relay; it commits or rolls back with the caller's transaction."""
-    session.add(OutboxRow(workspace_id=workspace_id, topic=topic, entity_id=entity_id, payload=payload))
+    check(topic, payload)
+    session.add(OutboxRow(workspace_id=workspace_id, topic=topic.value, entity_id=entity_id, payload=payload))
     session.info[WROTE_OUTBOX] = True
 
 
-def emit_many(session: Session, *, workspace_id: int, topic: str, changes: list[tuple[int | None, dict]]) -> None:
+def emit_many(session: Session, *, workspace_id: int, topic: Topic,
+              changes: list[tuple[int | None, Payload]]) -> None:
     """Record many changes of one topic in one statement (entity id, payload each), in the given order."""
     if not changes:
         return
+    for _, payload in changes:
+        check(topic, payload)
     now = utcnow()
-    session.connection().execute(_INSERT, [{"workspace_id": workspace_id, "topic": topic, "entity_id": entity_id,
+    session.connection().execute(_INSERT, [{"workspace_id": workspace_id, "topic": topic.value, "entity_id": entity_id,
                                             "payload": payload, "relayed_at": None, "created_at": now}
                                            for entity_id, payload in changes])
     session.info[WROTE_OUTBOX] = True
 
 
-def emit_now(session: Session, *, workspace_id: int, topic: str, entity_id: int | None, payload: dict) -> None:
+def emit_now(session: Session, *, workspace_id: int, topic: Topic, entity_id: int | None, payload: Payload) -> None:
     """As emit, but inserted at once with one Core statement (for hot paths: no ORM flush)."""
     emit_many(session, workspace_id=workspace_id, topic=topic, changes=[(entity_id, payload)])
 

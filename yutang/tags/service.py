@@ -4,10 +4,10 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
-from yutang.customers.models import Customer
 from yutang.kit.errors import Conflict, FieldError, Invalid
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
+from yutang.storage.topics import Topic
 from yutang.tags.models import CustomerTag, Tag, TagGroup
 from yutang.tags.schemas import CustomerTagOut, TagGroupIn, TagGroupOut, TagIn, TagOut, TagRef
 from yutang.workspaces import service as workspaces_service
@@ -73,8 +73,9 @@ def list_groups(session: Session, *, actor: Actor, q: str | None = None) -> list
     """Tag groups with their tags (filtered by a name search) and how many customers carry each."""
     actor.require(Permission.READ)
     counts = dict(session.execute(
-        select(CustomerTag.tag_id, func.count()).join(Customer, Customer.id == CustomerTag.customer_id)
-        .where(CustomerTag.workspace_id == actor.workspace_id, Customer.status == customers_service.ACTIVE)
+        select(CustomerTag.tag_id, func.count())
+        .where(CustomerTag.workspace_id == actor.workspace_id,
+               CustomerTag.customer_id.in_(customers_service.active_ids(workspace_id=actor.workspace_id)))
         .group_by(CustomerTag.tag_id)).all())
     groups = session.scalars(select(TagGroup).where(TagGroup.workspace_id == actor.workspace_id)
                              .order_by(TagGroup.order, TagGroup.id)).all()
@@ -168,7 +169,7 @@ def apply(session: Session, *, actor: Actor, customer_ids: list[int], add: list[
 
 
 def _emit(session: Session, actor: Actor, customer_id: int, tag_id: int, *, added: bool) -> None:
-    outbox.emit(session, workspace_id=actor.workspace_id, topic="tag.added" if added else "tag.removed",
+    outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.TAG_ADDED if added else Topic.TAG_REMOVED,
                 entity_id=customer_id, payload={"customer_id": customer_id, "tag_id": tag_id})
 
 

@@ -1,37 +1,51 @@
 """Apply outbox changes to the warehouse replicas and record Yutang's own events, idempotently.
 
-Topics and payloads are the contract with the domains that emit them (see ARCHITECTURE.md).
+Topics and payload shapes are the contract with the domains that emit them (storage/topics.py); each handler
+here takes its topic's payload type. A new topic the warehouse keeps gets a handler in HANDLERS (or
+BULK_HANDLERS) and, if it is an event, a name in EVENT_NAMES and docs/events.md.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
+from yutang.storage.topics import (
+    ConsentChanged,
+    CustomerChanged,
+    CustomerErased,
+    CustomerMerged,
+    MembershipChanged,
+    MessageBatch,
+    OrderChanged,
+    TagChanged,
+    Topic,
+)
 from yutang.warehouse.backends import Tx
 
 # Yutang's own changes land in the events table under these names (documented in docs/events.md).
-EVENT_NAMES = {
-    "order.paid": "Order Paid",
-    "order.refunded": "Order Refunded",
-    "tag.added": "Tag Added",
-    "tag.removed": "Tag Removed",
-    "consent.changed": "Consent Changed",
-    "customer.merged": "Customer Merged",
-    "message.queued": "Message Queued",
-    "message.sent": "Message Sent",
-    "message.delivered": "Message Delivered",
-    "message.read": "Message Read",
-    "message.clicked": "Message Clicked",
-    "message.failed": "Message Failed",
-    "message.suppressed": "Message Suppressed",
-    "message.received": "Message Received",
-    "points.changed": "Points Changed",
-    "coupon.issued": "Coupon Issued",
-    "coupon.redeemed": "Coupon Redeemed",
-    "coupon.expired": "Coupon Expired",
-    "tier.changed": "Tier Changed",
+EVENT_NAMES: dict[str, str] = {
+    Topic.ORDER_PAID: "Order Paid",
+    Topic.ORDER_REFUNDED: "Order Refunded",
+    Topic.TAG_ADDED: "Tag Added",
+    Topic.TAG_REMOVED: "Tag Removed",
+    Topic.CONSENT_CHANGED: "Consent Changed",
+    Topic.CUSTOMER_MERGED: "Customer Merged",
+    Topic.MESSAGE_QUEUED: "Message Queued",
+    Topic.MESSAGE_SENT: "Message Sent",
+    Topic.MESSAGE_DELIVERED: "Message Delivered",
+    Topic.MESSAGE_READ: "Message Read",
+    Topic.MESSAGE_CLICKED: "Message Clicked",
+    Topic.MESSAGE_FAILED: "Message Failed",
+    Topic.MESSAGE_SUPPRESSED: "Message Suppressed",
+    Topic.MESSAGE_RECEIVED: "Message Received",
+    Topic.POINTS_CHANGED: "Points Changed",
+    Topic.COUPON_ISSUED: "Coupon Issued",
+    Topic.COUPON_REDEEMED: "Coupon Redeemed",
+    Topic.COUPON_EXPIRED: "Coupon Expired",
+    Topic.TIER_CHANGED: "Tier Changed",
 }
 INTERNAL_SOURCE = "yutang"
 
@@ -64,15 +78,16 @@ def apply(tx: Tx, changes: list[Change]) -> None:
     """
     eventful = [f"{INTERNAL_SOURCE}:outbox:{change.id}" for change in changes if change.topic in EVENT_NAMES]
     if eventful:
-        tx.execute("DELETE FROM events WHERE source = %(s)s "
-                   "AND message_id IN (SELECT unnest(CAST(%(m)s AS VARCHAR[])))", {"s": INTERNAL_SOURCE, "m": eventful})
+        tx.execute("DELETE FROM events WHERE source = %(source)s "
+                   "AND message_id IN (SELECT unnest(CAST(%(message_ids)s AS VARCHAR[])))",
+                   {"source": INTERNAL_SOURCE, "message_ids": eventful})
     for topic, run in groupby(changes, key=lambda change: change.topic):
         run = list(run)
         if topic in BULK_HANDLERS:
             BULK_HANDLERS[topic](tx, run)
         elif topic in HANDLERS:
             for change in run:
-                HANDLERS[topic](tx, change)
+                HANDLERS[topic](tx, change, change.payload)
         if topic in EVENT_NAMES:
             _record_events(tx, run)
 
@@ -81,12 +96,12 @@ def touched(changes: list[Change]) -> dict[int, set[int]]:
     """The customers a batch of changes concerns, by workspace."""
     result: dict[int, set[int]] = {}
     for change in changes:
-        p = change.payload
-        ids = {p.get("customer_id"), p.get("winner_id")}
-        if change.topic == "message.batch":
-            ids.update(m[1] for m in p["messages"])
+        payload = change.payload
+        ids = {payload.get("customer_id"), payload.get("winner_id")}
+        if change.topic == Topic.MESSAGE_BATCH:
+            ids.update(message[1] for message in payload["messages"])
         if change.topic.startswith("customer."):
-            ids.add(p.get("id", change.entity_id))
+            ids.add(payload.get("id", change.entity_id))
         result.setdefault(change.workspace_id, set()).update(i for i in ids if i)
     return result
 
@@ -100,135 +115,144 @@ def _record_events(tx: Tx, changes: list[Change]) -> None:
          "received_at": change.created_at, "source": INTERNAL_SOURCE} for change in changes])
 
 
-def _message_batch(tx: Tx, change: Change) -> None:
+def _message_batch(tx: Tx, change: Change, batch: MessageBatch) -> None:
     # Many messages queued (or suppressed) at once: one event each, keyed by the outbox row and the message.
-    p = change.payload
-    name = EVENT_NAMES[f"message.{p['state']}"]
-    shared = {k: p[k] for k in ("channel_config_id", "purpose", "template_id") if k in p}
+    name = EVENT_NAMES[Topic.message(batch["state"])]
+    shared = {key: batch[key] for key in ("channel_config_id", "purpose", "template_id") if key in batch}
     rows = [{"workspace_id": change.workspace_id, "message_id": f"{INTERNAL_SOURCE}:outbox:{change.id}:{message_id}",
              "type": "track", "event": name, "customer_id": customer_id,
              "properties": json.dumps({**shared, "message_id": message_id, "customer_id": customer_id,
-                                       "status": p["state"], "error_code": error_code,
+                                       "status": batch["state"], "error_code": error_code,
                                        "thread_id": rest[0] if rest else None}, ensure_ascii=False),
              "ts": change.created_at, "received_at": change.created_at, "source": INTERNAL_SOURCE}
-            for message_id, customer_id, error_code, *rest in p["messages"]]
-    tx.execute("DELETE FROM events WHERE source = %(s)s AND message_id IN (SELECT unnest(CAST(%(m)s AS VARCHAR[])))",
-               {"s": INTERNAL_SOURCE, "m": [row["message_id"] for row in rows]})
+            for message_id, customer_id, error_code, *rest in batch["messages"]]
+    tx.execute("DELETE FROM events WHERE source = %(source)s "
+               "AND message_id IN (SELECT unnest(CAST(%(message_ids)s AS VARCHAR[])))",
+               {"source": INTERNAL_SOURCE, "message_ids": [row["message_id"] for row in rows]})
     tx.insert_rows("events", rows)
 
 
 def _customers_changed(tx: Tx, changes: list[Change]) -> None:
-    latest = {change.payload["id"]: change for change in changes}  # a later state of the same person wins
+    latest = {cast(CustomerChanged, change.payload)["id"]: change for change in changes}  # a later state wins
+    states = {customer_id: cast(CustomerChanged, change.payload) for customer_id, change in latest.items()}
     tx.upsert_rows("customers", [
-        {"workspace_id": change.workspace_id, "id": p["id"], "status": p["status"], "gender": p.get("gender"),
-         "birthday": _day(p.get("birthday")), "province": p.get("province"), "city": p.get("city"),
-         "first_channel_id": p.get("first_channel_id"), "source_campaign": p.get("source_campaign"),
-         "merged_into_id": p.get("merged_into_id"), "refuses_personalised": bool(p.get("refuses_personalised")),
-         "assigned_member_id": p.get("assigned_member_id"), "first_seen_at": _time(p.get("first_seen_at")),
+        {"workspace_id": change.workspace_id, "id": customer_id, "status": state["status"],
+         "gender": state.get("gender"), "birthday": _day(state.get("birthday")), "province": state.get("province"),
+         "city": state.get("city"), "first_channel_id": state.get("first_channel_id"),
+         "source_campaign": state.get("source_campaign"), "merged_into_id": state.get("merged_into_id"),
+         "refuses_personalised": bool(state.get("refuses_personalised")),
+         "assigned_member_id": state.get("assigned_member_id"), "first_seen_at": _time(state.get("first_seen_at")),
          "updated_at": change.created_at}
-        for change in latest.values() for p in (change.payload,)], key="id")
-    tx.execute("DELETE FROM identities WHERE customer_id IN (SELECT unnest(CAST(%(c)s AS BIGINT[])))",
-               {"c": list(latest)})
+        for customer_id, change in latest.items() for state in (states[customer_id],)], key="id")
+    tx.execute("DELETE FROM identities WHERE customer_id IN (SELECT unnest(CAST(%(customer_ids)s AS BIGINT[])))",
+               {"customer_ids": list(latest)})
     tx.insert_rows("identities", [{"workspace_id": change.workspace_id, "customer_id": customer_id,
-                                   "kind": i["kind"], "namespace": i["namespace"]}
-                                  for customer_id, change in latest.items() for i in change.payload["identities"]])
+                                   "kind": identity["kind"], "namespace": identity["namespace"]}
+                                  for customer_id, change in latest.items()
+                                  for identity in states[customer_id]["identities"]])
 
 
-def _membership_changed(tx: Tx, change: Change) -> None:
-    p = change.payload
+def _membership_changed(tx: Tx, change: Change, membership: MembershipChanged) -> None:
     tx.execute(
         "INSERT INTO memberships (workspace_id, customer_id, channel_id, joined_at, left_at) "
-        "VALUES (%(w)s, %(c)s, %(ch)s, %(j)s, %(l)s) ON CONFLICT (customer_id, channel_id) "
+        "VALUES (%(workspace_id)s, %(customer_id)s, %(channel_id)s, %(joined_at)s, %(left_at)s) "
+        "ON CONFLICT (customer_id, channel_id) "
         "DO UPDATE SET joined_at = excluded.joined_at, left_at = excluded.left_at",
-        {"w": change.workspace_id, "c": p["customer_id"], "ch": p["channel_id"], "j": _time(p["joined_at"]),
-         "l": _time(p.get("left_at"))})
+        {"workspace_id": change.workspace_id, "customer_id": membership["customer_id"],
+         "channel_id": membership["channel_id"], "joined_at": _time(membership["joined_at"]),
+         "left_at": _time(membership.get("left_at"))})
 
 
-def _tag_added(tx: Tx, change: Change) -> None:
-    p = change.payload
+def _tag_added(tx: Tx, change: Change, tagging: TagChanged) -> None:
     tx.execute("INSERT INTO customer_tags (workspace_id, customer_id, tag_id, added_at) "
-               "VALUES (%(w)s, %(c)s, %(t)s, %(at)s) ON CONFLICT (customer_id, tag_id) DO NOTHING",
-               {"w": change.workspace_id, "c": p["customer_id"], "t": p["tag_id"], "at": change.created_at})
+               "VALUES (%(workspace_id)s, %(customer_id)s, %(tag_id)s, %(added_at)s) "
+               "ON CONFLICT (customer_id, tag_id) DO NOTHING",
+               {"workspace_id": change.workspace_id, "customer_id": tagging["customer_id"],
+                "tag_id": tagging["tag_id"], "added_at": change.created_at})
 
 
-def _tag_removed(tx: Tx, change: Change) -> None:
-    p = change.payload
-    tx.execute("DELETE FROM customer_tags WHERE customer_id = %(c)s AND tag_id = %(t)s",
-               {"c": p["customer_id"], "t": p["tag_id"]})
+def _tag_removed(tx: Tx, change: Change, tagging: TagChanged) -> None:
+    tx.execute("DELETE FROM customer_tags WHERE customer_id = %(customer_id)s AND tag_id = %(tag_id)s",
+               {"customer_id": tagging["customer_id"], "tag_id": tagging["tag_id"]})
 
 
-def _order_changed(tx: Tx, change: Change) -> None:
-    p = change.payload
+def _order_changed(tx: Tx, change: Change, order: OrderChanged) -> None:
     tx.execute(
         "INSERT INTO orders (workspace_id, id, customer_id, channel_id, external_id, status, total_fen, paid_fen, "
-        "refunded_fen, placed_at, paid_at) VALUES (%(w)s, %(id)s, %(c)s, %(ch)s, %(x)s, %(s)s, %(t)s, %(p)s, %(r)s, "
-        "%(placed)s, %(paid)s) ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, "
+        "refunded_fen, placed_at, paid_at) VALUES (%(workspace_id)s, %(order_id)s, %(customer_id)s, "
+        "%(channel_id)s, %(external_id)s, %(status)s, %(total_fen)s, %(paid_fen)s, %(refunded_fen)s, "
+        "%(placed_at)s, %(paid_at)s) ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, "
         "status = excluded.status, total_fen = excluded.total_fen, paid_fen = excluded.paid_fen, "
         "refunded_fen = excluded.refunded_fen, placed_at = excluded.placed_at, paid_at = excluded.paid_at",
-        {"w": change.workspace_id, "id": p["id"], "c": p["customer_id"], "ch": p["channel_id"], "x": p["external_id"],
-         "s": p["status"], "t": p["total_fen"], "p": p["paid_fen"], "r": p["refunded_fen"],
-         "placed": _time(p["placed_at"]), "paid": _time(p.get("paid_at"))})
-    tx.execute("DELETE FROM order_lines WHERE order_id = %(o)s", {"o": p["id"]})
+        {"workspace_id": change.workspace_id, "order_id": order["id"], "customer_id": order["customer_id"],
+         "channel_id": order["channel_id"], "external_id": order["external_id"], "status": order["status"],
+         "total_fen": order["total_fen"], "paid_fen": order["paid_fen"], "refunded_fen": order["refunded_fen"],
+         "placed_at": _time(order["placed_at"]), "paid_at": _time(order.get("paid_at"))})
+    tx.execute("DELETE FROM order_lines WHERE order_id = %(order_id)s", {"order_id": order["id"]})
     tx.executemany("INSERT INTO order_lines (workspace_id, order_id, line_no, sku, category, quantity, amount_fen) "
-                   "VALUES (%(w)s, %(o)s, %(n)s, %(sku)s, %(cat)s, %(q)s, %(a)s)",
-                   [{"w": change.workspace_id, "o": p["id"], "n": n, "sku": line["sku"], "cat": line.get("category"),
-                     "q": line["quantity"], "a": line["amount_fen"]} for n, line in enumerate(p["lines"], start=1)])
+                   "VALUES (%(workspace_id)s, %(order_id)s, %(line_no)s, %(sku)s, %(category)s, %(quantity)s, "
+                   "%(amount_fen)s)",
+                   [{"workspace_id": change.workspace_id, "order_id": order["id"], "line_no": line_no,
+                     "sku": line["sku"], "category": line.get("category"), "quantity": line["quantity"],
+                     "amount_fen": line["amount_fen"]} for line_no, line in enumerate(order["lines"], start=1)])
 
 
-def _customer_merged(tx: Tx, change: Change) -> None:
-    ids = {"w": change.payload["winner_id"], "l": change.payload["loser_id"]}
+def _customer_merged(tx: Tx, change: Change, merge: CustomerMerged) -> None:
+    pair = {"winner": merge["winner_id"], "loser": merge["loser_id"]}
     # Rows both customers had stay once (the winner's); the loser's others move over, as in the OLTP store.
-    tx.execute("DELETE FROM customer_tags WHERE customer_id = %(l)s AND tag_id IN "
-               "(SELECT tag_id FROM customer_tags WHERE customer_id = %(w)s)", ids)
-    tx.execute("DELETE FROM memberships WHERE customer_id = %(l)s AND channel_id IN "
-               "(SELECT channel_id FROM memberships WHERE customer_id = %(w)s)", ids)
+    tx.execute("DELETE FROM customer_tags WHERE customer_id = %(loser)s AND tag_id IN "
+               "(SELECT tag_id FROM customer_tags WHERE customer_id = %(winner)s)", pair)
+    tx.execute("DELETE FROM memberships WHERE customer_id = %(loser)s AND channel_id IN "
+               "(SELECT channel_id FROM memberships WHERE customer_id = %(winner)s)", pair)
     for table in ("customer_tags", "memberships", "orders", "events"):
-        tx.execute(f"UPDATE {table} SET customer_id = %(w)s WHERE customer_id = %(l)s", ids)
-    tx.execute("DELETE FROM identities WHERE customer_id = %(l)s", ids)
-    _consents_merged(tx, change)
+        tx.execute(f"UPDATE {table} SET customer_id = %(winner)s WHERE customer_id = %(loser)s", pair)
+    tx.execute("DELETE FROM identities WHERE customer_id = %(loser)s", pair)
+    _consents_merged(tx, pair)
 
 
-def _consent_changed(tx: Tx, change: Change) -> None:
+def _consent_changed(tx: Tx, change: Change, consent: ConsentChanged) -> None:
     # The ledger's latest entry is in force: an entry older than the one held changes nothing.
-    p = change.payload
     tx.execute("INSERT INTO consents (workspace_id, customer_id, channel, status, occurred_at) "
-               "VALUES (%(w)s, %(c)s, %(ch)s, %(s)s, %(at)s) ON CONFLICT (customer_id, channel) DO UPDATE "
+               "VALUES (%(workspace_id)s, %(customer_id)s, %(channel)s, %(status)s, %(occurred_at)s) "
+               "ON CONFLICT (customer_id, channel) DO UPDATE "
                "SET status = excluded.status, occurred_at = excluded.occurred_at "
                "WHERE excluded.occurred_at >= consents.occurred_at",
-               {"w": change.workspace_id, "c": p["customer_id"], "ch": p["channel"], "s": p["status"],
-                "at": _time(p["occurred_at"])})
+               {"workspace_id": change.workspace_id, "customer_id": consent["customer_id"],
+                "channel": consent["channel"], "status": consent["status"],
+                "occurred_at": _time(consent["occurred_at"])})
 
 
-def _consents_merged(tx: Tx, change: Change) -> None:
+def _consents_merged(tx: Tx, pair: dict[str, int]) -> None:
     # The merged ledger's latest entry per channel wins, whichever customer it came from.
-    ids = {"w": change.payload["winner_id"], "l": change.payload["loser_id"]}
-    tx.execute("DELETE FROM consents WHERE customer_id = %(w)s AND EXISTS (SELECT 1 FROM consents loser "
-               "WHERE loser.customer_id = %(l)s AND loser.channel = consents.channel "
-               "AND loser.occurred_at > consents.occurred_at)", ids)
-    tx.execute("UPDATE consents SET customer_id = %(w)s WHERE customer_id = %(l)s AND channel NOT IN "
-               "(SELECT channel FROM consents WHERE customer_id = %(w)s)", ids)
-    tx.execute("DELETE FROM consents WHERE customer_id = %(l)s", ids)
+    tx.execute("DELETE FROM consents WHERE customer_id = %(winner)s AND EXISTS (SELECT 1 FROM consents loser "
+               "WHERE loser.customer_id = %(loser)s AND loser.channel = consents.channel "
+               "AND loser.occurred_at > consents.occurred_at)", pair)
+    tx.execute("UPDATE consents SET customer_id = %(winner)s WHERE customer_id = %(loser)s AND channel NOT IN "
+               "(SELECT channel FROM consents WHERE customer_id = %(winner)s)", pair)
+    tx.execute("DELETE FROM consents WHERE customer_id = %(loser)s", pair)
 
 
-def _customer_erased(tx: Tx, change: Change) -> None:
+def _customer_erased(tx: Tx, change: Change, erased: CustomerErased) -> None:
     # Keep what happened and when (aggregates); drop what identifies the person.
-    customer = {"c": change.payload["id"]}
-    tx.execute("UPDATE events SET user_id = NULL, anonymous_id = NULL, context = NULL WHERE customer_id = %(c)s",
+    customer = {"customer_id": erased["id"]}
+    tx.execute("UPDATE events SET user_id = NULL, anonymous_id = NULL, context = NULL "
+               "WHERE customer_id = %(customer_id)s", customer)
+    tx.execute("UPDATE events SET properties = NULL WHERE customer_id = %(customer_id)s AND type = 'identify'",
                customer)
-    tx.execute("UPDATE events SET properties = NULL WHERE customer_id = %(c)s AND type = 'identify'", customer)
-    tx.execute("DELETE FROM identities WHERE customer_id = %(c)s", customer)
+    tx.execute("DELETE FROM identities WHERE customer_id = %(customer_id)s", customer)
 
 
-BULK_HANDLERS = {
-    "customer.changed": _customers_changed,
+# Handlers take (tx, change, payload), the payload typed by its topic (storage/topics.py).
+BULK_HANDLERS: dict[str, Callable[[Tx, list[Change]], None]] = {
+    Topic.CUSTOMER_CHANGED: _customers_changed,
 }
-HANDLERS = {
-    "membership.changed": _membership_changed,
-    "tag.added": _tag_added,
-    "tag.removed": _tag_removed,
-    "order.changed": _order_changed,
-    "customer.merged": _customer_merged,
-    "customer.erased": _customer_erased,
-    "message.batch": _message_batch,
-    "consent.changed": _consent_changed,
+HANDLERS: dict[str, Callable[[Tx, Change, Any], None]] = {
+    Topic.MEMBERSHIP_CHANGED: _membership_changed,
+    Topic.TAG_ADDED: _tag_added,
+    Topic.TAG_REMOVED: _tag_removed,
+    Topic.ORDER_CHANGED: _order_changed,
+    Topic.CUSTOMER_MERGED: _customer_merged,
+    Topic.CUSTOMER_ERASED: _customer_erased,
+    Topic.MESSAGE_BATCH: _message_batch,
+    Topic.CONSENT_CHANGED: _consent_changed,
 }

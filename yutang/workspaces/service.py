@@ -48,6 +48,12 @@ def get_workspace(session: Session, *, workspace_id: int) -> Workspace:
     return workspace
 
 
+def zones(session: Session) -> list[tuple[int, str]]:
+    """Every workspace's id and time zone, by id (for jobs run per workspace)."""
+    return [(row.id, row.timezone) for row in session.execute(select(Workspace.id, Workspace.timezone)
+                                                              .order_by(Workspace.id))]
+
+
 def find_workspace(session: Session, *, slug: str) -> Workspace:
     """The workspace by slug."""
     workspace = session.scalar(select(Workspace).where(Workspace.slug == slug))

@@ -9,7 +9,7 @@ from yutang.api.deps import ActorDep, CaughtUp, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.pagination import decode_cursor
 from yutang.messaging import broadcasts
-from yutang.messaging.models import Broadcast
+from yutang.messaging.broadcasts import Broadcast
 from yutang.messaging.schemas import (
     BroadcastIn,
     BroadcastOut,

@@ -16,7 +16,6 @@ from yutang.kit.errors import Forbidden, Invalid
 from yutang.kit.pagination import decode_cursor
 from yutang.messaging import inbox, service, wecom
 from yutang.messaging.adapters.wecom_crypto import CallbackError, WXBizMsgCrypt, parse_xml
-from yutang.messaging.models import ChannelConfig
 from yutang.messaging.schemas import (
     AssignIn,
     AttemptOut,
@@ -268,8 +267,8 @@ def create_queue(request: Request, actor: ActorDep, data: QueueIn):
 # ---- public: channel callbacks and tracked links -----------------------------------------------------------
 
 
-def _config(session, config_id: int, kind: str) -> ChannelConfig:
-    config = session.get(ChannelConfig, config_id)
+def _config(session, config_id: int, kind: str) -> service.ChannelConfig:
+    config = service.find_channel(session, config_id=config_id)
     if config is None or config.kind != kind:
         raise Forbidden("unknown callback", field="config_id")
     return config
@@ -301,7 +300,7 @@ async def wecom_event(request: Request, config_id: IdPath, msg_signature: str, t
     return "success"
 
 
-def _wechat_verify(session, config: ChannelConfig, signature: str, timestamp: str, nonce: str) -> dict:
+def _wechat_verify(session, config: service.ChannelConfig, signature: str, timestamp: str, nonce: str) -> dict:
     values = service.channel_secrets(session, config)
     if not values.get("callback_token"):
         raise Forbidden("this channel has no callback configured", field="config_id")

@@ -11,7 +11,6 @@ from yutang.kit.pagination import decode_cursor
 from yutang.kit.tabular import read_rows
 from yutang.runtime.pipeline import Pipeline
 from yutang.segments import evaluate, flows, service
-from yutang.segments.models import Segment
 from yutang.segments.rules import parse_rule
 from yutang.segments.schemas import (
     ExplainOut,
@@ -25,6 +24,7 @@ from yutang.segments.schemas import (
     SegmentPatch,
     StaticImportOut,
 )
+from yutang.segments.service import Segment
 from yutang.workspaces.access import Actor, Permission
 
 router = APIRouter(prefix="/segments", tags=["segments"])

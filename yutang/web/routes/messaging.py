@@ -9,7 +9,6 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from yutang.customers import service as customers_service
-from yutang.customers.models import Customer
 from yutang.kit.errors import DomainError, Invalid
 from yutang.messaging import inbox, service
 from yutang.messaging.schemas import (
@@ -30,8 +29,7 @@ router = APIRouter(route_class=ConsoleRoute)
 
 def _names(page: Page, customer_ids: set[int]) -> dict[int, str]:
     """Customer names as the actor may see them (masked for roles without personal data)."""
-    customers = list(page.session.scalars(customers_service.visible(page.actor)
-                                          .where(Customer.id.in_(sorted(customer_ids)))))
+    customers = customers_service.visible_by_id(page.session, actor=page.actor, customer_ids=customer_ids)
     return {c.id: c.name for c in customers_service.present(page.session, actor=page.actor, customers=customers)}
 
 

@@ -1,0 +1,270 @@
+"""Outbox topics and the shape of each one's payload: the contract between the domains that emit changes and
+the warehouse replica and jobs that read them.
+
+Payloads are stored as JSON exactly as these dicts are (TypedDicts are plain dicts at run time), so rows
+written before the types existed still relay. Timestamps are ISO 8601 strings, money integer fen.
+
+A new domain adds its topics here: a `Topic` member per change, a TypedDict for its payload and an entry in
+`PAYLOADS`; then a handler in warehouse/replica.py if the warehouse keeps a replica of it, and an event name
+there (and in docs/events.md) if the change is an event.
+"""
+
+from enum import StrEnum
+from typing import NotRequired, TypedDict
+
+
+class Topic(StrEnum):
+    """Every outbox topic."""
+
+    CUSTOMER_CHANGED = "customer.changed"
+    CUSTOMER_MERGED = "customer.merged"
+    CUSTOMER_ERASED = "customer.erased"
+    MEMBERSHIP_CHANGED = "membership.changed"
+    CONSENT_CHANGED = "consent.changed"
+    TAG_ADDED = "tag.added"
+    TAG_REMOVED = "tag.removed"
+    ORDER_CHANGED = "order.changed"
+    ORDER_PAID = "order.paid"
+    ORDER_REFUNDED = "order.refunded"
+    MESSAGE_QUEUED = "message.queued"
+    MESSAGE_SENT = "message.sent"
+    MESSAGE_DELIVERED = "message.delivered"
+    MESSAGE_READ = "message.read"
+    MESSAGE_CLICKED = "message.clicked"
+    MESSAGE_FAILED = "message.failed"
+    MESSAGE_SUPPRESSED = "message.suppressed"
+    MESSAGE_RECEIVED = "message.received"
+    MESSAGE_BATCH = "message.batch"
+    POINTS_CHANGED = "points.changed"
+    COUPON_ISSUED = "coupon.issued"
+    COUPON_REDEEMED = "coupon.redeemed"
+    COUPON_EXPIRED = "coupon.expired"
+    TIER_CHANGED = "tier.changed"
+
+    @classmethod
+    def message(cls, state: str) -> "Topic":
+        """The topic of a message reaching a state (message.<state>)."""
+        return cls(f"message.{state}")
+
+
+# ---- customers ---------------------------------------------------------------------------------------------
+
+
+class IdentityKind(TypedDict):
+    """An identity's kind and namespace (never its value)."""
+
+    kind: str
+    namespace: str
+
+
+class CustomerChanged(TypedDict):
+    """A customer's new state as the replica holds it: no names, no identity values."""
+
+    id: int
+    status: str
+    gender: str | None
+    birthday: str | None
+    province: str | None
+    city: str | None
+    first_channel_id: int | None
+    source_campaign: str | None
+    merged_into_id: int | None
+    refuses_personalised: bool
+    assigned_member_id: int | None
+    first_seen_at: str | None
+    identities: list[IdentityKind]
+
+
+class CustomerMerged(TypedDict):
+    """The loser's rows now belong to the winner."""
+
+    winner_id: int
+    loser_id: int
+    reason: str
+
+
+class CustomerErased(TypedDict):
+    """What identifies the customer is gone."""
+
+    id: int
+
+
+class MembershipChanged(TypedDict):
+    """A customer joined or left an acquisition channel."""
+
+    customer_id: int
+    channel_id: int
+    joined_at: str
+    left_at: str | None
+
+
+class ConsentChanged(TypedDict):
+    """A consent decision appended to the ledger."""
+
+    customer_id: int
+    channel: str
+    status: str
+    occurred_at: str
+
+
+# ---- tags --------------------------------------------------------------------------------------------------
+
+
+class TagChanged(TypedDict):
+    """A tag put on or taken off a customer (tag.added, tag.removed)."""
+
+    customer_id: int
+    tag_id: int
+
+
+# ---- orders ------------------------------------------------------------------------------------------------
+
+
+class OrderLine(TypedDict):
+    """One line of an order."""
+
+    sku: str
+    category: str | None
+    quantity: int
+    amount_fen: int
+
+
+class OrderChanged(TypedDict):
+    """An order's new state (order.changed, order.paid; order.refunded adds refund_delta_fen)."""
+
+    id: int
+    customer_id: int
+    channel_id: int
+    external_id: str
+    status: str
+    total_fen: int
+    paid_fen: int
+    refunded_fen: int
+    placed_at: str
+    paid_at: str | None
+    lines: list[OrderLine]
+    refund_delta_fen: NotRequired[int]
+
+
+# ---- messaging ---------------------------------------------------------------------------------------------
+
+
+class MessageState(TypedDict):
+    """One message reached a state (message.<state>)."""
+
+    customer_id: int | None
+    message_id: int
+    channel_config_id: int
+    purpose: str
+    template_id: int | None
+    thread_id: int | None
+    status: str
+    error_code: str | None
+    attempts: int
+
+
+# One message of a batch: [message id, customer id, error code] and, in rows written since threads, the thread id.
+BatchedMessage = list[int | str | None]
+
+
+class MessageBatch(TypedDict):
+    """Many messages reached one state at once; the replica records one event per message."""
+
+    state: str
+    channel_config_id: int
+    purpose: str
+    template_id: NotRequired[int]
+    messages: list[BatchedMessage]
+
+
+# ---- loyalty -----------------------------------------------------------------------------------------------
+
+
+class PointsChanged(TypedDict):
+    """A points ledger entry."""
+
+    entry_id: int
+    customer_id: int
+    kind: str
+    points: int
+    balance_after: int
+    shortfall: int
+    reason: str
+    source_type: str | None
+    source_ref: str | None
+    rule_id: int | None
+    occurred_at: str
+
+
+class CouponIssued(TypedDict):
+    """A coupon issued to a customer."""
+
+    coupon_id: int
+    template_id: int
+    customer_id: int
+    kind: str
+    reason: str
+    expires_at: str | None
+
+
+class CouponRedeemed(TypedDict):
+    """A coupon used on an order."""
+
+    coupon_id: int
+    template_id: int
+    customer_id: int
+    order_ref: str
+    order_amount_fen: int
+    discount_fen: int
+    channel: str | None
+
+
+class CouponExpired(TypedDict):
+    """A coupon passed its end unused."""
+
+    coupon_id: int
+    template_id: int
+    customer_id: int
+
+
+class TierChanged(TypedDict):
+    """A customer moved between tiers (to none: dropped out)."""
+
+    customer_id: int
+    from_tier_id: int | None
+    to_tier_id: int | None
+    tier_name: str | None
+    qualifying: int
+    reason: str
+
+
+Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
+           | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
+           | CouponExpired | TierChanged)
+
+PAYLOADS: dict[Topic, type] = {
+    Topic.CUSTOMER_CHANGED: CustomerChanged,
+    Topic.CUSTOMER_MERGED: CustomerMerged,
+    Topic.CUSTOMER_ERASED: CustomerErased,
+    Topic.MEMBERSHIP_CHANGED: MembershipChanged,
+    Topic.CONSENT_CHANGED: ConsentChanged,
+    Topic.TAG_ADDED: TagChanged,
+    Topic.TAG_REMOVED: TagChanged,
+    Topic.ORDER_CHANGED: OrderChanged,
+    Topic.ORDER_PAID: OrderChanged,
+    Topic.ORDER_REFUNDED: OrderChanged,
+    **{topic: MessageState for topic in Topic if topic.startswith("message.") and topic != "message.batch"},
+    Topic.MESSAGE_BATCH: MessageBatch,
+    Topic.POINTS_CHANGED: PointsChanged,
+    Topic.COUPON_ISSUED: CouponIssued,
+    Topic.COUPON_REDEEMED: CouponRedeemed,
+    Topic.COUPON_EXPIRED: CouponExpired,
+    Topic.TIER_CHANGED: TierChanged,
+}
+
+
+def check(topic: Topic, payload: dict) -> None:
+    """Refuse a payload missing a key its topic's shape requires (a typo here would reach the warehouse)."""
+    missing = PAYLOADS[topic].__required_keys__ - payload.keys()  # type: ignore[attr-defined]
+    if missing:
+        raise ValueError(f"{topic} payload lacks {sorted(missing)}")
