@@ -2,27 +2,41 @@
 
 import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
+from tests.helpers.tenants import Tenant, make_tenant
 from tests.peers.server import serve
 from yutang.app import create_app
 from yutang.kit.settings import Settings
 from yutang.runtime.database import Database, open_database
 from yutang.runtime.pipeline import Pipeline, open_pipeline
-from yutang.workspaces import service as workspaces_service
-from yutang.workspaces.access import Actor, Role
-from yutang.workspaces.schemas import WorkspaceIn
+
+# pytest-xdist names each worker (gw0, gw1, …); a run without workers is "main".
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _per_worker(url: str) -> str:
+    """The PostgreSQL database this worker owns (created on first use): the suite drops and rebuilds its schemas,
+    so workers running side by side each need their own; SQLite and DuckDB files are per worker already."""
+    if not url.startswith("postgres") or WORKER == "main":
+        return url
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{WORKER}")
+    with create_engine(base, isolation_level="AUTOCOMMIT").connect() as connection:
+        if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": own.database}) is None:
+            connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    return own.render_as_string(hide_password=False)
+
 
 # The suite runs once per store: unset means a SQLite file, or a PostgreSQL URL such as
 # postgresql+psycopg://postgres@127.0.0.1:5432/test (the schema is dropped and rebuilt).
-TEST_DATABASE_URL = os.environ.get("YUTANG_TEST_DATABASE_URL", "")
+TEST_DATABASE_URL = _per_worker(os.environ.get("YUTANG_TEST_DATABASE_URL", ""))
 # The warehouse likewise: unset means a DuckDB file, or a PostgreSQL URL (its "warehouse" schema is rebuilt).
-TEST_WAREHOUSE_URL = os.environ.get("YUTANG_TEST_WAREHOUSE_URL", "")
+TEST_WAREHOUSE_URL = _per_worker(os.environ.get("YUTANG_TEST_WAREHOUSE_URL", ""))
 
 
 def pytest_report_header(config):
@@ -69,29 +83,6 @@ def app(settings, database, pipeline):
 def client(app) -> TestClient:
     with TestClient(app) as test_client:
         yield test_client
-
-
-@dataclass
-class Tenant:
-    """A fresh workspace with its owner's key and a system actor for direct service calls."""
-
-    id: int
-    slug: str
-    key: str
-    actor: Actor
-
-    @property
-    def headers(self) -> dict:
-        return {"Authorization": f"Bearer {self.key}"}
-
-
-def make_tenant(database: Database, name: str = "Test brand") -> Tenant:
-    slug = "t-" + secrets.token_hex(5)
-    with database.unit_of_work() as session:
-        workspace, issued = workspaces_service.create_workspace(session, data=WorkspaceIn(slug=slug, name=name))
-        actor = Actor(workspace_id=workspace.id, member_id=issued.key.member_id, role=Role.OWNER,
-                      api_key_id=issued.key.id, timezone=workspace.timezone)
-    return Tenant(id=workspace.id, slug=slug, key=issued.secret, actor=actor)
 
 
 @pytest.fixture

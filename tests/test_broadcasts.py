@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.helpers.customers import post_customer
 from tests.peers.smtp import smtp_server
 from yutang.kit.clock import utcnow
 
@@ -28,13 +29,6 @@ def daytime_after(instant: datetime) -> datetime:
     return local.astimezone(UTC)
 
 
-def make_customer(api, name: str, email: str) -> int:
-    response = api.post("/v1/customers", json={"name": name, "city": "杭州",
-                                               "identities": [{"kind": "email", "value": email}]})
-    assert response.status_code in (200, 201), response.text
-    return response.json()["customer"]["id"]
-
-
 @pytest.fixture
 def world(api, app, pipeline, smtp):
     sink, port = smtp
@@ -46,7 +40,7 @@ def world(api, app, pipeline, smtp):
     assert api.put("/v1/messaging/pressure", json={
         "caps": [{"name": "weekly", "limit": 2, "window_days": 7}], "quiet_start": "22:00", "quiet_end": "08:00",
         "wecom_group_sends_per_month": 4}).status_code == 200
-    ids = {name: make_customer(api, name, f"{name.lower()}-{config['id']}@example.com")
+    ids = {name: post_customer(api, name, fields={"city": "杭州"}, email=f"{name.lower()}-{config['id']}@example.com")
            for name in ("A", "B", "C", "D", "E")}
     assert api.post(f"/v1/customers/{ids['C']}/consents", json={
         "channel": "email", "status": "withdrawn", "method": "unsubscribe link"}).status_code == 201

@@ -145,6 +145,7 @@ def test_cli_refuses_bad_files_and_unknown_workspaces_before_writing(duckdb_cli_
     assert not duckdb_cli_env.exists()
 
 
+@pytest.mark.slow
 def test_cli_says_to_stop_the_server_when_the_warehouse_file_is_held(duckdb_cli_env, tmp_path, tenant):
     good = tmp_path / "good.parquet"
     pq.write_table(awkward(tenant.id), good)

@@ -1,5 +1,7 @@
 """Channels with acquisition costs; tag groups, search and bulk tagging."""
 
+from tests.helpers.customers import post_customer
+
 
 def test_channel_registry_with_costs(api):
     created = api.post("/v1/channels", json={"code": "tmall-flagship", "name": "天猫旗舰店", "kind": "tmall_shop",
@@ -36,8 +38,7 @@ def test_channel_registry_with_costs(api):
 
 
 def _customers(api, n):
-    return [api.post("/v1/customers", json={"identities": [{"kind": "app_user_id", "value": f"u{i}"}]})
-            .json()["customer"]["id"] for i in range(n)]
+    return [post_customer(api, None, app_user_id=f"u{i}") for i in range(n)]
 
 
 def test_tag_groups_search_and_single_tagging(api):

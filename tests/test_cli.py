@@ -68,6 +68,7 @@ def test_import_orders_csv(cli_env, tmp_path, tenant, api):
     assert orders[0]["total_fen"] == 33600
 
 
+@pytest.mark.slow
 def test_demo_seeds_a_brand_without_serving(cli_env):
     result = runner.invoke(app, ["demo", "--showcase", "20", "--visitors", "300", "--no-serve"])
     assert result.exit_code == 0, result.output

@@ -1,6 +1,5 @@
 """Segment-compatible ingest: the real analytics-python client, limits, replays, skew, identify, anonymous ids."""
 
-import base64
 import gzip
 import json
 import uuid
@@ -10,6 +9,8 @@ import httpx
 import pytest
 from segment.analytics.client import Client
 
+from tests.helpers.events import basic
+
 
 @pytest.fixture
 def write_key(api):
@@ -17,9 +18,6 @@ def write_key(api):
     assert response.status_code == 201, response.text
     return response.json()["write_key"]
 
-
-def _basic(write_key):
-    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
 
 
 @pytest.fixture
@@ -60,7 +58,7 @@ def test_replayed_message_ids_count_once(client, write_key, events):
     body = {"batch": [{"type": "track", "userId": "u-replay", "event": "Signed In", "messageId": "m-1"},
                       {"type": "track", "userId": "u-replay", "event": "Signed In", "messageId": "m-1"}]}
     for _ in range(2):
-        assert client.post("/v1/batch", json=body, headers=_basic(write_key)).status_code == 200
+        assert client.post("/v1/batch", json=body, headers=basic(write_key)).status_code == 200
     assert [r[0] for r in events("user_id = 'u-replay'")] == ["m-1"]
 
 
@@ -69,7 +67,7 @@ def test_clock_skew_is_corrected_from_sent_at(client, write_key, events):
     body = {"userId": "u-skew", "event": "Article Read", "messageId": "skew-1",
             "timestamp": (device_now - timedelta(seconds=30)).isoformat(), "sentAt": device_now.isoformat()}
     before = datetime.now(UTC)
-    assert client.post("/v1/track", json=body, headers=_basic(write_key)).status_code == 200
+    assert client.post("/v1/track", json=body, headers=basic(write_key)).status_code == 200
     (row,) = events("message_id = 'skew-1'")
     assert before - timedelta(seconds=35) < row[7] < datetime.now(UTC) - timedelta(seconds=25)
 
@@ -77,46 +75,46 @@ def test_clock_skew_is_corrected_from_sent_at(client, write_key, events):
 def test_anonymous_history_joins_the_customer_when_identified(client, write_key, events):
     anon = f"anon-{uuid.uuid4()}"
     for event in ("Product Viewed", "Product Added"):
-        client.post("/v1/track", json={"anonymousId": anon, "event": event}, headers=_basic(write_key))
+        client.post("/v1/track", json={"anonymousId": anon, "event": event}, headers=basic(write_key))
     assert {r[3] for r in events("anonymous_id = %(a)s", a=anon)} == {None}
     client.post("/v1/identify", json={"anonymousId": anon, "userId": "u-anon", "traits": {"email": "a@example.com"}},
-                headers=_basic(write_key))
+                headers=basic(write_key))
     rows = events("anonymous_id = %(a)s", a=anon)
     assert len(rows) == 3 and len({r[3] for r in rows}) == 1 and rows[0][3] is not None
-    client.post("/v1/track", json={"anonymousId": anon, "event": "Checkout Started"}, headers=_basic(write_key))
+    client.post("/v1/track", json={"anonymousId": anon, "event": "Checkout Started"}, headers=basic(write_key))
     assert events("event = 'Checkout Started' AND anonymous_id = %(a)s", a=anon)[0][3] == rows[0][3]
 
 
 def test_limits_and_bad_messages_are_400_naming_the_message(client, write_key, events):
     big = {"type": "track", "userId": "u-big", "event": "Big", "properties": {"blob": "x" * 33_000}}
     ok = {"type": "track", "userId": "u-big", "event": "Fine"}
-    response = client.post("/v1/batch", json={"batch": [ok, big]}, headers=_basic(write_key))
+    response = client.post("/v1/batch", json={"batch": [ok, big]}, headers=basic(write_key))
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["field"] == "batch[1]" and "32768" in response.json()["errors"][0]["detail"]
     huge = {"batch": [{**ok, "properties": {"blob": "y" * 20_000}} for _ in range(30)]}
-    response = client.post("/v1/batch", json=huge, headers=_basic(write_key))
+    response = client.post("/v1/batch", json=huge, headers=basic(write_key))
     assert response.status_code == 400 and response.json()["field"] == "batch"
-    bad = client.post("/v1/batch", json={"batch": [ok, {"type": "track", "event": "No id"}]}, headers=_basic(write_key))
+    bad = client.post("/v1/batch", json={"batch": [ok, {"type": "track", "event": "No id"}]}, headers=basic(write_key))
     assert bad.status_code == 400 and bad.json()["field"] == "batch[1]"
-    assert client.post("/v1/track", json={"userId": "u"}, headers=_basic(write_key)).json()["field"] == "body"
+    assert client.post("/v1/track", json={"userId": "u"}, headers=basic(write_key)).json()["field"] == "body"
     assert events("user_id = 'u-big'") == []  # a rejected request stores nothing
 
 
 def test_write_keys_authenticate_and_revocation_takes_effect(client, write_key, api):
     event = {"userId": "u-key", "event": "Signed In"}
     assert client.post("/v1/track", json=event).status_code == 401
-    assert client.post("/v1/track", json=event, headers=_basic("ywk_nope")).status_code == 401
+    assert client.post("/v1/track", json=event, headers=basic("ywk_nope")).status_code == 401
     assert client.post("/v1/track", json={**event, "writeKey": write_key}).status_code == 200
     source_id = api.get("/v1/sources").json()[0]["id"]
     assert api.delete(f"/v1/sources/{source_id}").status_code == 200
-    assert client.post("/v1/track", json=event, headers=_basic(write_key)).status_code == 401
+    assert client.post("/v1/track", json=event, headers=basic(write_key)).status_code == 401
 
 
 def test_gzip_bodies_are_accepted(live_server, write_key, events):
     body = gzip.compress(json.dumps({"batch": [{"type": "track", "userId": "u-gz", "event": "Zipped"}]}).encode())
     response = httpx.post(f"{live_server}/v1/batch", content=body,
-                          headers={**_basic(write_key), "Content-Encoding": "gzip",
+                          headers={**basic(write_key), "Content-Encoding": "gzip",
                                    "Content-Type": "application/json"})
     assert response.status_code == 200
     assert [r[2] for r in events("user_id = 'u-gz'")] == ["Zipped"]
@@ -125,8 +123,8 @@ def test_gzip_bodies_are_accepted(live_server, write_key, events):
 def test_new_people_in_one_batch_are_created_together_and_linked_like_one_by_one(client, write_key, events, api,
                                                                                     pipeline):
     # Earlier anonymous history of a device, and an existing customer who gets a new device.
-    client.post("/v1/track", json={"anonymousId": "dev-old", "event": "Page Opened"}, headers=_basic(write_key))
-    client.post("/v1/track", json={"userId": "known", "event": "Signed In"}, headers=_basic(write_key))
+    client.post("/v1/track", json={"anonymousId": "dev-old", "event": "Page Opened"}, headers=basic(write_key))
+    client.post("/v1/track", json={"userId": "known", "event": "Signed In"}, headers=basic(write_key))
     events()
     batch = [{"type": "track", "userId": f"new-{n}", "anonymousId": f"dev-{n}", "event": "Viewed"} for n in range(30)]
     batch += [
@@ -137,7 +135,7 @@ def test_new_people_in_one_batch_are_created_together_and_linked_like_one_by_one
         {"type": "track", "userId": "new-i", "event": "Viewed"},
         {"type": "identify", "userId": "new-i", "traits": {"name": "Ida", "email": "ida@example.com"}},
     ]
-    response = client.post("/v1/batch", json={"batch": batch}, headers=_basic(write_key))
+    response = client.post("/v1/batch", json={"batch": batch}, headers=basic(write_key))
     assert response.status_code == 200, response.text
     rows = events("event = 'Viewed'")
     by_user = {}
@@ -187,7 +185,7 @@ def test_events_are_queryable_before_their_people_are_resolved_and_a_crash_in_be
     pipeline.loader.resolver = CrashesWhileCreatingPeople()
     try:
         batch = [{"type": "track", "userId": f"late-{n}", "event": "Viewed"} for n in range(5)]
-        assert client.post("/v1/batch", json={"batch": batch}, headers=_basic(write_key)).status_code == 200
+        assert client.post("/v1/batch", json={"batch": batch}, headers=basic(write_key)).status_code == 200
         with pytest.raises(RuntimeError):
             pipeline.loader.catch_up()
         assert rows() == [(f"late-{n}", None) for n in range(5)]  # queryable, not yet attributed

@@ -1,83 +1,16 @@
 """Lifecycle stages, RFM and value computed in the warehouse (DuckDB or PostgreSQL, as the suite runs), through the
 real order, event and relay paths; settings and overview through the API."""
 
-import base64
 import json
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from yutang.channels import service as channels_service
-from yutang.channels.schemas import ChannelIn
+from tests.helpers.lifecycle import NOW, SETTINGS, Shop, ago
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import CustomerIn
 from yutang.lifecycle import core, tasks, value
-from yutang.orders import service as orders_service
-from yutang.orders.schemas import OrderIn
-
-NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 on 20 November, Beijing time
-SETTINGS = {"repeat_orders": 2, "loyal_events": 5, "loyal_event_days": 30, "loyal_referrals": 1,
-            "at_risk_days": 60, "dormant_days": 120, "churned_days": 240, "rfm_window_days": 365,
-            "prediction_days": 365}
-
-
-def ago(days: float, **kwargs) -> datetime:
-    return NOW - timedelta(days=days, **kwargs)
-
-
-def _basic(write_key: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
-
-
-class Shop:
-    """Puts customers, orders and events into a workspace through the services and the ingest API."""
-
-    def __init__(self, database, client, api, tenant, pipeline):
-        self.database, self.client, self.api, self.tenant, self.pipeline = database, client, api, tenant, pipeline
-        self.ids: dict[str, int] = {}
-        with database.unit_of_work() as session:
-            channels_service.create_channel(session, actor=tenant.actor,
-                                            data=ChannelIn(code="mp", name="小程序", kind="mini_program"))
-        source = api.post("/v1/sources", json={"name": "app", "kind": "app"})
-        self.write_key = source.json()["write_key"]
-        self._orders = 0
-
-    def customer(self, name: str) -> int:
-        with self.database.unit_of_work() as session:
-            customer, _ = customers_service.resolve_or_create(session, actor=self.tenant.actor, data=CustomerIn(
-                name=name, identities=[{"kind": "app_user_id", "value": f"{self.tenant.slug}-{name}"}]))
-            self.ids[name] = customer.id
-        return customer.id
-
-    def order(self, name: str, at: datetime, fen: int = 10_000, *, status: str = "completed",
-              refunded_fen: int = 0) -> None:
-        if name not in self.ids:
-            self.customer(name)
-        self._orders += 1
-        with self.database.unit_of_work() as session:
-            orders_service.record_order(session, actor=self.tenant.actor, data=OrderIn(
-                external_id=f"O{self._orders}", channel="mp", status=status, placed_at=at - timedelta(minutes=5),
-                paid_at=at if status not in ("pending", "cancelled") else None, customer_id=self.ids[name],
-                refunded_fen=refunded_fen, lines=[{"sku": "LJ", "quantity": 1, "unit_price_fen": fen}]))
-
-    def events(self, name: str, times: list[datetime], event: str = "Product Viewed") -> None:
-        batch = [{"type": "track", "userId": f"{self.tenant.slug}-{name}", "event": event,
-                  "messageId": secrets.token_hex(8), "timestamp": t.isoformat()} for t in times]
-        response = self.client.post("/v1/batch", json={"batch": batch}, headers=_basic(self.write_key))
-        assert response.status_code == 200, response.text
-
-    def compute(self, now: datetime = NOW):
-        self.pipeline.catch_up()
-        return tasks.compute(self.database.factory, self.pipeline.warehouse, actor=self.tenant.actor, now=now)
-
-    def scores(self) -> dict[str, tuple]:
-        rows = self.pipeline.warehouse.query(
-            "SELECT customer_id, lifecycle_stage, rfm_r, rfm_f, rfm_m, rfm_class, historic_value_fen, "
-            "predicted_value_fen FROM customer_scores WHERE workspace_id = %(w)s", {"w": self.tenant.id})
-        names = {v: k for k, v in self.ids.items()}
-        return {names[row[0]]: row[1:] for row in rows}
 
 
 @pytest.fixture
@@ -175,6 +108,7 @@ def test_rfm_scores_are_quintiles_with_ties_and_classes_follow(shop):
     assert scores["d"][5] == 100_000
 
 
+@pytest.mark.slow
 def test_predicted_value_comes_from_the_fitted_models(shop):
     rng = np.random.default_rng(7)
     histories = {}
@@ -195,13 +129,15 @@ def test_predicted_value_comes_from_the_fitted_models(shop):
     t_x = np.array([histories[n][0][0] - histories[n][-1][0] for n in names])
     T = np.array([histories[n][0][0] for n in names])
     mean = np.array([np.mean([f for _, f in histories[n][1:]]) if len(histories[n]) > 1 else 0.0 for n in names])
-    # As the refresh does: fitted on whole weeks and whole yuan, predicting in days and fen.
-    weekly = value.fit_bgnbd(x, np.round(t_x / 7), np.round(T / 7))
+    # As the refresh does for a small workspace: fitted exactly, alpha in weeks and v in fen; predicting in days.
+    weekly = value.fit_bgnbd(x, t_x / 7, T / 7)
     bgnbd = value.BgNbd(r=weekly.r, alpha=weekly.alpha * 7, a=weekly.a, b=weekly.b)
-    per_yuan = value.fit_gamma_gamma(x, np.round(mean / 100))
-    gg = value.GammaGamma(p=per_yuan.p, q=per_yuan.q, v=per_yuan.v * 100)
+    gg = value.fit_gamma_gamma(x, mean)
+    assert report.model["units"] == {"alpha": "week", "v": "fen"} and report.model["purchases"] == "order"
     assert report.model["gamma_gamma"]["q"] == pytest.approx(gg.q, rel=1e-4)
-    assert report.model["bgnbd"]["r"] == pytest.approx(bgnbd.r, rel=0.02)
+    assert report.model["gamma_gamma"]["v"] == pytest.approx(gg.v, rel=1e-3)
+    assert report.model["bgnbd"]["r"] == pytest.approx(weekly.r, rel=0.02)
+    assert report.model["bgnbd"]["alpha"] == pytest.approx(weekly.alpha, rel=0.02)
     expected = bgnbd.expected_purchases(365, x, t_x, T) * gg.expected_value(x, mean)
     scores = shop.scores()
     stored = np.array([scores[n][6] for n in names], dtype=float)

@@ -48,5 +48,15 @@ def test_cli_computes_a_workspace(monkeypatch, tmp_path):
     with duckdb.connect(str(settings.resolved_warehouse_url.removeprefix("duckdb:///")), read_only=True) as wh:
         assert wh.execute("SELECT lifecycle_stage, historic_value_fen FROM customer_scores").fetchall() == [
             ("repeat", 33600)]
+    # As of ten days ago only the order of 40 days ago had happened: a new customer worth one order.
+    as_of = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()
+    back = runner.invoke(app, ["lifecycle", "compute", "-w", "cli-tea", "--as-of", as_of])
+    assert back.exit_code == 0, back.output
+    assert json.loads(back.output)["as_of"] == as_of and json.loads(back.output)["transitions"] == 0
+    with duckdb.connect(str(settings.resolved_warehouse_url.removeprefix("duckdb:///")), read_only=True) as wh:
+        assert wh.execute("SELECT lifecycle_stage, historic_value_fen FROM customer_scores").fetchall() == [
+            ("new", 16800)]
+    future = runner.invoke(app, ["lifecycle", "compute", "-w", "cli-tea", "--as-of", "2999-01-01"])
+    assert future.exit_code == 2 and "as_of" in future.output
     unknown = runner.invoke(app, ["lifecycle", "compute", "-w", "nope"])
     assert unknown.exit_code == 2 and "no workspace 'nope'" in unknown.output

@@ -2,15 +2,13 @@
 
 import csv
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.helpers.cdnow import CALIBRATION_END, DATA
 from yutang.lifecycle import value
 
-DATA = Path(__file__).parent / "data" / "cdnow"
-CALIBRATION_END = date(1997, 9, 30)  # 39 weeks from 1 January 1997; the holdout is the 39 weeks after
 HOLDOUT_WEEKS = 39
 
 

@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from tests.loyalty_helpers import assert_consistent, ledger_state, new_customer
+from tests.helpers.customers import new_customer
+from tests.helpers.loyalty import assert_consistent, ledger_state
 from yutang.kit.errors import Invalid, NotFound
 from yutang.loyalty import points
 from yutang.loyalty.awards import Awarder

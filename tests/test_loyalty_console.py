@@ -1,30 +1,8 @@
 """Loyalty console pages: the archive's points and coupons, rules and tiers with the liability, coupon templates
 with statistics, and the task review queue (approve, reject with a reason), in Chinese and English."""
 
-from tests.loyalty_helpers import new_customer
-from tests.test_loyalty_tasks import screenshot
-from tests.test_web_console import HTMX, signed_in
-
-
-def seed_loyalty(api, database, tenant) -> dict:
-    """A workspace with a rule, a tier, a coupon template with one used coupon, and two proofs to review."""
-    customer = new_customer(database, tenant.actor, name="积分顾客")
-    api.post("/v1/loyalty/rules", json={"name": "签到送积分", "kind": "event", "event_name": "Signed In",
-                                        "points": 5, "daily_cap": 5})
-    api.post("/v1/loyalty/tiers", json={"name": "金卡会员", "rank": 1, "threshold": 100, "multiplier_pct": 150,
-                                        "benefits": ["free_returns"]})
-    api.post("/v1/loyalty/points/earn", json={"customer_id": customer, "points": 120, "idempotency_key": "seed",
-                                              "reason": "开卡礼"})
-    template = api.post("/v1/loyalty/coupon-templates", json={
-        "name": "满200减30", "kind": "threshold", "value_fen": 3000, "threshold_fen": 20000, "valid_days": 30}).json()
-    coupon = api.post(f"/v1/loyalty/coupon-templates/{template['id']}/issue",
-                      json={"customer_id": customer, "idempotency_key": "seed"}).json()
-    api.post(f"/v1/loyalty/coupons/{coupon['id']}/redeem", json={"order_ref": "T1", "order_amount_fen": 26800})
-    task = api.post("/v1/loyalty/tasks", json={"name": "晒好评", "points": 30, "per_customer_limit": 5}).json()
-    proofs = [api.post(f"/v1/loyalty/tasks/{task['id']}/submissions",
-                       data={"customer_id": str(customer), "note": f"第{n}张截图"},
-                       files={"image": ("p.png", screenshot(100 + n), "image/png")}).json()["id"] for n in (1, 2)]
-    return {"customer": customer, "template": template["id"], "proofs": proofs, "coupon": coupon["code"]}
+from tests.helpers.console import HTMX, signed_in
+from tests.helpers.loyalty import seed_loyalty
 
 
 def test_archive_and_programme_pages(app, api, database, tenant):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.loyalty_helpers import new_customer
+from tests.helpers.customers import new_customer
 from yutang.kit.errors import DomainError
 from yutang.loyalty import coupons, tasks
 from yutang.loyalty.schemas import CouponRedeemIn

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import make_tenant
-from tests.loyalty_helpers import assert_consistent, ledger_state, new_customer
+from tests.helpers.customers import new_customer
+from tests.helpers.loyalty import assert_consistent, ledger_state
+from tests.helpers.tenants import make_tenant
 from yutang.loyalty import config, ledger, points
 from yutang.loyalty.errors import NotEnoughPoints
 from yutang.loyalty.schemas import SettingsIn
@@ -111,6 +112,7 @@ def _check_book(book: ledger.Book, now: datetime) -> None:
     assert book.shortfall == sum(entry.shortfall for entry in book.entries.values())
 
 
+@pytest.mark.slow
 @given(ops=OPS, allow_negative=st.booleans())
 @settings(max_examples=300, deadline=None)
 def test_pure_book_keeps_its_invariants(ops, allow_negative):
@@ -126,6 +128,7 @@ def shared(database):
     return make_tenant(database)
 
 
+@pytest.mark.slow
 @given(ops=OPS, allow_negative=st.booleans())
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_store_matches_the_pure_book(database, shared, ops, allow_negative):

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from tests.loyalty_helpers import assert_consistent, ledger_state, new_customer
+from tests.helpers.customers import new_customer
+from tests.helpers.loyalty import assert_consistent, ledger_state
 from yutang.archive import service as archive_service
 from yutang.loyalty import config, points
 from yutang.loyalty.errors import NotEnoughPoints

@@ -1,19 +1,14 @@
 """Earn rules end to end: paid orders through the outbox subscriber (tier multiplier, category exclusion, pro-rata
 refund reversal), events from the warehouse with daily caps in workspace time, and the subscriber's cursor."""
 
-import base64
 from datetime import UTC, datetime, timedelta
 
-from tests.loyalty_helpers import assert_consistent, ledger_state
+from tests.helpers.customers import post_customer
+from tests.helpers.events import basic
+from tests.helpers.loyalty import assert_consistent, ledger_state
 from yutang.runtime.subscribers import GAP_SECONDS, advance
 
 NOW = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
-
-
-def _customer(api, user: str) -> int:
-    response = api.post("/v1/customers", json={"name": "顾客", "identities": [{"kind": "app_user_id", "value": user}]})
-    assert response.status_code in (200, 201), response.text
-    return response.json()["customer"]["id"]
 
 
 def _order(api, customer_id: int, external_id: str, **changes) -> dict:
@@ -39,7 +34,7 @@ def test_paid_orders_earn_and_refunds_take_back_pro_rata(api, database, pipeline
     assert rule.status_code == 201, rule.text
     api.post("/v1/loyalty/tiers", json={"name": "金卡", "rank": 1, "threshold": 300, "multiplier_pct": 150,
                                         "benefits": ["free_returns"]})
-    customer = _customer(api, "rules-1")
+    customer = post_customer(api, app_user_id="rules-1")
     _order(api, customer, "R-1")
     pipeline.catch_up()
     # 150 yuan paid, 120 of it on eligible lines: 240 points; that reaches no tier yet (threshold 300).
@@ -63,16 +58,13 @@ def test_paid_orders_earn_and_refunds_take_back_pro_rata(api, database, pipeline
     assert state["balance"] == 480
 
 
-def _basic(write_key: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
-
 
 def test_events_earn_within_daily_and_total_caps(api, client, pipeline):
     rule = api.post("/v1/loyalty/rules", json={"name": "签到", "kind": "event", "event_name": "Signed In",
                                                 "points": 10, "daily_cap": 15, "total_cap": 35})
     assert rule.status_code == 201, rule.text
     key = api.post("/v1/sources", json={"name": "mini program", "kind": "mini_program"}).json()["write_key"]
-    customer = _customer(api, "ev-1")
+    customer = post_customer(api, app_user_id="ev-1")
     # Two sign-ins on 24 Nov Beijing time (one at 23:30 UTC on the 23rd), one late on the 24th, two on the 25th.
     times = ["2026-11-23T23:30:00Z", "2026-11-24T03:00:00Z", "2026-11-24T15:59:00Z", "2026-11-24T16:00:00Z",
              "2026-11-25T05:00:00Z", "2026-11-26T05:00:00Z"]
@@ -80,13 +72,13 @@ def test_events_earn_within_daily_and_total_caps(api, client, pipeline):
              for n, t in enumerate(times)]
     batch.append({"type": "track", "userId": "ev-1", "messageId": "other", "event": "Page Shared",
                   "timestamp": times[0]})
-    assert client.post("/v1/batch", json={"batch": batch}, headers=_basic(key)).status_code == 200
+    assert client.post("/v1/batch", json={"batch": batch}, headers=basic(key)).status_code == 200
     pipeline.catch_up()
     # Day 24th: 10 + 5 (cap 15) + 0; day 25th: 10 + 5; then the total cap of 35 leaves 5 for the 26th.
     assert _entries(api, customer) == [("earn", 10), ("earn", 5), ("earn", 10), ("earn", 5), ("earn", 5)]
     # The same messages again (replayed by a client) are dropped by the loader, and the earner's overlap
     # re-reads what it has seen: nothing more is awarded.
-    client.post("/v1/batch", json={"batch": batch}, headers=_basic(key))
+    client.post("/v1/batch", json={"batch": batch}, headers=basic(key))
     pipeline.catch_up()
     pipeline.earner.catch_up()
     assert len(_entries(api, customer)) == 5
@@ -103,7 +95,7 @@ def test_cursor_keeps_skipped_ids_as_gaps_until_they_appear_or_age_out():
 
 
 def test_ledger_changes_reach_the_warehouse_as_events(api, database, tenant, pipeline):
-    customer = _customer(api, "wh-1")
+    customer = post_customer(api, app_user_id="wh-1")
     api.post("/v1/loyalty/points/earn", json={"customer_id": customer, "points": 30, "idempotency_key": "wh"})
     api.post("/v1/loyalty/points/redeem", json={"customer_id": customer, "points": 12, "idempotency_key": "wh-r"})
     template = api.post("/v1/loyalty/coupon-templates", json={"name": "券", "kind": "fixed", "value_fen": 100,
@@ -126,7 +118,7 @@ def test_redelivery_after_a_lost_cursor_awards_nothing_twice(api, database, pipe
 
     api.post("/v1/channels", json={"code": "mp", "name": "小程序商城", "kind": "mini_program"})
     api.post("/v1/loyalty/rules", json={"name": "消费积分", "kind": "order", "points_per_yuan": 1})
-    customer = _customer(api, "redeliver-1")
+    customer = post_customer(api, app_user_id="redeliver-1")
     _order(api, customer, "RD-1")
     _order(api, customer, "RD-1", status="partially_refunded", refunded_fen=3000)
     pipeline.catch_up()
@@ -142,13 +134,13 @@ def test_redelivery_after_a_lost_cursor_awards_nothing_twice(api, database, pipe
 
 def test_a_new_event_rule_does_not_award_for_events_that_arrived_before_it(api, client, pipeline):
     key = api.post("/v1/sources", json={"name": "app", "kind": "app"}).json()["write_key"]
-    customer = _customer(api, "ev-old")
+    customer = post_customer(api, app_user_id="ev-old")
     old = {"type": "track", "userId": "ev-old", "messageId": "old-share", "event": "Page Shared",
            "timestamp": "2026-11-20T05:00:00Z"}
-    client.post("/v1/batch", json={"batch": [old]}, headers=_basic(key))
+    client.post("/v1/batch", json={"batch": [old]}, headers=basic(key))
     pipeline.catch_up()
     api.post("/v1/loyalty/rules", json={"name": "分享", "kind": "event", "event_name": "Page Shared", "points": 3})
     new = old | {"messageId": "new-share"}
-    client.post("/v1/batch", json={"batch": [new]}, headers=_basic(key))
+    client.post("/v1/batch", json={"batch": [new]}, headers=basic(key))
     pipeline.catch_up()
     assert _entries(api, customer) == [("earn", 3)]

@@ -3,7 +3,7 @@ after the grace period, history, multipliers, benefits and tier-only coupons; sp
 
 from datetime import UTC, datetime, timedelta
 
-from tests.loyalty_helpers import new_customer
+from tests.helpers.customers import new_customer
 from yutang.loyalty import tasks
 
 

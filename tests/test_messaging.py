@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.helpers.customers import post_customer
 from tests.peers.server import serve
 from tests.peers.sms import FakeSms
 from tests.peers.smtp import smtp_server
@@ -32,13 +33,6 @@ def dispatcher(app):
 def smtp():
     with smtp_server() as (sink, port):
         yield sink, port
-
-
-def customer(api, name="李雷", **identities) -> int:
-    body = {"name": name, "identities": [{"kind": k, "value": v} for k, v in identities.items()]}
-    response = api.post("/v1/customers", json=body)
-    assert response.status_code in (200, 201), response.text
-    return response.json()["customer"]["id"]
 
 
 def channel(api, kind, name, settings=None, secrets_=None, **extra) -> dict:
@@ -93,7 +87,7 @@ def test_templates_are_sandboxed_and_previewed(api):
         "name": "Points", "channel_kind": "email", "subject": "{{ name }}，您的积分",
         "body": "{{ name }} 您好：{{ tier or '会员' }} 积分 {{ points }}，券 {{ coupon_code }}"})
     assert made.status_code == 201, made.text
-    cid = customer(api, "韩梅梅", email="mei@example.com")
+    cid = post_customer(api, "韩梅梅", email="mei@example.com")
 
     def loyalty(session, workspace_id, customer_ids):
         return {c: {"tier": "Gold", "points": 1280, "coupon_code": "C-1", "phone": "leak"} for c in customer_ids}
@@ -119,7 +113,7 @@ def test_templates_are_sandboxed_and_previewed(api):
 def test_email_is_sent_after_commit_tracked_and_becomes_warehouse_events(api, client, smtp, dispatcher, pipeline):
     sink, port = smtp
     config = channel(api, "email", "Mail", {"host": "127.0.0.1", "port": port, "sender": "brand@shop.example"})
-    cid = customer(api, "李雷", email="lilei@example.com")
+    cid = post_customer(api, "李雷", email="lilei@example.com")
     template = api.post("/v1/messaging/templates", json={
         "name": "Launch", "channel_kind": "email", "purpose": "service", "subject": "{{ name }}，新品",
         "body": "看看 https://shop.example/new?id=1 吧"}).json()
@@ -162,7 +156,7 @@ def test_email_is_sent_after_commit_tracked_and_becomes_warehouse_events(api, cl
     assert api.get(f"/v1/messages/{html.json()['id']}").json()["status"] == "read"
     assert client.get(f"/t/{pixel}", follow_redirects=False).status_code == 404  # a pixel is no link
     # A bounce is a failure with SMTP's code.
-    bounce = customer(api, "Bounce", email="who@bounce.example")
+    bounce = post_customer(api, "Bounce", email="who@bounce.example")
     failed = api.post("/v1/messages", json={"channel_id": config["id"], "customer_id": bounce, "body": "hi"}).json()
     dispatcher.drain()
     failed = api.get(f"/v1/messages/{failed['id']}").json()
@@ -173,13 +167,13 @@ def test_email_is_sent_after_commit_tracked_and_becomes_warehouse_events(api, cl
 def test_marketing_respects_consent_and_refusal(api, smtp, dispatcher):
     _, port = smtp
     config = channel(api, "email", "Mail", {"host": "127.0.0.1", "port": port, "sender": "b@shop.example"})
-    withdrawn = customer(api, "A", email="a@example.com")
+    withdrawn = post_customer(api, "A", email="a@example.com")
     api.post(f"/v1/customers/{withdrawn}/consents", json={"channel": "email", "status": "withdrawn",
                                                           "method": "unsubscribe link"})
-    refuses = customer(api, "B", email="b@example.com")
+    refuses = post_customer(api, "B", email="b@example.com")
     api.post(f"/v1/customers/{refuses}/consents", json={"channel": "personalised_marketing",
                                                         "status": "withdrawn", "method": "form"})
-    fine = customer(api, "C", email="c@example.com")
+    fine = post_customer(api, "C", email="c@example.com")
     sent = {}
     for cid in (withdrawn, refuses, fine):
         sent[cid] = api.post("/v1/messages", json={"channel_id": config["id"], "customer_id": cid, "body": "Sale!",
@@ -192,7 +186,7 @@ def test_marketing_respects_consent_and_refusal(api, smtp, dispatcher):
     dispatcher.drain()
     assert api.get(f"/v1/messages/{sent[fine]['id']}").json()["status"] == "sent"
     assert api.get(f"/v1/messages/{sent[withdrawn]['id']}/attempts").json() == []
-    no_address = customer(api, "D", phone="13800138123")
+    no_address = post_customer(api, "D", phone="13800138123")
     missing = api.post("/v1/messages", json={"channel_id": config["id"], "customer_id": no_address, "body": "x"})
     assert missing.status_code == 422 and missing.json()["field"] == "customer_id"
 
@@ -201,7 +195,7 @@ def test_bulk_enqueue_renders_suppresses_and_sends(api, tenant, database, dispat
     config = channel(api, "null", "Null")
     template = api.post("/v1/messaging/templates", json={"name": "Hi", "channel_kind": "null",
                                                          "body": "Hi {{ name }}"}).json()
-    ids = [customer(api, f"P{n}", phone=f"1390000{n:04d}") for n in range(4)]
+    ids = [post_customer(api, f"P{n}", phone=f"1390000{n:04d}") for n in range(4)]
     api.post(f"/v1/customers/{ids[0]}/consents", json={"channel": "personalised_marketing", "status": "withdrawn",
                                                        "method": "form"})
     with database.unit_of_work() as session:
@@ -287,7 +281,7 @@ def test_sms_send_and_signed_delivery_report(api, client, dispatcher, pipeline):
     with serve(fake.app()) as url:
         config = channel(api, "sms", "SMS", {"url": url + "/sms/send", "sign_name": "鱼塘"},
                          {"api_key": fake.api_key})
-        cid = customer(api, "Han", phone="13800138001")
+        cid = post_customer(api, "Han", phone="13800138001")
         made = api.post("/v1/messages", json={"channel_id": config["id"], "customer_id": cid,
                                               "payload": {"template": "SMS_100", "params": {"name": "{{ name }}"}}})
         dispatcher.drain()
@@ -491,7 +485,7 @@ def test_inbox_routes_round_robin_with_reception_limit_and_times_replies(api, cl
     assert write("13700000001", "在吗", "x1")["id"] == first["id"]  # the channel retried: same thread
     follow = write("13700000001", "还在吗")
     assert follow["id"] == first["id"]
-    owned = customer(api, "Owned", phone="13700000009")
+    owned = post_customer(api, "Owned", phone="13700000009")
     api.patch(f"/v1/customers/{owned}", json={"assigned_member_id": b_id})
     assert write("13700000009", "hello")["assigned_member_id"] == b_id  # the customer's own member first
     quick = api.post("/v1/messaging/templates", json={"name": "Hi", "channel_kind": "null", "purpose": "quick_reply",
@@ -522,8 +516,8 @@ def test_inbox_routes_round_robin_with_reception_limit_and_times_replies(api, cl
 
 def test_merge_moves_messages_and_erase_blanks_them(api, dispatcher, database):
     config = channel(api, "null", "N")
-    keep = customer(api, "Keep", phone="13500000001")
-    lose = customer(api, "Lose", email="lose@example.com")
+    keep = post_customer(api, "Keep", phone="13500000001")
+    lose = post_customer(api, "Lose", email="lose@example.com")
     made = api.post("/v1/messages", json={"channel_id": config["id"], "customer_id": lose, "body": "hi Lose"})
     merged = api.post(f"/v1/customers/{keep}/merge", json={"loser_id": lose, "reason": "same"})
     assert merged.json()["moved"]["messages"] == 1
@@ -537,7 +531,7 @@ def test_merge_moves_messages_and_erase_blanks_them(api, dispatcher, database):
 def test_analysts_see_addresses_masked(api, client, smtp):
     _, port = smtp
     config = channel(api, "email", "Mail", {"host": "127.0.0.1", "port": port, "sender": "b@shop.example"})
-    cid = customer(api, "Masked", email="masked.person@example.com")
+    cid = post_customer(api, "Masked", email="masked.person@example.com")
     made = api.post("/v1/messages", json={"channel_id": config["id"], "customer_id": cid, "body": "x"}).json()
     assert api.get(f"/v1/messages/{made['id']}").json()["address"] == "masked.person@example.com"
     analyst = api.post("/v1/members", json={"name": "ana", "role": "analyst"}).json()["api_key"]["secret"]

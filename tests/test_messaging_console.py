@@ -1,6 +1,6 @@
 """The messaging pages of the console, server-rendered: inbox and reply, templates with preview, adapters, log."""
 
-from tests.test_web_console import HTMX, signed_in
+from tests.helpers.console import HTMX, signed_in
 
 
 def test_inbox_lists_threads_and_replies_with_htmx(app, api, tenant):

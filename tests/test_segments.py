@@ -2,12 +2,13 @@
 rule conditions against real replicas, preview, explain, materialised membership, incremental updates from
 events and changes, rebuilds, static lists, auto-tags, roles and problem+json paths."""
 
-import base64
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from tests.helpers.events import basic
 
 NOW = datetime.now(UTC)
 
@@ -15,9 +16,6 @@ NOW = datetime.now(UTC)
 def _iso(days_ago: float) -> str:
     return (NOW - timedelta(days=days_ago)).isoformat().replace("+00:00", "Z")
 
-
-def _basic(write_key: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
 
 
 @dataclass
@@ -74,7 +72,7 @@ def world(api, client, pipeline, tenant) -> World:
         {"type": "track", "userId": "seg-b", "event": "Product Viewed", "timestamp": _iso(60),
          "properties": {"price": "12"}},
     ]
-    assert client.post("/v1/batch", json={"batch": batch}, headers=_basic(source["write_key"])).status_code == 200
+    assert client.post("/v1/batch", json={"batch": batch}, headers=basic(source["write_key"])).status_code == 200
     pipeline.catch_up()
     with pipeline.warehouse.transaction() as tx:
         tx.execute("INSERT INTO customer_scores (workspace_id, customer_id, lifecycle_stage, rfm_r, rfm_f, rfm_m, "
@@ -227,7 +225,7 @@ def test_dynamic_membership_follows_events_and_changes_with_history_and_events(a
     a = world.ids["A"]
     # An event arrives through ingest: the loader's commit re-evaluates A alone and A enters.
     assert client.post("/v1/track", json={"userId": "seg-a", "event": "Coupon Claimed"},
-                       headers=_basic(world.write_key)).status_code == 200
+                       headers=basic(world.write_key)).status_code == 200
     pipeline.catch_up()
     members = api.get(f"/v1/segments/{segment['id']}/members").json()
     assert [m["customer_id"] for m in members["items"]] == [a]
@@ -255,7 +253,7 @@ def test_membership_change_lands_within_a_second_of_the_event(api, client, world
         "type": "event", "event": "Signed In", "op": "gte", "value": 1}}).json()
     sent = time.monotonic()
     assert client.post("/v1/track", json={"userId": "seg-b", "event": "Signed In"},
-                       headers=_basic(world.write_key)).status_code == 200
+                       headers=basic(world.write_key)).status_code == 200
     _wait_member(api, segment["id"], world.ids["B"], True)
     assert time.monotonic() - sent < 1.5  # the loader and listener in the background, no catch-up asked for
 

@@ -90,7 +90,8 @@ CASES = [
      "c.id NOT IN (SELECT o.customer_id FROM orders o WHERE o.workspace_id = %(w)s AND o.customer_id IS NOT NULL "
      "AND o.paid_at IS NOT NULL AND o.status <> 'cancelled' AND o.status <> 'refunded')", {}),
     ("did not buy a category", {"type": "bought", "category": "绿茶", "did": False},
-     "c.id NOT IN (SELECT o.customer_id FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE "
+     "c.id NOT IN (SELECT o.customer_id FROM orders o JOIN order_lines l ON l.order_id = o.id "
+     "AND l.workspace_id = %(w)s WHERE "
      "o.workspace_id = %(w)s AND o.customer_id IS NOT NULL AND o.paid_at IS NOT NULL AND o.status <> 'cancelled' "
      "AND o.status <> 'refunded' AND l.category = %(p1)s)", {"p1": "绿茶"}),
     ("prospects include the unscored", {"type": "lifecycle_stage", "stages": ["prospect", "new"]},

@@ -3,7 +3,7 @@ saving, the members list and explanations, in both languages."""
 
 import re
 
-from tests.test_web_console import HTMX, seed_brand, signed_in
+from tests.helpers.console import HTMX, seed_brand, signed_in
 from yutang.web.routes.segments import rule_from_form
 
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.test_loyalty_tasks import screenshot
+from tests.helpers.images import screenshot
 
 SAMPLE_BODIES = {
     ("POST", "/v1/members"): {"name": "x", "role": "operator"},
@@ -77,7 +77,7 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("POST", "/v1/loyalty/coupon-templates"), ("GET", "/v1/loyalty/tasks"), ("POST", "/v1/loyalty/tasks"),
             ("GET", "/v1/loyalty/submissions"),
             ("GET", "/v1/lifecycle/settings"), ("PUT", "/v1/lifecycle/settings"), ("POST", "/v1/lifecycle/compute"),
-            ("GET", "/v1/lifecycle/overview"),
+            ("GET", "/v1/lifecycle/overview"), ("GET", "/v1/lifecycle/model"),
             ("GET", "/v1/segments"), ("GET", "/v1/broadcasts"), ("GET", "/v1/messaging/pressure"),
             ("PUT", "/v1/messaging/pressure")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).

@@ -1,12 +1,12 @@
 """The customer timeline: events sent through the real ingest, orders, tags, consents, notes and a merge recorded
 through the API, read back newest first, filtered by kind and event name, paged stably, and seen per role."""
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
 
+from tests.helpers.events import basic
 from yutang.events import timeline
 
 T = "2026-11-01T10:00:00+08:00"  # one instant shared by three events and an order: ties across and within kinds
@@ -22,9 +22,6 @@ class Story:
     guide: dict
     guide_customer: int
 
-
-def _basic(write_key: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
 
 
 def _member(api, role: str) -> tuple[int, dict]:
@@ -53,7 +50,7 @@ def story(api, client, pipeline) -> Story:
         {"type": "track", "userId": "tl-2", "messageId": "tl-loser-read", "event": "Article Read",
          "timestamp": "2026-10-29T12:00:00Z", "properties": {"title": "白茶入门"}},
     ]
-    assert client.post("/v1/batch", json={"batch": batch}, headers=_basic(key)).status_code == 200
+    assert client.post("/v1/batch", json={"batch": batch}, headers=basic(key)).status_code == 200
     pipeline.catch_up()
     customer = api.get("/v1/customers", params={"identity": "app_user_id:tl-1"}).json()["items"][0]["id"]
     loser = api.get("/v1/customers", params={"identity": "app_user_id:tl-2"}).json()["items"][0]["id"]

@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
-from tests.conftest import make_tenant
-from tests.loyalty_helpers import new_customer
+from tests.helpers.customers import new_customer
+from tests.helpers.tenants import make_tenant
 from yutang.app import create_app
 from yutang.loyalty.awards import Awarder, AwarderStopped
 from yutang.loyalty.models import PointsEntry
@@ -124,6 +124,13 @@ def test_auto_tags_are_written_by_their_own_worker_not_the_relay(api, database, 
         event.remove(database.factory, "before_flush", record)
     # then the tag was written, by the auto-tag worker: the relay thread wrote only the warehouse.
     assert writers == ["yutang-segment-tags"]
-    with database.read_only() as session:
-        assert session.scalar(select(func.count()).select_from(CustomerTag).where(
-            CustomerTag.customer_id == customer, CustomerTag.tag_id == tag_id)) == 1
+
+    def tagged() -> int:
+        with database.read_only() as session:
+            return session.scalar(select(func.count()).select_from(CustomerTag).where(
+                CustomerTag.customer_id == customer, CustomerTag.tag_id == tag_id))
+
+    deadline = time.monotonic() + 10
+    while not tagged() and time.monotonic() < deadline:  # seen at flush; the commit follows
+        time.sleep(0.05)
+    assert tagged() == 1

@@ -4,7 +4,7 @@ charts with the overview's numbers."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_lifecycle_console import HISTORIC_BUCKETS, RFM, STAGES, seed_lifecycle
+from tests.helpers.lifecycle import HISTORIC_BUCKETS, RFM, STAGES, seed_lifecycle
 
 pytestmark = pytest.mark.browser
 

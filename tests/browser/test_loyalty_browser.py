@@ -4,7 +4,7 @@ approve (points awarded once), all swapped in place by HTMX."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_loyalty_console import seed_loyalty
+from tests.helpers.loyalty import seed_loyalty
 
 pytestmark = pytest.mark.browser
 

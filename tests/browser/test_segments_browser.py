@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_web_console import seed_brand
+from tests.helpers.console import seed_brand
 
 pytestmark = pytest.mark.browser
 # HTMX wires up swapped-in controls as the swap settles; a person cannot act faster than that, Playwright can.

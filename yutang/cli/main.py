@@ -5,6 +5,7 @@ import json
 import sys
 import time
 import webbrowser
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -211,8 +212,12 @@ def load_events(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
 
 
 @lifecycle_app.command("compute")
-def lifecycle_compute(workspace: WorkspaceOpt) -> None:
-    """Refresh stages, RFM and value for a workspace now (the server also does it nightly at 03:00).
+def lifecycle_compute(workspace: WorkspaceOpt, as_of: Annotated[
+        datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
+                                      help="count orders and events up to the end of this local day (YYYY-MM-DD)")
+        ] = None) -> None:
+    """Refresh stages, RFM and value for a workspace now (the server also does it nightly at 03:00), or as of the
+    end of an earlier day.
 
     It writes the warehouse: on the embedded DuckDB warehouse run it while the server is stopped, or call
     POST /v1/lifecycle/compute on the running server.
@@ -232,7 +237,10 @@ def lifecycle_compute(workspace: WorkspaceOpt) -> None:
         raise typer.Exit(2) from exc
     try:
         pipeline.catch_up()  # score every change committed so far
-        report = lifecycle_tasks.compute(database.factory, pipeline.warehouse, actor=actor)
+        report = lifecycle_tasks.compute(database.factory, pipeline.warehouse, actor=actor,
+                                         as_of=as_of.date() if as_of else None)
+    except DomainError as exc:
+        _fail(exc)
     finally:
         pipeline.stop()
     typer.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2))

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 # The order operators read them in; stored values are these strings (the contract with segments).
+VALUE_PURCHASES = ("day", "order")
 STAGES = ("prospect", "new", "repeat", "loyal", "at_risk", "dormant", "churned")
 RFM_CLASSES = ("important_value", "important_development", "important_retention", "important_recovery",
                "general_value", "general_development", "general_retention", "general_recovery")
@@ -35,6 +36,9 @@ class Thresholds:
     churned_days: int = 365
     rfm_window_days: int = 365  # RFM looks at purchases in the last this many days
     prediction_days: int = 365  # predicted value covers the next this many days
+    # What the value models count as one purchase: "day" (a customer's paid orders on one local day are one
+    # transaction, as the BG/NBD and Gamma-Gamma papers count) or "order" (each paid order).
+    value_purchases: str = "day"
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,23 @@
 """Lifecycle settings, the refresh's audit trail, and reading the scores back (overview, one customer)."""
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yutang.kit.errors import Invalid
+from yutang.kit.errors import Invalid, NotFound
 from yutang.lifecycle import core
-from yutang.lifecycle.models import LifecycleSettings
+from yutang.lifecycle.models import LifecycleModel, LifecycleSettings
 from yutang.lifecycle.schemas import (
+    BgNbdOut,
     ClassCount,
     ComputeOut,
     CustomerScoresOut,
+    GammaGammaOut,
     LifecycleSettingsIn,
     LifecycleSettingsOut,
+    ModelOut,
     OverviewOut,
     StageCount,
     ValueBucket,
@@ -66,16 +69,42 @@ def update_settings(session: Session, *, actor: Actor, data: LifecycleSettingsIn
     return LifecycleSettingsOut(**data.model_dump())
 
 
-def record_refresh(session: Session, *, actor: Actor, report: Refresh, computed_at: datetime) -> ComputeOut:
-    """Audit a refresh and shape its report."""
+def last_was_backtest(session: Session, *, actor: Actor) -> bool:
+    """Whether the stored scores come from an as-of refresh (so the next one records no transitions from them)."""
+    return bool(session.scalar(select(LifecycleModel.as_of_requested)
+                               .where(LifecycleModel.workspace_id == actor.workspace_id)))
+
+
+def record_refresh(session: Session, *, actor: Actor, report: Refresh, computed_at: datetime, as_of: date,
+                   as_of_requested: bool, purchases: str) -> ComputeOut:
+    """Keep the fitted model, audit the refresh and shape its report."""
+    row = session.scalar(select(LifecycleModel).where(LifecycleModel.workspace_id == actor.workspace_id))
+    if row is None:
+        row = LifecycleModel(workspace_id=actor.workspace_id)
+        session.add(row)
+    row.as_of, row.as_of_requested, row.computed_at, row.purchases = as_of, as_of_requested, computed_at, purchases
+    row.buyers, row.parameters, row.error = report.buyers, report.model, report.model_error
     out = ComputeOut(customers=report.customers, transitions=report.transitions, baseline=report.baseline,
-                     computed_at=computed_at, model=report.model, model_error=report.model_error,
+                     as_of=as_of, computed_at=computed_at, model=report.model, model_error=report.model_error,
                      seconds=report.seconds)
     workspaces_service.record(session, actor=actor, action="lifecycle.computed", entity_type="workspace",
                               entity_id=actor.workspace_id,
                               changes=out.model_dump(mode="json", include={"customers", "transitions", "baseline",
-                                                                           "model", "model_error"}))
+                                                                           "as_of", "model", "model_error"}))
     return out
+
+
+def model(session: Session, *, actor: Actor) -> ModelOut:
+    """The value model of the last refresh, with its units."""
+    actor.require(Permission.READ)
+    row = session.scalar(select(LifecycleModel).where(LifecycleModel.workspace_id == actor.workspace_id))
+    if row is None:
+        raise NotFound("no lifecycle refresh yet: POST /v1/lifecycle/compute first")
+    fitted = row.parameters or {}
+    return ModelOut(as_of=row.as_of, as_of_requested=row.as_of_requested, computed_at=row.computed_at,
+                    purchases=row.purchases, buyers=row.buyers, fitted_on=fitted.get("fitted_on"),
+                    bgnbd=BgNbdOut(**fitted["bgnbd"]) if fitted else None,
+                    gamma_gamma=GammaGammaOut(**fitted["gamma_gamma"]) if fitted else None, error=row.error)
 
 
 def overview(warehouse: Warehouse, *, actor: Actor) -> OverviewOut:

@@ -1,6 +1,8 @@
 """Rule tree → one SELECT of customer ids against the warehouse tables, with bound %(name)s parameters.
 
 Pure: no database, no clock (the caller passes `now` and the workspace's zone), so it is tested on its own.
+Every warehouse table is named through `Context.scan` / `Context.join`, which add its workspace filter, so no read
+can miss it (PostHog's HogQL adds team_id the same way); tests/test_segments_tenancy.py parses every kind's SQL.
 Every condition becomes a two-valued predicate on the customer row `c` — mostly `c.id IN (SELECT customer_id …)`,
 which both DuckDB and PostgreSQL plan as a semi-join — so all / any / not combine with AND / OR / NOT without
 three-valued surprises. Aggregates whose value for a customer with no rows (0 events, 0 spend) satisfies the
@@ -36,6 +38,9 @@ from yutang.segments.rules import (
 
 PURCHASE = "o.paid_at IS NOT NULL AND o.status <> 'cancelled' AND o.status <> 'refunded'"
 SPEND = "(o.paid_fen - o.refunded_fen)"
+# The warehouse tables the compiler reads, each holding several workspaces' rows.
+WORKSPACE_TABLES = frozenset({"customers", "identities", "customer_tags", "memberships", "consents", "events",
+                              "orders", "order_lines", "customer_scores"})
 ATTRIBUTE_COLUMNS = {"gender": "gender", "birthday": "birthday", "province": "province", "city": "city",
                      "source_campaign": "source_campaign", "first_seen_at": "first_seen_at",
                      "assigned_member_id": "assigned_member_id", "refuses_personalised": "refuses_personalised"}
@@ -80,6 +85,20 @@ class Context:
         self.params[name] = value
         return f"%({name})s"
 
+    def scan(self, table: str, alias: str | None = None, *, join: str = "") -> str:
+        """`table [alias][join] WHERE <its workspace filter>`, the one way a FROM is written; conditions follow as
+        ' AND …'."""
+        if table not in WORKSPACE_TABLES:
+            raise ValueError(f"not a workspace table: {table}")
+        name, column = (f"{table} {alias}", f"{alias}.workspace_id") if alias else (table, "workspace_id")
+        return f"{name}{join} WHERE {column} = %(w)s"
+
+    def join(self, table: str, alias: str, on: str) -> str:
+        """` JOIN table alias ON on AND <its workspace filter>`, the one way a JOIN is written."""
+        if table not in WORKSPACE_TABLES:
+            raise ValueError(f"not a workspace table: {table}")
+        return f" JOIN {table} {alias} ON {on} AND {alias}.workspace_id = %(w)s"
+
     def only_ids(self, column: str) -> str:
         """The incremental restriction on a customer id column, or nothing."""
         return f" AND {column} = ANY(%(ids)s)" if self.restrict else ""
@@ -100,7 +119,7 @@ class Context:
 def compile_rule(node: Node, ctx: Context) -> Compiled:
     """The SELECT of the ids of the workspace's active customers the rule holds for."""
     predicate = predicate_of(node, ctx)
-    sql = (f"SELECT c.id FROM customers c WHERE c.workspace_id = %(w)s AND c.status = 'active'"
+    sql = (f"SELECT c.id FROM {ctx.scan('customers', 'c')} AND c.status = 'active'"
            f"{ctx.only_ids('c.id')} AND {predicate}")
     return Compiled(sql, ctx.params)
 
@@ -196,8 +215,8 @@ def _window_sql(window: Window | None, column: str, customer: str, ctx: Context)
         start, end = ctx.local_midnight(window.start), ctx.local_midnight(window.end + timedelta(days=1))
         return "", f" AND {column} >= {ctx.bind(start)} AND {column} < {ctx.bind(end)}"
     # since the customer's own first purchase
-    join = (f" JOIN (SELECT o.customer_id AS fp_customer, MIN(o.paid_at) AS fp_at FROM orders o "
-            f"WHERE o.workspace_id = %(w)s AND {PURCHASE}{ctx.only_ids('o.customer_id')} GROUP BY o.customer_id) fp "
+    join = (f" JOIN (SELECT o.customer_id AS fp_customer, MIN(o.paid_at) AS fp_at FROM {ctx.scan('orders', 'o')} "
+            f"AND {PURCHASE}{ctx.only_ids('o.customer_id')} GROUP BY o.customer_id) fp "
             f"ON fp.fp_customer = {customer}")
     return join, f" AND {column} >= fp.fp_at"
 
@@ -213,20 +232,20 @@ def _attribute(condition: AttributeCondition, ctx: Context) -> Piece:
         values = [date.fromisoformat(v) if isinstance(v, str) else v for v in values]
     test = compare_sql(f"c.{column}", condition.op, values, ctx)
     return Piece(predicate=f"COALESCE({test}, FALSE)",
-                 observe=f"SELECT c.{column} FROM customers c WHERE c.id = %(cid)s")
+                 observe=f"SELECT c.{column} FROM {ctx.scan('customers', 'c')} AND c.id = %(cid)s")
 
 
 def _identity(condition: IdentityCondition, ctx: Context) -> Piece:
     kind = ctx.bind(condition.kind)
-    source = f"SELECT customer_id FROM identities WHERE workspace_id = %(w)s AND kind = {kind}"
+    source = f"SELECT customer_id FROM {ctx.scan('identities')} AND kind = {kind}"
     return Piece(predicate=f"c.id {'' if condition.present else 'NOT '}IN ({source}{ctx.only_ids('customer_id')})",
-                 observe=f"SELECT namespace FROM identities WHERE customer_id = %(cid)s AND kind = {kind}",
+                 observe=f"SELECT namespace FROM {ctx.scan('identities')} AND customer_id = %(cid)s AND kind = {kind}",
                  many=True)
 
 
 def _tag(condition: TagCondition, ctx: Context) -> Piece:
     ids = ctx.bind(sorted(set(condition.tag_ids)))
-    source = (f"SELECT customer_id FROM customer_tags WHERE workspace_id = %(w)s AND tag_id = ANY({ids})"
+    source = (f"SELECT customer_id FROM {ctx.scan('customer_tags')} AND tag_id = ANY({ids})"
               f"{ctx.only_ids('customer_id')}")
     if condition.match == "all":
         predicate = (f"c.id IN ({source} GROUP BY customer_id "
@@ -234,7 +253,8 @@ def _tag(condition: TagCondition, ctx: Context) -> Piece:
     else:
         predicate = f"c.id {'NOT ' if condition.match == 'none' else ''}IN ({source})"
     return Piece(predicate=predicate, many=True,
-                 observe=f"SELECT tag_id FROM customer_tags WHERE customer_id = %(cid)s AND tag_id = ANY({ids}) "
+                 observe=f"SELECT tag_id FROM {ctx.scan('customer_tags')} AND customer_id = %(cid)s "
+                         f"AND tag_id = ANY({ids}) "
                          "ORDER BY tag_id")
 
 
@@ -242,28 +262,30 @@ def _channel(condition: ChannelCondition, ctx: Context) -> Piece:
     ids = ctx.bind(sorted(set(condition.channel_ids)))
     if condition.relation == "first_touch":
         return Piece(predicate=f"COALESCE(c.first_channel_id = ANY({ids}), FALSE)",
-                     observe="SELECT c.first_channel_id FROM customers c WHERE c.id = %(cid)s")
-    return Piece(predicate=f"c.id IN (SELECT customer_id FROM memberships WHERE workspace_id = %(w)s "
+                     observe=f"SELECT c.first_channel_id FROM {ctx.scan('customers', 'c')} AND c.id = %(cid)s")
+    return Piece(predicate=f"c.id IN (SELECT customer_id FROM {ctx.scan('memberships')} "
                            f"AND left_at IS NULL AND channel_id = ANY({ids}){ctx.only_ids('customer_id')})",
-                 observe="SELECT channel_id FROM memberships WHERE customer_id = %(cid)s AND left_at IS NULL "
-                         "ORDER BY channel_id", many=True)
+                 observe=f"SELECT channel_id FROM {ctx.scan('memberships')} AND customer_id = %(cid)s "
+                         "AND left_at IS NULL ORDER BY channel_id", many=True)
 
 
 def _consent(condition: ConsentCondition, ctx: Context) -> Piece:
     channel = ctx.bind(condition.channel)
-    source = f"SELECT customer_id FROM consents WHERE workspace_id = %(w)s AND channel = {channel}"
+    source = f"SELECT customer_id FROM {ctx.scan('consents')} AND channel = {channel}"
     if condition.status == "unknown":
         predicate = f"c.id NOT IN ({source}{ctx.only_ids('customer_id')})"
     else:
         predicate = f"c.id IN ({source} AND status = {ctx.bind(condition.status)}{ctx.only_ids('customer_id')})"
     return Piece(predicate=predicate, default="unknown",
-                 observe=f"SELECT status FROM consents WHERE customer_id = %(cid)s AND channel = {channel}")
+                 observe=f"SELECT status FROM {ctx.scan('consents')} AND customer_id = %(cid)s "
+                         f"AND channel = {channel}")
 
 
 def _event(condition: EventCondition, ctx: Context) -> Piece:
     name = ctx.bind(condition.event)
     join, window = _window_sql(condition.window, "e.ts", "e.customer_id", ctx)
-    where = f"e.workspace_id = %(w)s AND e.customer_id IS NOT NULL AND e.event = {name}{window}"
+    table = ctx.scan("events", "e", join=join)
+    where = f"e.customer_id IS NOT NULL AND e.event = {name}{window}"
     measure = condition.measure
     if measure == "count":
         aggregate, zero = "COUNT(*)", True
@@ -279,16 +301,17 @@ def _event(condition: EventCondition, ctx: Context) -> Piece:
             aggregate = f"COUNT(DISTINCT {dialects.json_text(ctx.dialect, 'e.properties', key)})"
         zero = True
     values = _values(condition, ctx, time_valued=measure in ("first_time", "last_time"))
-    source = f"events e{join} WHERE {where}{ctx.only_ids('e.customer_id')}"
+    source = f"{table} AND {where}{ctx.only_ids('e.customer_id')}"
     predicate = _aggregate_predicate("e.customer_id", source, aggregate, condition.op, values, ctx,
                                      zero_default=zero, is_count=measure == "count")
     return Piece(predicate=predicate, default=0 if zero else None,
-                 observe=f"SELECT {aggregate} FROM events e{join} WHERE {where} AND e.customer_id = %(cid)s")
+                 observe=f"SELECT {aggregate} FROM {table} AND {where} AND e.customer_id = %(cid)s")
 
 
 def _order(condition: OrderCondition, ctx: Context) -> Piece:
     join, window = _window_sql(condition.window, "o.paid_at", "o.customer_id", ctx)
-    where = f"o.workspace_id = %(w)s AND o.customer_id IS NOT NULL AND {PURCHASE}{window}"
+    table = ctx.scan("orders", "o", join=join)
+    where = f"o.customer_id IS NOT NULL AND {PURCHASE}{window}"
     aggregate, zero = {
         "count": ("COUNT(*)", True),
         "spend": (f"COALESCE(SUM({SPEND}), 0)", True),
@@ -297,31 +320,30 @@ def _order(condition: OrderCondition, ctx: Context) -> Piece:
         "last_purchase": ("MAX(o.paid_at)", False),
     }[condition.measure]
     values = _values(condition, ctx, time_valued=condition.measure in ("first_purchase", "last_purchase"))
-    source = f"orders o{join} WHERE {where}{ctx.only_ids('o.customer_id')}"
+    source = f"{table} AND {where}{ctx.only_ids('o.customer_id')}"
     predicate = _aggregate_predicate("o.customer_id", source, aggregate, condition.op, values, ctx,
                                      zero_default=zero, is_count=condition.measure == "count")
     return Piece(predicate=predicate, default=0 if zero else None,
-                 observe=f"SELECT {aggregate} FROM orders o{join} WHERE {where} AND o.customer_id = %(cid)s")
+                 observe=f"SELECT {aggregate} FROM {table} AND {where} AND o.customer_id = %(cid)s")
 
 
 def _bought(condition: BoughtCondition, ctx: Context) -> Piece:
     line = (f"l.sku = {ctx.bind(condition.sku)}" if condition.sku is not None
             else f"l.category = {ctx.bind(condition.category)}")
     join, window = _window_sql(condition.window, "o.paid_at", "o.customer_id", ctx)
-    where = f"o.workspace_id = %(w)s AND o.customer_id IS NOT NULL AND {PURCHASE} AND {line}{window}"
-    source = (f"SELECT o.customer_id FROM orders o JOIN order_lines l ON l.order_id = o.id{join} "
-              f"WHERE {where}{ctx.only_ids('o.customer_id')}")
+    table = ctx.scan("orders", "o", join=ctx.join("order_lines", "l", "l.order_id = o.id") + join)
+    where = f"o.customer_id IS NOT NULL AND {PURCHASE} AND {line}{window}"
+    source = f"SELECT o.customer_id FROM {table} AND {where}{ctx.only_ids('o.customer_id')}"
     return Piece(predicate=f"c.id {'' if condition.did else 'NOT '}IN ({source})", default=0,
-                 observe=f"SELECT COUNT(DISTINCT o.id) FROM orders o JOIN order_lines l ON l.order_id = o.id{join} "
-                         f"WHERE {where} AND o.customer_id = %(cid)s")
+                 observe=f"SELECT COUNT(DISTINCT o.id) FROM {table} AND {where} AND o.customer_id = %(cid)s")
 
 
 def _scores(column: str, test: str, ctx: Context, *, default_holds: bool, default: Any) -> Piece:
-    source = f"SELECT customer_id FROM customer_scores WHERE workspace_id = %(w)s{ctx.only_ids('customer_id')}"
+    source = f"SELECT customer_id FROM {ctx.scan('customer_scores')}{ctx.only_ids('customer_id')}"
     predicate = (f"c.id NOT IN ({source} AND NOT COALESCE({test}, FALSE))" if default_holds
                  else f"c.id IN ({source} AND {test})")
     return Piece(predicate=predicate, default=default,
-                 observe=f"SELECT {column} FROM customer_scores WHERE customer_id = %(cid)s")
+                 observe=f"SELECT {column} FROM {ctx.scan('customer_scores')} AND customer_id = %(cid)s")
 
 
 def _lifecycle(condition: LifecycleCondition, ctx: Context) -> Piece:

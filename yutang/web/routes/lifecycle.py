@@ -48,7 +48,8 @@ def lifecycle_overview(request: Request, pipeline: PipelineDep):
     """Stage, RFM class and value charts as of the last refresh, with the numbers in tables beside them."""
     with console(request, read_only=True) as page:
         overview = lifecycle_service.overview(pipeline.warehouse, actor=page.actor)
-        return page.render("lifecycle/overview.html", overview=overview, charts=charts(page, overview),
+        model = lifecycle_service.model(page.session, actor=page.actor) if overview.computed_at else None
+        return page.render("lifecycle/overview.html", overview=overview, charts=charts(page, overview), model=model,
                            bucket_label=bucket_label, can_compute=page.actor.can(Permission.BULK))
 
 
