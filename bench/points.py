@@ -83,6 +83,7 @@ def _worker(kind: str, url: str | None, data_dir: str, workspace_id: int, ids: l
     database = open_database(_settings(url, Path(data_dir)))
     actor = system_actor(workspace_id)
     awarder = Awarder(database.factory)
+    awarder.start()
     run_id = f"{kind}-{secrets.token_hex(4)}"
     update = text("UPDATE bench_balances SET balance = balance + :p WHERE customer_id = :c")
     insert = text("INSERT INTO bench_entries (customer_id, points, idempotency_key, created_at) "
@@ -119,6 +120,7 @@ def _worker(kind: str, url: str | None, data_dir: str, workspace_id: int, ids: l
     ready.put(worker)
     for thread in clients:
         thread.join()
+    awarder.stop()
     results.put((sum(counts), awarder.batches))
     database.dispose()
 

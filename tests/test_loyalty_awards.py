@@ -20,6 +20,7 @@ def test_concurrent_awards_commit_together_and_stay_exact(database, tenant):
     actor = tenant.actor
     customers = [new_customer(database, actor) for _ in range(3)]
     awarder = Awarder(database.factory)
+    awarder.start()
     workers, steps = 12, 15
     start = threading.Barrier(workers)
     created_points = {customer: 0 for customer in customers}
@@ -39,6 +40,7 @@ def test_concurrent_awards_commit_together_and_stay_exact(database, tenant):
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(work, range(workers)))
+    awarder.stop()
     total = workers * steps * 3 + steps * 7
     assert sum(created_points.values()) == total
     with database.unit_of_work() as session:

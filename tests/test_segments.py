@@ -276,8 +276,11 @@ def test_the_scheduler_rebuilds_the_workspace_s_segments_nightly(api, pipeline, 
         "window": {"kind": "last_days", "days": 3}}}).json()
     job = next(j for j in pipeline.scheduler.jobs if j.name == "segments.rebuild")
     assert job.at > next(j for j in pipeline.scheduler.jobs if j.name == "lifecycle.compute").at
+    built = api.get(f"/v1/segments/{segment['id']}").json()["rebuilt_at"]
     job.run(tenant.actor, NOW + timedelta(days=5))
-    assert api.get(f"/v1/segments/{segment['id']}").json()["member_count"] == 0
+    after = api.get(f"/v1/segments/{segment['id']}").json()
+    assert after["member_count"] == 0
+    assert after["rebuilt_at"] is not None and after["rebuilt_at"] > built  # the nightly rebuild is recorded too
 
 
 def test_auto_tag_added_on_entry_removed_on_exit(api, pipeline, world):

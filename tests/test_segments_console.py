@@ -80,3 +80,20 @@ def test_static_snapshot_from_the_builder_and_customers_picked_by_id(app, databa
     assert f"/console/customers/{brand.li}" in picked.text
     unknown = client.post(saved.headers["location"] + "/members", data={"customer_id": "99999999"})
     assert unknown.status_code == 422
+
+
+def test_a_segment_saved_in_the_console_records_its_build(app, database, tenant, pipeline):
+    # Given a signed-in operator, when they save a dynamic segment in the console (one flow with the API's),
+    brand = seed_brand(database, tenant)
+    client = signed_in(app, tenant.key)
+    saved = client.post("/console/segments", data=_form(name="绿茶客", type_0="tag", tag_ids_0=str(brand.tea)),
+                        follow_redirects=False)
+    assert saved.status_code == 303
+    segment_id = int(re.search(r"/console/segments/(\d+)", saved.headers["location"]).group(1))
+    # then the API shows when its membership was built, as for a segment created through the API.
+    answer = client.get(f"/v1/segments/{segment_id}", headers=tenant_headers(tenant)).json()
+    assert answer["rebuilt_at"] is not None and answer["member_count"] == 1
+
+
+def tenant_headers(tenant) -> dict:
+    return {"Authorization": f"Bearer {tenant.key}"}

@@ -1,6 +1,5 @@
 """The outbox relay replicates customers, identities, tags, memberships and orders, and records Yutang's events."""
 
-import threading
 import time
 
 import pytest
@@ -147,27 +146,3 @@ def test_a_batch_holding_several_states_of_one_customer_keeps_the_last(api, wh, 
     assert wh("SELECT city FROM customers WHERE id = %(c)s", c=customer) == [("南京",)]
     kinds = wh("SELECT kind FROM identities WHERE customer_id = %(c)s ORDER BY kind", c=customer)
     assert kinds == [("app_user_id",), ("email",)]
-
-
-def test_read_only_units_do_not_queue_behind_a_writer(database, tenant):
-    from sqlalchemy import text
-
-    holding, release = threading.Event(), threading.Event()
-
-    def writer():
-        with database.unit_of_work() as session:
-            session.execute(text("UPDATE workspaces SET name = name WHERE id = :w"), {"w": tenant.id})
-            holding.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        assert holding.wait(10)
-        started = time.monotonic()
-        with database.read_only() as session:
-            assert session.execute(text("SELECT name FROM workspaces WHERE id = :w"), {"w": tenant.id}).scalar()
-        assert time.monotonic() - started < 1  # a write unit would wait for the writer (up to busy_timeout)
-    finally:
-        release.set()
-        thread.join()

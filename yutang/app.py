@@ -10,8 +10,8 @@ from yutang.api.app import api_router
 from yutang.api.routes import messaging as messaging_routes
 from yutang.kit.settings import Settings, create_settings
 from yutang.runtime.database import Database, open_database
-from yutang.runtime.messaging import Broadcaster, open_dispatcher
 from yutang.runtime.pipeline import Pipeline, open_pipeline
+from yutang.runtime.workers import open_workers
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None,
@@ -20,21 +20,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or create_settings()
     database = database or open_database(settings)
     pipeline = pipeline or open_pipeline(database)
-    dispatcher = open_dispatcher(database)
-    broadcaster = Broadcaster(database, pipeline)
+    workers = open_workers(database, pipeline)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        pipeline.start()
-        dispatcher.start()
-        broadcaster.start()
+        workers.start()
         try:
             yield
         finally:
-            broadcaster.stop()
-            dispatcher.stop()
-            pipeline.pause()
-            pipeline.catch_up()  # drain: a graceful stop leaves nothing waiting in the journal or outbox
+            workers.stop()  # graceful: leaves nothing waiting in the journal, the outbox or the awards queue
 
     app = FastAPI(title="Yutang", version=__version__, openapi_url="/openapi.json", lifespan=lifespan,
                   docs_url=None, redoc_url=None,
@@ -42,8 +36,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.pipeline = pipeline
-    app.state.dispatcher = dispatcher
-    app.state.broadcaster = broadcaster
+    app.state.workers = workers
+    app.state.dispatcher = workers.dispatcher
+    app.state.broadcaster = workers.broadcaster
     problems.install(app)
     openapi.install(app)
     docs.install(app)

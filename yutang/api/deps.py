@@ -1,4 +1,5 @@
-"""Request plumbing: the database from app state, one unit of work per request, the calling Actor."""
+"""Request plumbing: the database from app state, one unit of work per request (read-only for reads), the calling
+Actor, and the warehouse pipeline caught up for read-your-writes."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from yutang.kit.errors import Unauthorized
 from yutang.runtime.database import Database
+from yutang.runtime.pipeline import Pipeline
+from yutang.storage.engine import ReadSession
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Need
 
@@ -23,8 +26,15 @@ def database(request: Request) -> Database:
 
 @contextmanager
 def unit_of_work(request: Request) -> Iterator[Session]:
-    """One transaction for the request, committed before the response is built."""
+    """One write transaction for the request, committed before the response is built."""
     with database(request).unit_of_work() as session:
+        yield session
+
+
+@contextmanager
+def read_only(request: Request) -> Iterator[ReadSession]:
+    """One read-only transaction for the request: it does not queue behind writers, and a write in it fails."""
+    with database(request).read_only() as session:
         yield session
 
 
@@ -34,11 +44,29 @@ def current_actor(request: Request,
     secret = credentials.credentials if credentials else request.headers.get("x-api-key", "")
     if not secret:
         raise Unauthorized("send your workspace API key as 'Authorization: Bearer <key>'")
-    with database(request).unit_of_work() as session:
+    with read_only(request) as session:
         return workspaces_service.authenticate(session, secret=secret)
 
 
+def pipeline(request: Request) -> Pipeline:
+    """The app's warehouse pipeline as it stands (no catching up)."""
+    return request.app.state.pipeline
+
+
+def caught_up(request: Request) -> Pipeline:
+    """The pipeline brought up to every commit and acknowledged event: read-your-writes for the handler.
+
+    A dependency runs before the handler opens its unit of work, which may hold SQLite's write lock that the
+    relay's own commits need.
+    """
+    found = pipeline(request)
+    found.catch_up()
+    return found
+
+
 ActorDep = Annotated[Actor, Depends(current_actor)]
+PipelineDep = Annotated[Pipeline, Depends(pipeline)]
+CaughtUp = Annotated[Pipeline, Depends(caught_up)]
 # Ids are 64-bit: anything larger is refused here rather than overflowing in PostgreSQL.
 IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 

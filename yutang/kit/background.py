@@ -45,3 +45,30 @@ class Worker:
                 self.step()
             except Exception:  # the loop must outlive a bad batch: the work stays queued and is retried
                 log.exception("%s failed; will retry", self.name)
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The thread while running."""
+        return self._thread
+
+
+class Background:
+    """A component whose work runs in one Worker: the runtime starts, wakes and stops it through these."""
+
+    worker: Worker
+
+    def start(self) -> None:
+        """Run in the background until stop()."""
+        self.worker.start()
+
+    def wake(self) -> None:
+        """Run soon (cheap; safe from any thread, e.g. after a commit that left work)."""
+        self.worker.wake()
+
+    def notify(self, _touched: object = None) -> None:
+        """Wake, as a pipeline listener (after a commit or a warehouse batch)."""
+        self.worker.wake()
+
+    def stop(self) -> None:
+        """Stop after the step under way finishes."""
+        self.worker.stop()

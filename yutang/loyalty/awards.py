@@ -6,6 +6,9 @@ like an award in its own unit of work). A committer thread takes everything queu
 under way and applies it with `points.earn_many`. An award that cannot apply fails alone; if the batch's
 transaction fails as a whole (a deadlock with another kind of writer, a key written concurrently), its awards are
 applied again, and finally each in its own transaction.
+
+The runtime starts the committer and stops it: stop() refuses new awards (`AwarderStopped`, 503) and returns
+once everything queued before it has been committed (or has failed with its own error), so no award is dropped.
 """
 
 import threading
@@ -17,10 +20,17 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from yutang.kit.errors import DomainError
 from yutang.loyalty import points, tiers
 from yutang.loyalty.models import PointsEntry
 from yutang.loyalty.schemas import EntryKind
 from yutang.workspaces.access import Actor
+
+
+class AwarderStopped(DomainError):
+    """The server is stopping (or the awarder was not started): the award was not taken; send it again."""
+
+    status, code, title = 503, "awards-stopped", "Awards are not being taken"
 
 
 class _Pending:
@@ -43,7 +53,34 @@ class Awarder:
         self._queue: list[_Pending] = []
         self._wake = threading.Condition()
         self._committer: threading.Thread | None = None
+        self._taking = False  # between start() and stop()
         self.batches = 0  # transactions committed, for tests and figures
+
+    def start(self) -> None:
+        """Start the committer thread (the runtime does, with the other background workers)."""
+        with self._wake:
+            if self._committer is None:
+                self._taking = True
+                self._committer = threading.Thread(target=self._commit_forever, name="yutang-points-awarder",
+                                                   daemon=True)
+                self._committer.start()
+
+    def stop(self, *, timeout: float = 30) -> None:
+        """Refuse new awards, commit every award already queued, then end the committer thread."""
+        with self._wake:
+            self._taking = False
+            self._wake.notify()
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.join(timeout=timeout)
+        if self._connection is not None and (committer is None or not committer.is_alive()):
+            self._connection.close()
+            self._connection = None
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The committer thread while running."""
+        return self._committer
 
     def award(self, actor: Actor, *, customer_id: int, points: int, key: str, reason: str = "",
               source_type: str | None = None, source_ref: str | None = None, rule_id: int | None = None,
@@ -54,9 +91,8 @@ class Awarder:
                                           source_type=source_type, source_ref=source_ref, rule_id=rule_id,
                                           occurred_at=occurred_at, kind=kind))
         with self._wake:
-            if self._committer is None or not self._committer.is_alive():
-                self._committer = threading.Thread(target=self._commit_forever, name="points-awarder", daemon=True)
-                self._committer.start()
+            if not self._taking:
+                raise AwarderStopped("points awards are not being taken right now (the server is stopping)")
             self._queue.append(pending)
             self._wake.notify()
         pending.done.wait()
@@ -87,8 +123,10 @@ class Awarder:
     def _commit_forever(self) -> None:
         while True:
             with self._wake:
-                while not self._queue:
+                while not self._queue and self._taking:
                     self._wake.wait()
+                if not self._queue:  # stopped, and everything queued before stop() is committed
+                    return
                 batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
             self._apply(batch)
 

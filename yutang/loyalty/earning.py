@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from yutang.kit.background import Worker
+from yutang.kit.background import Background, Worker
 from yutang.kit.errors import DomainError
 from yutang.loyalty import ledger, rules
 from yutang.loyalty.models import PointsEntry
@@ -32,7 +32,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class EventEarner:
+class EventEarner(Background):
     """Applies event rules to events as they reach the warehouse; wake() after loads, catch_up() on demand."""
 
     def __init__(self, factory: sessionmaker[Session], warehouse: DuckDBWarehouse | PostgresWarehouse, *,
@@ -42,7 +42,7 @@ class EventEarner:
         self.batch_size = batch_size
         self.overlap = overlap
         self._lock = threading.Lock()
-        self._worker = Worker(self.catch_up, name="yutang-loyalty-events", idle_seconds=idle_seconds)
+        self.worker = Worker(self.catch_up, name="yutang-loyalty-events", idle_seconds=idle_seconds)
 
     def earn_once(self) -> int:
         """Read one page of events after the cursor (less the overlap) and award points; returns events read."""
@@ -111,15 +111,3 @@ class EventEarner:
             while read := self.earn_once():
                 total += read
         return total
-
-    def notify(self, _touched: object = None) -> None:
-        """Wake the background loop (a pipeline listener: after each loader or relay commit)."""
-        self._worker.wake()
-
-    def start(self) -> None:
-        """Earn in the background."""
-        self._worker.start()
-
-    def stop(self) -> None:
-        """Stop the background loop."""
-        self._worker.stop()

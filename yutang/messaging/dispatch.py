@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from yutang.kit.background import Worker
+from yutang.kit.background import Background, Worker
 from yutang.kit.clock import utcnow
 from yutang.messaging import service
 from yutang.messaging.adapters.base import ChannelAdapter, ChannelError, SendResult
@@ -25,7 +25,7 @@ from yutang.storage.engine import unit_of_work
 log = logging.getLogger(__name__)
 
 
-class Dispatcher:
+class Dispatcher(Background):
     """Sends queued messages through their adapters; idempotent per message (a claimed message is sent once)."""
 
     def __init__(self, factory: sessionmaker[Session], *, batch_size: int = 200, idle_seconds: float = 5.0,
@@ -34,19 +34,11 @@ class Dispatcher:
         self.batch_size = batch_size
         self.build = build
         self._adapters: dict[int, tuple[object, ChannelAdapter]] = {}
-        self._worker = Worker(self.run_until_idle, name="yutang-sender", idle_seconds=idle_seconds)
-
-    def start(self) -> None:
-        """Send in the background."""
-        self._worker.start()
-
-    def wake(self) -> None:
-        """Look for due messages now."""
-        self._worker.wake()
+        self.worker = Worker(self.run_until_idle, name="yutang-sender", idle_seconds=idle_seconds)
 
     def stop(self) -> None:
         """Stop the background thread and close the adapters."""
-        self._worker.stop()
+        super().stop()
         for _, adapter in self._adapters.values():
             adapter.close()
         self._adapters.clear()

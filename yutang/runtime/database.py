@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.settings import Settings
 from yutang.runtime import models  # noqa: F401  (registers every table on the metadata)
-from yutang.storage.engine import make_engine, read_only, unit_of_work
+from yutang.storage.engine import ReadSession, make_engine, make_read_factory, read_only, unit_of_work
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,6 +24,7 @@ class Database:
     settings: Settings
     engine: Engine
     factory: sessionmaker[Session]
+    read_factory: sessionmaker[ReadSession]
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -32,9 +33,9 @@ class Database:
             yield session
 
     @contextmanager
-    def read_only(self) -> Iterator[Session]:
-        """One transaction that only reads and does not queue behind writers."""
-        with read_only(self.factory) as session:
+    def read_only(self) -> Iterator[ReadSession]:
+        """One transaction that only reads: it does not queue behind writers, and a write in it fails."""
+        with read_only(self.read_factory) as session:
             yield session
 
     def migrate(self, revision: str = "head") -> None:
@@ -50,7 +51,7 @@ def open_database(settings: Settings) -> Database:
     """Build the engine and session factory (no connection is made until first use)."""
     engine = make_engine(settings)
     factory = sessionmaker(bind=engine, expire_on_commit=False, info={"pii_key": settings.secret_key})
-    return Database(settings=settings, engine=engine, factory=factory)
+    return Database(settings=settings, engine=engine, factory=factory, read_factory=make_read_factory(factory))
 
 
 def alembic_config(settings: Settings, *, engine: Engine | None = None) -> Config:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import event
 
-from yutang.kit.background import Worker
+from yutang.kit.background import Background, Worker
 from yutang.messaging import broadcasts
 from yutang.messaging.dispatch import Dispatcher
 from yutang.messaging.service import QUEUED_FLAG
@@ -24,27 +24,15 @@ def open_dispatcher(database: Database) -> Dispatcher:
     return dispatcher
 
 
-class Broadcaster:
+class Broadcaster(Background):
     """Starts due broadcasts: a background check every `idle_seconds` (and at once when woken)."""
 
     def __init__(self, database: Database, pipeline, *, idle_seconds: float = 30.0):
         self.database = database
         self.pipeline = pipeline
-        self._worker = Worker(self.run_due, name="yutang-broadcaster", idle_seconds=idle_seconds)
+        self.worker = Worker(self.run_due, name="yutang-broadcaster", idle_seconds=idle_seconds)
 
     def run_due(self, *, now: datetime | None = None) -> dict[int, dict]:
         """Send every broadcast due by now; the relay catches up first so recent sends count against caps."""
         self.pipeline.catch_up()
         return broadcasts.start_due(self.database.factory, self.pipeline.warehouse, now=now)
-
-    def start(self) -> None:
-        """Check in the background."""
-        self._worker.start()
-
-    def wake(self) -> None:
-        """Check now (a broadcast for now was created)."""
-        self._worker.wake()
-
-    def stop(self) -> None:
-        """Stop after the run under way."""
-        self._worker.stop()

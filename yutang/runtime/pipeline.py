@@ -17,6 +17,7 @@ from yutang.runtime.database import Database
 from yutang.runtime.resolution import OltpResolver
 from yutang.runtime.schedule import Job, Scheduler
 from yutang.runtime.subscribers import Subscribers, Subscription
+from yutang.segments import flows as segments_flows
 from yutang.segments.membership import Membership
 from yutang.storage import outbox
 from yutang.storage.topics import Topic
@@ -50,6 +51,7 @@ class Pipeline:
         jobs in the background."""
         self.relay.start()
         self.loader.start()
+        self.segments.tagger.start()
         self.subscribers.start()
         self.earner.start()
         self.scheduler.start()
@@ -70,7 +72,9 @@ class Pipeline:
         self.relay.catch_up()
         self.subscribers.catch_up()
         self.earner.catch_up()
-        self.relay.catch_up()  # what the side effects wrote (points entries) reaches the warehouse too
+        self.segments.tagger.catch_up()
+        self.relay.catch_up()  # what the side effects wrote (points entries, auto-tags) reaches the warehouse too
+        self.segments.tagger.catch_up()  # and the auto-tags that decided
 
     def pause(self) -> None:
         """Stop the background threads (the warehouse stays open)."""
@@ -80,6 +84,7 @@ class Pipeline:
         self.subscribers.stop()
         self.loader.stop()
         self.relay.stop()
+        self.segments.tagger.stop()  # last: the loader and relay queue auto-tags until they stop
 
     def stop(self) -> None:
         """Stop the background threads and close the journal and the warehouse."""
@@ -132,7 +137,7 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
 
     def rebuild_segments(actor, slot) -> None:
         pipeline.catch_up()
-        pipeline.segments.rebuild_all(now=slot, workspace_id=actor.workspace_id)
+        segments_flows.rebuild_all(database.factory, pipeline.segments, now=slot, workspace_id=actor.workspace_id)
 
     scheduler.register(Job(name="lifecycle.compute", at=LIFECYCLE_AT, run=refresh_lifecycle))
     # After the lifecycle refresh, so rules on stages and RFM classes see the night's scores.

@@ -16,7 +16,7 @@ from sqlalchemy import String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from yutang.kit.background import Worker
+from yutang.kit.background import Background, Worker
 from yutang.kit.clock import utcnow
 from yutang.storage.base import Base, WorkspaceScoped
 from yutang.storage.engine import unit_of_work
@@ -59,7 +59,7 @@ def latest_slot(now: datetime, at: time, zone: str) -> datetime:
     raise AssertionError("unreachable: yesterday's slot is always past")
 
 
-class Scheduler:
+class Scheduler(Background):
     """Registered jobs, each run per workspace at its local time; run_due(now) does what is due."""
 
     def __init__(self, factory: sessionmaker[Session], *, started_at: datetime | None = None,
@@ -67,7 +67,7 @@ class Scheduler:
         self.factory = factory
         self.jobs: list[Job] = []
         self.started_at = started_at or utcnow()
-        self._worker = Worker(lambda: self.run_due(utcnow()), name="yutang-scheduler", idle_seconds=idle_seconds)
+        self.worker = Worker(lambda: self.run_due(utcnow()), name="yutang-scheduler", idle_seconds=idle_seconds)
 
     def register(self, job: Job) -> None:
         """Add a job (names are unique: they key the runs)."""
@@ -110,11 +110,3 @@ class Scheduler:
                                                             ScheduledRun.slot_at == slot))
             run.finished_at = utcnow()
             run.error = error
-
-    def start(self) -> None:
-        """Check for due jobs in a daemon thread every idle_seconds."""
-        self._worker.start()
-
-    def stop(self) -> None:
-        """Stop the thread after the job under way."""
-        self._worker.stop()

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from yutang.kit.background import Worker
+from yutang.kit.background import Background, Worker
 from yutang.kit.clock import utcnow
 from yutang.storage import cursors
 from yutang.storage.engine import unit_of_work
@@ -72,7 +72,7 @@ def advance(position: dict, *, read: list[int], failed: list[int], now: datetime
     return {"last": top, "gaps": packed, "failures": position.get("failures", {})}
 
 
-class Subscribers:
+class Subscribers(Background):
     """Runs every subscription in one background thread; catch_up() delivers everything committed so far."""
 
     def __init__(self, factory: sessionmaker[Session], subscriptions: list[Subscription] | None = None, *,
@@ -81,7 +81,7 @@ class Subscribers:
         self.subscriptions = list(subscriptions or [])
         self.batch_size = batch_size
         self._lock = threading.Lock()
-        self._worker = Worker(self.catch_up, name="yutang-subscribers", idle_seconds=idle_seconds)
+        self.worker = Worker(self.catch_up, name="yutang-subscribers", idle_seconds=idle_seconds)
 
     def add(self, subscription: Subscription) -> None:
         """Register a subscription (before start)."""
@@ -130,15 +130,3 @@ class Subscribers:
                 while read := self.deliver_once(subscription):
                     total += read
         return total
-
-    def notify(self) -> None:
-        """Wake the background loop (after commits that wrote outbox rows)."""
-        self._worker.wake()
-
-    def start(self) -> None:
-        """Deliver in the background."""
-        self._worker.start()
-
-    def stop(self) -> None:
-        """Stop the background loop."""
-        self._worker.stop()

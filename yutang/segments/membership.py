@@ -6,7 +6,8 @@ restricted to their ids) and the differences are written in one warehouse transa
 `segment_history` rows (entered / exited, numbered per segment and customer) and a `Segment Entered` /
 `Segment Exited` event each, whose message id `yutang:segment:<segment>:<customer>:<n>` makes a re-run harmless.
 Rules with time windows also change as time passes: `rebuild` / `rebuild_all` re-evaluate everyone (on demand,
-or on the schedule the caller sets). Auto-tags follow in the OLTP store after the warehouse commit.
+or on the schedule the caller sets). Auto-tags follow in the OLTP store after the warehouse commit, written by
+the `AutoTagger`'s own worker (`autotags.py`), so the loader and relay threads write only the warehouse.
 """
 
 import json
@@ -19,17 +20,15 @@ import pyarrow as pa
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.clock import utcnow
-from yutang.kit.errors import DomainError
 from yutang.segments import dialect, service
+from yutang.segments.autotags import AutoTagger, TagChange
 from yutang.segments.compiler import compile_rule
 from yutang.segments.evaluate import context
 from yutang.segments.models import Segment
 from yutang.segments.rules import parse_rule
-from yutang.storage.engine import unit_of_work
-from yutang.tags import service as tags_service
+from yutang.storage.engine import read_only
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, Tx
 from yutang.warehouse.schema import EVENTS_ARROW
-from yutang.workspaces.access import system_actor
 
 log = logging.getLogger(__name__)
 ENTERED, EXITED = "entered", "exited"
@@ -70,6 +69,7 @@ class Membership:
     def __init__(self, factory: sessionmaker[Session], warehouse: DuckDBWarehouse | PostgresWarehouse):
         self.factory = factory
         self.warehouse = warehouse
+        self.tagger = AutoTagger(factory)
         # Loader and relay call in from their own threads: one update at a time keeps read-diff-write consistent.
         self._lock = threading.Lock()
 
@@ -88,7 +88,7 @@ class Membership:
 
     def definitions(self, *, workspace_id: int) -> list[Definition]:
         """The workspace's dynamic segments."""
-        with unit_of_work(self.factory) as session:
+        with read_only(self.factory) as session:
             segments = service.dynamic_segments(session, workspace_id=workspace_id)
             if not segments:
                 return []
@@ -101,7 +101,7 @@ class Membership:
 
     def rebuild_all(self, *, now: datetime | None = None, workspace_id: int | None = None) -> dict[int, Diff]:
         """Rebuild every dynamic segment of a workspace, or of all (for a schedule: windows move with the clock)."""
-        with unit_of_work(self.factory) as session:
+        with read_only(self.factory) as session:
             definitions = [Definition.of(s, service.workspace_timezone(session, workspace_id=s.workspace_id))
                            for s in service.all_dynamic_segments(session, workspace_id=workspace_id)]
         return {d.id: self.rebuild(d, now=now) for d in definitions}
@@ -124,7 +124,9 @@ class Membership:
                 return diff
             untagged = self._untagged(definition) if ids is None else []
             if diff.entered or diff.exited or untagged:
-                self._tag(definition, Diff(sorted(set(diff.entered) | set(untagged)), diff.exited))
+                self.tagger.queue(TagChange(segment_id=definition.id, workspace_id=definition.workspace_id,
+                                            timezone=definition.timezone, tag_id=definition.tag_id,
+                                            add=sorted(set(diff.entered) | set(untagged)), remove=diff.exited))
         return diff
 
     def _untagged(self, definition: Definition) -> list[int]:
@@ -184,19 +186,6 @@ class Membership:
             "context": [None] * len(changes), "ts": [now] * len(changes), "received_at": [now] * len(changes),
             "source": [SOURCE] * len(changes)}, schema=EVENTS_ARROW))
         return Diff(entered, exited, members)
-
-    def _tag(self, definition: Definition, diff: Diff) -> None:
-        # After the warehouse commit: a crash in between leaves tags behind membership until the next rebuild
-        # adds them (apply() skips tags already present).
-        actor = system_actor(definition.workspace_id, timezone=definition.timezone)
-        with unit_of_work(self.factory) as session:
-            tag = tags_service.get_tag(session, actor=actor, tag_id=definition.tag_id)
-            for customer_id, add in [(cid, True) for cid in diff.entered] + [(cid, False) for cid in diff.exited]:
-                try:
-                    tags_service.apply(session, actor=actor, customer_ids=[customer_id], add=[tag] if add else [],
-                                       remove=[] if add else [tag], source=f"segment:{definition.id}")
-                except DomainError:  # merged or erased since: it takes no tags
-                    continue
 
     # ---- reading ----------------------------------------------------------------------------------------
 

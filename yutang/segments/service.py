@@ -1,6 +1,9 @@
 """Segment definitions in the OLTP store, static member lists, and the checks a rule must pass to be saved."""
 
+from datetime import datetime
+
 from sqlalchemy import delete, func, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
@@ -245,3 +248,9 @@ def export(session: Session, *, customer_id: int) -> list[dict]:
     rows = session.execute(select(Segment.id, Segment.name).join(StaticMember, StaticMember.segment_id == Segment.id)
                            .where(StaticMember.customer_id == customer_id).order_by(Segment.id))
     return [{"segment_id": segment_id, "name": name} for segment_id, name in rows]
+
+
+def mark_rebuilt(session: Session, *, segment_ids: list[int], at: datetime) -> None:
+    """Record when segments' membership was last evaluated for everyone."""
+    if segment_ids:
+        session.execute(update_rows(Segment).where(Segment.id.in_(segment_ids)).values(rebuilt_at=at))

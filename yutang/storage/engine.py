@@ -1,14 +1,26 @@
-"""Engines and units of work; SQLite gets the pragmas that make it a safe embedded OLTP store."""
+"""Engines and units of work; SQLite gets the pragmas that make it a safe embedded OLTP store.
+
+Two kinds of unit: `unit_of_work` (a write transaction, `BEGIN IMMEDIATE` on SQLite) and `read_only` (a
+`ReadSession`: a plain deferred `BEGIN` on SQLite with `PRAGMA query_only`, a `READ ONLY` transaction on
+PostgreSQL), so reads never queue behind writers and a write attempted in a read fails loudly on both stores.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.settings import Settings
+
+READ_ONLY = "yutang_read_only"
+
+
+class ReadSession(Session):
+    """A session of a read-only unit of work: reads only, never commits (the store refuses writes in it)."""
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -39,17 +51,39 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # A read-only unit (see read_only) takes no write lock, so lookups never queue behind writers.
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        # A read-only unit takes no write lock, so reads never queue behind writers; query_only makes a write in
+        # it fail at once (as PostgreSQL's READ ONLY does) instead of silently upgrading to a write lock.
+        read_only = bool(connection.get_execution_options().get(READ_ONLY, False))
+        if connection.info.get(READ_ONLY, False) != read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            connection.info[READ_ONLY] = read_only
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-READ_ONLY = "yutang_read_only"
+def read_engine(engine: Engine) -> Engine:
+    """The same engine and pool, for read-only units: deferred BEGIN on SQLite, READ ONLY on PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        # A connection characteristic: set before the transaction starts, reset when the connection is returned.
+        return engine.execution_options(**{READ_ONLY: True}, postgresql_readonly=True)
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Session factory bound to the engine; objects stay readable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def make_read_factory(factory: sessionmaker[Session]) -> sessionmaker[ReadSession]:
+    """The factory of ReadSessions beside a write factory (same engine and pool, same session info)."""
+    found = _read_factories.get(factory)
+    if found is None:
+        found = sessionmaker(bind=read_engine(factory.kw["bind"]), class_=ReadSession, expire_on_commit=False,
+                             info=dict(factory.kw.get("info") or {}))
+        _read_factories[factory] = found
+    return found
+
+
+_read_factories: "WeakKeyDictionary[sessionmaker[Session], sessionmaker[ReadSession]]" = WeakKeyDictionary()
 
 
 @contextmanager
@@ -67,11 +101,14 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
-def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A transaction that only reads (always rolled back); on SQLite it does not wait for the write lock."""
-    session = factory(bind=factory.kw["bind"].execution_options(**{READ_ONLY: True}))
+def read_only(factory: sessionmaker[Session] | sessionmaker[ReadSession]) -> Iterator[ReadSession]:
+    """A transaction that only reads (ended by a rollback); it does not wait for the write lock."""
+    if factory.class_ is not ReadSession:
+        factory = make_read_factory(factory)
+    session = factory()
     try:
         yield session
     finally:
-        session.rollback()
+        # close() rolls the transaction back without expiring what was loaded, as a commit would not either:
+        # the answer is shaped from these objects after the unit ends.
         session.close()

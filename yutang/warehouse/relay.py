@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from yutang.kit.background import Worker
+from yutang.kit.background import Background, Worker
 from yutang.storage import outbox
 from yutang.storage.engine import unit_of_work
 from yutang.warehouse import replica
@@ -16,7 +16,7 @@ from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse
 RELAY_LOCK_KEY = 72_617_301  # PostgreSQL advisory lock: one relay at a time across processes
 
 
-class Relay:
+class Relay(Background):
     """Moves outbox rows into the warehouse; runs in the background and can be caught up on demand."""
 
     def __init__(self, factory: sessionmaker[Session], warehouse: DuckDBWarehouse | PostgresWarehouse, *,
@@ -27,7 +27,7 @@ class Relay:
         # Called after each applied batch with the customers it touched, by workspace (segments listen).
         self.listeners: list[Callable[[dict[int, set[int]]], None]] = []
         self._lock = threading.Lock()
-        self._worker = Worker(self.catch_up, name="yutang-relay", idle_seconds=idle_seconds)
+        self.worker = Worker(self.catch_up, name="yutang-relay", idle_seconds=idle_seconds)
 
     def relay_once(self) -> int:
         """Apply one batch of pending rows; returns how many were applied."""
@@ -71,15 +71,3 @@ class Relay:
         while applied := self.relay_once():
             total += applied
         return total
-
-    def notify(self) -> None:
-        """Wake the background loop (called after each OLTP commit that wrote outbox rows)."""
-        self._worker.wake()
-
-    def start(self) -> None:
-        """Run the relay in a daemon thread until stop()."""
-        self._worker.start()
-
-    def stop(self) -> None:
-        """Stop the background loop after its current batch."""
-        self._worker.stop()

@@ -4,9 +4,11 @@ and HTML answers (sign-in redirects, error pages) where the API would answer pro
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
 from babel.support import Translations
+from fastapi import Depends
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -16,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from yutang.kit.errors import DomainError, Invalid, Unauthorized
+from yutang.runtime.database import Database
+from yutang.runtime.pipeline import Pipeline
 from yutang.web.i18n import N_, chosen_locale, supported
 from yutang.web.templating import Templates
 from yutang.workspaces import service as workspaces_service
@@ -120,13 +124,38 @@ class Page:
         return response
 
 
+def database(request: Request) -> Database:
+    """The Database the app was created with."""
+    return request.app.state.database
+
+
+def pipeline(request: Request) -> Pipeline:
+    """The app's warehouse pipeline as it stands (no catching up)."""
+    return request.app.state.pipeline
+
+
+def caught_up(request: Request) -> Pipeline:
+    """The pipeline brought up to every commit and acknowledged event (read-your-writes), before the page's unit
+    of work opens (on SQLite a write unit holds the lock the relay needs)."""
+    found = pipeline(request)
+    if session_key(request):  # signed-out requests go to sign-in without making the pipeline work
+        found.catch_up()
+    return found
+
+
+PipelineDep = Annotated[Pipeline, Depends(pipeline)]
+CaughtUp = Annotated[Pipeline, Depends(caught_up)]
+
+
 @contextmanager
-def console(request: Request) -> Iterator[Page]:
-    """One unit of work acting as the signed-in member; SignInRequired without a valid session."""
+def console(request: Request, *, read_only: bool = False) -> Iterator[Page]:
+    """One unit of work acting as the signed-in member (read-only when asked: a page that only reads, or one whose
+    flow opens units of its own); SignInRequired without a valid session."""
     secret = session_key(request)
     if secret is None:
         raise SignInRequired
-    with request.app.state.database.unit_of_work() as session:
+    db = database(request)
+    with (db.read_only() if read_only else db.unit_of_work()) as session:
         try:
             actor = workspaces_service.authenticate(session, secret=secret)
         except Unauthorized as exc:  # revoked or deactivated since sign-in

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, CaughtUp, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.pagination import decode_cursor
 from yutang.messaging import broadcasts
@@ -32,7 +32,7 @@ def present(session, broadcast: Broadcast) -> BroadcastOut:
 @router.get("/messaging/pressure", response_model=PressureOut)
 def get_pressure(request: Request, actor: ActorDep):
     """The contact-pressure rules in force."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return broadcasts.get_pressure(session, actor=actor)
 
 
@@ -44,11 +44,10 @@ def set_pressure(request: Request, actor: ActorDep, data: PressureIn):
 
 
 @router.post("/broadcasts/preview", response_model=BroadcastPreviewOut)
-def preview(request: Request, actor: ActorDep, data: BroadcastIn):
+def preview(request: Request, actor: ActorDep, pipeline: CaughtUp, data: BroadcastIn):
     """The audience before and after suppression, by reason, as if it went out now (or at send_at)."""
-    request.app.state.pipeline.catch_up()
-    with unit_of_work(request) as session:
-        return broadcasts.preview(session, request.app.state.pipeline.warehouse, actor=actor, data=data)
+    with read_only(request) as session:
+        return broadcasts.preview(session, pipeline.warehouse, actor=actor, data=data)
 
 
 @router.post("/broadcasts", response_model=BroadcastOut, status_code=201)
@@ -66,7 +65,7 @@ def create(request: Request, actor: ActorDep, data: BroadcastIn):
 def list_broadcasts(request: Request, actor: ActorDep, status: str | None = None, cursor: str | None = None,
                     limit: Annotated[int, Query(ge=1, le=200)] = 50):
     """Broadcasts, newest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = broadcasts.list_broadcasts(session, actor=actor, status=status, before_id=decode_cursor(cursor),
                                           limit=limit + 1)
         return page_of([present(session, b) for b in rows], ids=[b.id for b in rows], limit=limit)
@@ -75,7 +74,7 @@ def list_broadcasts(request: Request, actor: ActorDep, status: str | None = None
 @router.get("/broadcasts/{broadcast_id}", response_model=BroadcastOut)
 def get(request: Request, actor: ActorDep, broadcast_id: IdPath):
     """A broadcast: its plan summary (by suppression reason) and its messages by delivery state."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return present(session, broadcasts.get(session, actor=actor, broadcast_id=broadcast_id))
 
 
@@ -90,7 +89,7 @@ def cancel(request: Request, actor: ActorDep, broadcast_id: IdPath):
 def recipients(request: Request, actor: ActorDep, broadcast_id: IdPath, outcome: str | None = None,
                reason: str | None = None, cursor: str | None = None, limit: Limit = 100):
     """Per customer: sent (with the message's state) or suppressed and why; filter by outcome or reason."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = broadcasts.recipients(session, actor=actor, broadcast_id=broadcast_id, outcome=outcome, reason=reason,
                                      after_id=decode_cursor(cursor), limit=limit + 1)
         items = [RecipientOut.model_validate(r).model_copy(update={"status": s}) for r, s in rows]

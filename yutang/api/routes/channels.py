@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
 from yutang.channels import service
 from yutang.channels.schemas import ChannelCostIn, ChannelCostOut, ChannelIn, ChannelOut, ChannelPatch
 
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 @router.get("", response_model=list[ChannelOut])
 def list_channels(request: Request, actor: ActorDep):
     """All channels of the workspace."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.list_channels(session, actor=actor)
 
 
@@ -26,7 +26,7 @@ def create_channel(request: Request, actor: ActorDep, data: ChannelIn):
 @router.get("/{channel_id}", response_model=ChannelOut)
 def get_channel(request: Request, actor: ActorDep, channel_id: IdPath):
     """One channel."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.get_channel(session, actor=actor, channel_id=channel_id)
 
 
@@ -40,7 +40,7 @@ def update_channel(request: Request, actor: ActorDep, channel_id: IdPath, data: 
 @router.get("/{channel_id}/costs", response_model=list[ChannelCostOut])
 def list_costs(request: Request, actor: ActorDep, channel_id: IdPath):
     """Acquisition cost entries of a channel."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.list_costs(session, actor=actor, channel_id=channel_id)
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from pydantic import ValidationError
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, CaughtUp, IdPath, PipelineDep, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.archive import importing
 from yutang.archive import service as archive_service
@@ -61,7 +61,7 @@ def search_customers(request: Request, actor: ActorDep,
                      status: Annotated[str, Query(pattern="^(active|merged|erased)$")] = "active",
                      cursor: str | None = None, limit: int = Query(50, ge=1, le=500)):
     """Search the pool by identity, tag, channel or name; newest first, cursor-paged."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = service.search(session, actor=actor, q=q, name=name,
                               identity=parse_identity(identity) if identity else None,
                               channel_id=channel_id, status=status,
@@ -90,7 +90,7 @@ def import_customers(request: Request, actor: ActorDep, file: UploadFile = File(
 @router.get("/{customer_id}", response_model=CustomerOut)
 def get_customer(request: Request, actor: ActorDep, customer_id: IdPath):
     """One customer with identities (masked for roles that may not see personal data)."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         customer = service.get_customer(session, actor=actor, customer_id=customer_id)
         return service.present(session, actor=actor, customers=[customer])[0]
 
@@ -104,23 +104,21 @@ def update_customer(request: Request, actor: ActorDep, customer_id: IdPath, data
 
 
 @router.get("/{customer_id}/archive", response_model=ArchiveOut)
-def get_archive(request: Request, actor: ActorDep, customer_id: IdPath):
+def get_archive(request: Request, actor: ActorDep, pipeline: PipelineDep, customer_id: IdPath):
     """The customer archive (客户档案) in one call."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return archive_service.archive(session, actor=actor, customer_id=customer_id,
-                                       warehouse=request.app.state.pipeline.warehouse)
+                                       warehouse=pipeline.warehouse)
 
 
 @router.get("/{customer_id}/timeline", response_model=TimelinePage)
-def get_timeline(request: Request, actor: ActorDep, customer_id: IdPath, kind: KindsQuery = None,
+def get_timeline(request: Request, actor: ActorDep, pipeline: CaughtUp, customer_id: IdPath, kind: KindsQuery = None,
                  event: EventNameQuery = None, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
     """What the customer read, clicked and bought, and how they were touched: events, orders and changes,
     newest first, cursor-paged."""
     before = timeline.decode_cursor(cursor)
     timeline.parse_kinds(kind)  # a bad kind is a 422 before any work
-    pipeline = request.app.state.pipeline
-    pipeline.catch_up()  # read your own writes; before the unit of work, which may hold SQLite's write lock
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return timeline.timeline(session, actor=actor, warehouse=pipeline.warehouse, customer_id=customer_id,
                                  kinds=set(kind or ()), event=event, before=before, limit=limit)
 
@@ -185,7 +183,7 @@ def untag_customer(request: Request, actor: ActorDep, customer_id: IdPath, tag_i
 @router.get("/{customer_id}/export")
 def export_customer(request: Request, actor: ActorDep, customer_id: IdPath) -> dict:
     """Everything held on the customer as JSON (a data-subject access request)."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return archive_service.export(session, actor=actor, customer_id=customer_id)
 
 

@@ -6,6 +6,8 @@ import binascii
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from yutang.api.deps import pipeline
+
 router = APIRouter(tags=["tracking (Segment-compatible)"])
 
 KINDS = ("identify", "track", "page", "screen", "group", "alias")
@@ -26,7 +28,7 @@ def _write_key(request: Request) -> str | None:
 
 async def _receive(request: Request, kind: str | None) -> dict:
     body = await request.body()
-    ingest = request.app.state.pipeline.ingest
+    ingest = pipeline(request).ingest
     count = await run_in_threadpool(
         ingest.receive, body=body, kind=kind, write_key=_write_key(request),
         gzipped=request.headers.get("content-encoding", "").lower() == "gzip")

@@ -1,10 +1,8 @@
 """Loyalty: settings, the points ledger (earn, redeem, reverse, adjust, balance, history), liability report."""
 
-import threading
-
 from fastapi import APIRouter, Query, Request
 
-from yutang.api.deps import ActorDep, IdPath, database, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.pagination import decode_cursor
 from yutang.loyalty import config, points
@@ -22,22 +20,18 @@ from yutang.loyalty.schemas import (
 )
 
 router = APIRouter(prefix="/loyalty", tags=["loyalty"])
-_awarder_lock = threading.Lock()
 
 
 def awarder(request: Request) -> Awarder:
-    """The app's points awarder (one per process, so concurrent requests commit together)."""
-    state = request.app.state
-    with _awarder_lock:
-        if getattr(state, "points_awarder", None) is None:
-            state.points_awarder = Awarder(database(request).factory)
-        return state.points_awarder
+    """The app's points awarder (one per process, so concurrent requests commit together; the runtime starts and
+    stops it)."""
+    return request.app.state.workers.awarder
 
 
 @router.get("/settings", response_model=SettingsOut)
 def get_settings(request: Request, actor: ActorDep):
     """The workspace's loyalty settings (defaults until changed)."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return config.settings_of(session, workspace_id=actor.workspace_id)
 
 
@@ -88,21 +82,21 @@ def adjust(request: Request, actor: ActorDep, data: AdjustIn):
 @router.get("/points/liability", response_model=LiabilityOut)
 def liability(request: Request, actor: ActorDep):
     """Outstanding points by expiry month, valued at the configured rate."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return points.liability(session, actor=actor)
 
 
 @router.get("/points/entries/{entry_id}", response_model=EntryOut)
 def get_entry(request: Request, actor: ActorDep, entry_id: IdPath):
     """One ledger entry."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return points.get_entry(session, actor=actor, entry_id=entry_id)
 
 
 @router.get("/customers/{customer_id}/points", response_model=BalanceOut)
 def balance(request: Request, actor: ActorDep, customer_id: IdPath):
     """A customer's balance, lots with points left and next expiry."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return points.balance(session, actor=actor, customer_id=customer_id)
 
 
@@ -110,7 +104,7 @@ def balance(request: Request, actor: ActorDep, customer_id: IdPath):
 def history(request: Request, actor: ActorDep, customer_id: IdPath, cursor: str | None = None,
             limit: int = Query(50, ge=1, le=500)):
     """A customer's ledger, newest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = points.history(session, actor=actor, customer_id=customer_id, before_id=decode_cursor(cursor),
                               limit=limit + 1)
         return page_of([EntryOut.model_validate(r) for r in rows], ids=[r.id for r in rows], limit=limit)

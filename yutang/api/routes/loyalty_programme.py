@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, CaughtUp, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.errors import NotFound
 from yutang.kit.fields import INT64_MAX
@@ -37,7 +37,7 @@ router = APIRouter(prefix="/loyalty", tags=["loyalty"])
 @router.get("/rules", response_model=list[EarnRuleOut])
 def list_rules(request: Request, actor: ActorDep):
     """Earn rules."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return rules.list_rules(session, actor=actor)
 
 
@@ -58,7 +58,7 @@ def update_rule(request: Request, actor: ActorDep, rule_id: IdPath, data: EarnRu
 @router.get("/tiers", response_model=list[TierOut])
 def list_tiers(request: Request, actor: ActorDep):
     """Tiers, lowest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return tiers.list_tiers(session, actor=actor)
 
 
@@ -79,21 +79,21 @@ def update_tier(request: Request, actor: ActorDep, tier_id: IdPath, data: TierIn
 @router.get("/customers/{customer_id}/tier", response_model=CustomerTierOut)
 def customer_tier(request: Request, actor: ActorDep, customer_id: IdPath):
     """A customer's tier, benefits, qualifying figure and history."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return tiers.customer_tier(session, actor=actor, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/coupons", response_model=list[CouponOut])
 def customer_coupons(request: Request, actor: ActorDep, customer_id: IdPath):
     """A customer's coupons, newest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return coupons.coupons_of(session, actor=actor, customer_id=customer_id)
 
 
 @router.get("/coupon-templates", response_model=list[CouponTemplateOut])
 def list_templates(request: Request, actor: ActorDep):
     """Coupon templates, newest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return coupons.list_templates(session, actor=actor)
 
 
@@ -114,7 +114,7 @@ def update_template(request: Request, actor: ActorDep, coupon_template_id: IdPat
 @router.get("/coupon-templates/{coupon_template_id}/stats", response_model=TemplateStats)
 def template_stats(request: Request, actor: ActorDep, coupon_template_id: IdPath):
     """Issued, redeemed, redemption rate and GMV of orders that used the template's coupons."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         coupons.get_template(session, actor=actor, template_id=coupon_template_id)
         return coupons.stats(session, actor=actor, template_ids=[coupon_template_id])[coupon_template_id]
 
@@ -129,23 +129,21 @@ def issue(request: Request, actor: ActorDep, coupon_template_id: IdPath, data: I
 
 
 @router.post("/coupon-templates/{coupon_template_id}/issue-bulk", response_model=BulkIssueOut)
-def issue_bulk(request: Request, actor: ActorDep, coupon_template_id: IdPath, data: BulkIssueIn):
+def issue_bulk(request: Request, actor: ActorDep, pipeline: CaughtUp, coupon_template_id: IdPath,
+               data: BulkIssueIn):
     """Issue to a list of customers, everyone with a tag or a segment's members; repeats with the same key issue
     nothing more."""
-    pipeline = getattr(request.app.state, "pipeline", None)
-    if data.segment_id is not None and pipeline is not None:
-        pipeline.catch_up()  # the materialised membership reflects every change committed before this request
     with unit_of_work(request) as session:
         return coupons.bulk_issue(session, actor=actor, template_id=coupon_template_id, key=data.idempotency_key,
                                   customer_ids=data.customer_ids, tag_id=data.tag_id, segment_id=data.segment_id,
-                                  membership=pipeline.segments if pipeline is not None else None,
+                                  membership=pipeline.segments,
                                   reason=data.reason)
 
 
 @router.get("/coupons/{coupon_id}", response_model=CouponOut)
 def get_coupon(request: Request, actor: ActorDep, coupon_id: IdPath):
     """One coupon."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return coupons.get_coupon(session, actor=actor, coupon_id=coupon_id)
 
 
@@ -160,7 +158,7 @@ def redeem(request: Request, actor: ActorDep, coupon_id: IdPath, data: CouponRed
 @router.get("/tasks", response_model=list[PointTaskOut])
 def list_tasks(request: Request, actor: ActorDep):
     """Point tasks."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return point_tasks.list_tasks(session, actor=actor)
 
 
@@ -185,7 +183,7 @@ def submit(request: Request, actor: ActorDep, task_id: IdPath, customer_id: Anno
 def review_queue(request: Request, actor: ActorDep, status: str | None = Query("pending"),
                  cursor: str | None = None, limit: int = Query(50, ge=1, le=500)):
     """Submissions of a status (pending by default), newest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = point_tasks.queue(session, actor=actor, status=status or None, before_id=decode_cursor(cursor),
                                  limit=limit + 1)
         return page_of([SubmissionOut.model_validate(r) for r in rows], ids=[r.id for r in rows], limit=limit)
@@ -201,7 +199,7 @@ def review(request: Request, actor: ActorDep, submission_id: IdPath, data: Revie
 @router.get("/submissions/{submission_id}/image", response_class=FileResponse)
 def submission_image(request: Request, actor: ActorDep, submission_id: IdPath):
     """The proof image."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         submission = point_tasks.get_submission(session, actor=actor, submission_id=submission_id)
         path = submission.image_path
     if not path:

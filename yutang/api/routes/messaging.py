@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.archive import service as archive_service
 from yutang.kit.errors import Forbidden, Invalid
@@ -58,7 +58,7 @@ def link_base(request: Request) -> str:
 @router.get("/messaging/channels", response_model=list[ChannelConfigOut])
 def list_channels(request: Request, actor: ActorDep):
     """Channel configurations (secrets are never shown, only which are set)."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return [service.present_channel(session, c) for c in service.list_channels(session, actor=actor)]
 
 
@@ -72,7 +72,7 @@ def create_channel(request: Request, actor: ActorDep, data: ChannelConfigIn):
 @router.get("/messaging/channels/{config_id}", response_model=ChannelConfigOut)
 def get_channel(request: Request, actor: ActorDep, config_id: IdPath):
     """One channel configuration."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.present_channel(session, service.get_channel(session, actor=actor, config_id=config_id))
 
 
@@ -113,7 +113,7 @@ def sync_wecom_results(request: Request, actor: ActorDep, config_id: IdPath) -> 
 @router.get("/messaging/templates", response_model=list[TemplateOut])
 def list_templates(request: Request, actor: ActorDep, purpose: str | None = None, channel_kind: str | None = None):
     """Templates, by name (purpose=quick_reply for the inbox's quick replies)."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.list_templates(session, actor=actor, purpose=purpose, channel_kind=channel_kind)
 
 
@@ -127,7 +127,7 @@ def create_template(request: Request, actor: ActorDep, data: TemplateIn):
 @router.get("/messaging/templates/{template_id}", response_model=TemplateOut)
 def get_template(request: Request, actor: ActorDep, template_id: IdPath):
     """One template."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.get_template(session, actor=actor, template_id=template_id)
 
 
@@ -159,7 +159,7 @@ def send_message(request: Request, actor: ActorDep, data: MessageIn):
 def list_messages(request: Request, actor: ActorDep, customer_id: Id | None = None, status: Status | None = None,
                   channel_id: Id | None = None, cursor: str | None = None, limit: Limit = 50):
     """The delivery report: messages newest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = service.list_messages(session, actor=actor, customer_id=customer_id,
                                      status=status.value if status else None, config_id=channel_id,
                                      before_id=decode_cursor(cursor), limit=limit + 1)
@@ -169,14 +169,14 @@ def list_messages(request: Request, actor: ActorDep, customer_id: Id | None = No
 @router.get("/messages/{message_id}", response_model=MessageOut)
 def get_message(request: Request, actor: ActorDep, message_id: IdPath):
     """One message with its state."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.present(actor, service.get_message(session, actor=actor, message_id=message_id))
 
 
 @router.get("/messages/{message_id}/attempts", response_model=list[AttemptOut])
 def attempts(request: Request, actor: ActorDep, message_id: IdPath):
     """The delivery log of a message."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         message = service.get_message(session, actor=actor, message_id=message_id)
         return service.attempts_of(session, message_id=message.id)
 
@@ -211,7 +211,7 @@ def list_threads(request: Request, actor: ActorDep, status: str | None = "open",
                  queue_id: Id | None = None, unassigned: bool = False, customer_id: Id | None = None,
                  cursor: str | None = None, limit: Limit = 50):
     """Threads, newest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = inbox.list_threads(session, actor=actor, status=status or None, member_id=member_id,
                                   queue_id=queue_id, unassigned=unassigned, customer_id=customer_id,
                                   before_id=decode_cursor(cursor), limit=limit + 1)
@@ -221,7 +221,7 @@ def list_threads(request: Request, actor: ActorDep, status: str | None = "open",
 @router.get("/inbox/threads/{thread_id}", response_model=ThreadDetail)
 def get_thread(request: Request, actor: ActorDep, thread_id: IdPath):
     """A thread with its messages."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         thread = inbox.get_thread(session, actor=actor, thread_id=thread_id)
         return ThreadDetail(**inbox.present(thread).model_dump(),
                             messages=[service.present(actor, m) for m in inbox.messages_of(session,
@@ -253,7 +253,7 @@ def assign(request: Request, actor: ActorDep, thread_id: IdPath, data: AssignIn)
 @router.get("/inbox/queues", response_model=list[QueueOut])
 def list_queues(request: Request, actor: ActorDep):
     """Team queues."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return inbox.present_queues(session, actor=actor)
 
 
@@ -317,7 +317,7 @@ def _wechat_verify(session, config: service.ChannelConfig, signature: str, times
 @public.get("/callbacks/wechat/{config_id}", response_class=PlainTextResponse)
 def wechat_verify(request: Request, config_id: IdPath, signature: str, timestamp: str, nonce: str, echostr: str):
     """The Official Account's server check: SHA-1 of the sorted token, timestamp and nonce; echo echostr."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         _wechat_verify(session, _config(session, config_id, "wechat_oa"), signature, timestamp, nonce)
     return echostr
 
@@ -376,6 +376,7 @@ PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c0
 @public.get("/o/{token}.gif")
 def open_pixel(request: Request, token: str):
     """An email's open pixel: record the read, answer a transparent 1×1 GIF."""
+    # A GET that writes: the open / click is recorded.
     with unit_of_work(request) as session:
         service.opened(session, token=token)
     return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})
@@ -384,6 +385,7 @@ def open_pixel(request: Request, token: str):
 @public.get("/t/{token}")
 def tracked(request: Request, token: str):
     """A tracked link: record the click, then redirect to the real URL."""
+    # A GET that writes: the open / click is recorded.
     with unit_of_work(request) as session:
         url = service.click(session, token=token)
     return RedirectResponse(url, status_code=302)

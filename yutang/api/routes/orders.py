@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.fields import Id
 from yutang.kit.pagination import decode_cursor
@@ -19,7 +19,7 @@ def list_orders(request: Request, actor: ActorDep, customer_id: Id | None = None
                 channel_id: Id | None = None, status: OrderStatus | None = None, cursor: str | None = None,
                 limit: int = Query(50, ge=1, le=500)):
     """Orders newest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = service.list_orders(session, actor=actor, customer_id=customer_id, channel_id=channel_id,
                                    status=status, before_id=decode_cursor(cursor), limit=limit + 1)
         return page_of(service.present(session, orders=rows), ids=[r.id for r in rows], limit=limit)
@@ -47,6 +47,6 @@ def import_orders(request: Request, actor: ActorDep,
 @router.get("/{order_id}", response_model=OrderOut)
 def get_order(request: Request, actor: ActorDep, order_id: IdPath):
     """One order with its lines."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         order = service.get_order(session, actor=actor, order_id=order_id)
         return service.present(session, orders=[order])[0]

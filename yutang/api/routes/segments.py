@@ -2,16 +2,15 @@
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, CaughtUp, IdPath, PipelineDep, database, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import IdentityIn
-from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
 from yutang.kit.pagination import decode_cursor
 from yutang.kit.tabular import read_rows
-from yutang.segments import evaluate, service
-from yutang.segments.membership import Definition
+from yutang.runtime.pipeline import Pipeline
+from yutang.segments import evaluate, flows, service
 from yutang.segments.rules import parse_rule
 from yutang.segments.schemas import (
     ExplainOut,
@@ -32,112 +31,74 @@ router = APIRouter(prefix="/segments", tags=["segments"])
 MAX_IMPORT_ROWS = 100_000
 
 
-def _pipeline(request: Request):
-    return request.app.state.pipeline
-
-
-def _out(request: Request, session, segments: list[Segment]) -> list[SegmentOut]:
-    dynamic = _pipeline(request).segments.counts(segment_ids=[s.id for s in segments if s.kind == service.DYNAMIC])
+def _out(pipeline: Pipeline, session, segments: list[Segment]) -> list[SegmentOut]:
+    dynamic = pipeline.segments.counts(segment_ids=[s.id for s in segments if s.kind == service.DYNAMIC])
     static = service.static_count(session, segment_ids=[s.id for s in segments if s.kind == service.STATIC])
     return [SegmentOut.model_validate(s).model_copy(update={"member_count": dynamic.get(s.id, static.get(s.id, 0))})
             for s in segments]
 
 
-def _rebuild(request: Request, actor: Actor, segment_id: int):
-    with unit_of_work(request) as session:
-        segment = service.get(session, actor=actor, segment_id=segment_id)
-        definition = Definition.of(segment, actor.timezone)
-    diff = _pipeline(request).segments.rebuild(definition)
-    with unit_of_work(request) as session:
-        service.get(session, actor=actor, segment_id=segment_id).rebuilt_at = utcnow()
-    return diff
+def _one(request: Request, pipeline: Pipeline, actor: Actor, segment_id: int) -> SegmentOut:
+    with read_only(request) as session:
+        return _out(pipeline, session, [service.get(session, actor=actor, segment_id=segment_id)])[0]
 
 
 @router.post("", response_model=SegmentOut, status_code=201)
-def create_segment(request: Request, actor: ActorDep, data: SegmentIn):
+def create_segment(request: Request, actor: ActorDep, pipeline: CaughtUp, data: SegmentIn):
     """Create a segment: dynamic ones build their membership now; static ones freeze a rule snapshot and picks."""
-    pipeline = _pipeline(request)
-    pipeline.catch_up()  # read your own writes; before the unit of work, which may hold SQLite's write lock
-    with unit_of_work(request) as session:
-        if data.kind == service.STATIC and data.rule is not None:
-            node = service.parse(session, actor=actor, rule=data.rule)
-            picked = evaluate.matching_ids(pipeline.warehouse, node, workspace_id=actor.workspace_id,
-                                           timezone=actor.timezone)
-            data = data.model_copy(update={"customer_ids": sorted(set(data.customer_ids) | picked)})
-        segment, _ = service.create(session, actor=actor, data=data)
-        segment_id = segment.id
-    if data.kind == service.DYNAMIC:
-        _rebuild(request, actor, segment_id)
-    with unit_of_work(request) as session:
-        return _out(request, session, [service.get(session, actor=actor, segment_id=segment_id)])[0]
+    segment_id = flows.create(database(request).factory, pipeline.segments, actor=actor, data=data)
+    return _one(request, pipeline, actor, segment_id)
 
 
 @router.get("", response_model=Page[SegmentOut])
-def list_segments(request: Request, actor: ActorDep, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
+def list_segments(request: Request, actor: ActorDep, pipeline: PipelineDep, cursor: str | None = None,
+                  limit: int = Query(50, ge=1, le=200)):
     """Segments, oldest first, cursor-paged, with member counts."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = service.list_segments(session, actor=actor, after_id=decode_cursor(cursor), limit=limit + 1)
-        return page_of(_out(request, session, rows), ids=[r.id for r in rows], limit=limit)
+        return page_of(_out(pipeline, session, rows), ids=[r.id for r in rows], limit=limit)
 
 
 @router.post("/preview", response_model=PreviewOut)
-def preview(request: Request, actor: ActorDep, data: PreviewIn):
+def preview(request: Request, actor: ActorDep, pipeline: CaughtUp, data: PreviewIn):
     """Try a rule without saving it: count, a sample of members and the spread over channels, in one call."""
     actor.require(Permission.READ)
-    pipeline = _pipeline(request)
-    pipeline.catch_up()
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         node = service.parse(session, actor=actor, rule=data.rule)
     return evaluate.preview(pipeline.warehouse, node, workspace_id=actor.workspace_id, timezone=actor.timezone,
                             sample_size=data.sample_size)
 
 
 @router.get("/{segment_id}", response_model=SegmentOut)
-def get_segment(request: Request, actor: ActorDep, segment_id: IdPath):
+def get_segment(request: Request, actor: ActorDep, pipeline: PipelineDep, segment_id: IdPath):
     """One segment with its member count."""
-    with unit_of_work(request) as session:
-        return _out(request, session, [service.get(session, actor=actor, segment_id=segment_id)])[0]
+    return _one(request, pipeline, actor, segment_id)
 
 
 @router.patch("/{segment_id}", response_model=SegmentOut)
-def update_segment(request: Request, actor: ActorDep, segment_id: IdPath, data: SegmentPatch):
+def update_segment(request: Request, actor: ActorDep, pipeline: CaughtUp, segment_id: IdPath, data: SegmentPatch):
     """Rename, describe, change the auto-tag or the rule (a new rule rebuilds the membership)."""
-    _pipeline(request).catch_up()
-    with unit_of_work(request) as session:
-        segment, rule_changed = service.update(session, actor=actor, segment_id=segment_id, data=data)
-        rebuild = rule_changed or (data.tag_id is not None and segment.kind == service.DYNAMIC)
-    if rebuild:
-        _rebuild(request, actor, segment_id)
-    with unit_of_work(request) as session:
-        return _out(request, session, [service.get(session, actor=actor, segment_id=segment_id)])[0]
+    flows.update(database(request).factory, pipeline.segments, actor=actor, segment_id=segment_id, data=data)
+    return _one(request, pipeline, actor, segment_id)
 
 
 @router.delete("/{segment_id}", status_code=204)
-def delete_segment(request: Request, actor: ActorDep, segment_id: IdPath) -> None:
+def delete_segment(request: Request, actor: ActorDep, pipeline: PipelineDep, segment_id: IdPath) -> None:
     """Delete a segment; its materialised membership goes, its entry / exit history and events stay."""
-    with unit_of_work(request) as session:
-        service.delete_segment(session, actor=actor, segment_id=segment_id)
-    _pipeline(request).segments.drop(segment_id=segment_id)
+    flows.delete(database(request).factory, pipeline.segments, actor=actor, segment_id=segment_id)
 
 
 @router.post("/{segment_id}/rebuild", response_model=RebuildOut)
-def rebuild_segment(request: Request, actor: ActorDep, segment_id: IdPath):
+def rebuild_segment(request: Request, actor: ActorDep, pipeline: CaughtUp, segment_id: IdPath):
     """Re-evaluate a dynamic segment for everyone now (windows move with the clock)."""
-    actor.require(Permission.WRITE)
-    _pipeline(request).catch_up()
-    with unit_of_work(request) as session:
-        if service.get(session, actor=actor, segment_id=segment_id).kind != service.DYNAMIC:
-            raise Invalid("only dynamic segments are rebuilt; a static list is frozen", field="segment_id")
-    diff = _rebuild(request, actor, segment_id)
+    diff = flows.rebuild(database(request).factory, pipeline.segments, actor=actor, segment_id=segment_id)
     return RebuildOut(members=diff.members or 0, entered=len(diff.entered), exited=len(diff.exited))
 
 
 @router.get("/{segment_id}/explain/{customer_id}", response_model=ExplainOut)
-def explain(request: Request, actor: ActorDep, segment_id: IdPath, customer_id: IdPath):
+def explain(request: Request, actor: ActorDep, pipeline: CaughtUp, segment_id: IdPath, customer_id: IdPath):
     """Why a customer is or is not in the segment: each node of the rule, whether it held, the values seen."""
-    pipeline = _pipeline(request)
-    pipeline.catch_up()
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         segment = service.get(session, actor=actor, segment_id=segment_id)
         customers_service.get_customer(session, actor=actor, customer_id=customer_id)
         rule, kind = segment.rule, segment.kind
@@ -155,29 +116,28 @@ def explain(request: Request, actor: ActorDep, segment_id: IdPath, customer_id: 
 
 
 @router.get("/{segment_id}/members", response_model=Page[MemberOut])
-def members(request: Request, actor: ActorDep, segment_id: IdPath, cursor: str | None = None,
+def members(request: Request, actor: ActorDep, pipeline: CaughtUp, segment_id: IdPath, cursor: str | None = None,
             limit: int = Query(100, ge=1, le=1000)):
     """Members by customer id, cursor-paged (dynamic: the materialised membership, with entry times)."""
-    _pipeline(request).catch_up()
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         segment = service.get(session, actor=actor, segment_id=segment_id)
         after = decode_cursor(cursor)
         if segment.kind == service.STATIC:
             rows = [(cid, None) for cid in service.static_members(session, segment=segment, after_id=after,
                                                                   limit=limit + 1)]
         else:
-            rows = _pipeline(request).segments.members(segment_id=segment.id, after_id=after, limit=limit + 1)
+            rows = pipeline.segments.members(segment_id=segment.id, after_id=after, limit=limit + 1)
     items = [MemberOut(customer_id=cid, entered_at=at) for cid, at in rows]
     return page_of(items, ids=[cid for cid, _ in rows], limit=limit)
 
 
 @router.post("/{segment_id}/members", response_model=SegmentOut)
-def add_members(request: Request, actor: ActorDep, segment_id: IdPath, data: MembersIn):
+def add_members(request: Request, actor: ActorDep, pipeline: PipelineDep, segment_id: IdPath, data: MembersIn):
     """Add picked customers to a static segment."""
     with unit_of_work(request) as session:
         segment = service.get(session, actor=actor, segment_id=segment_id)
         service.add_static(session, actor=actor, segment=segment, customer_ids=data.customer_ids)
-        return _out(request, session, [segment])[0]
+        return _out(pipeline, session, [segment])[0]
 
 
 @router.post("/{segment_id}/members/import", response_model=StaticImportOut)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, pipeline, read_only, unit_of_work
 from yutang.events import service
 from yutang.events.schemas import SourceIn, SourceOut
 
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/sources", tags=["sources"])
 @router.get("", response_model=list[SourceOut])
 def list_sources(request: Request, actor: ActorDep):
     """Sources of the workspace (write keys are shown only on creation)."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.list_sources(session, actor=actor)
 
 
@@ -29,5 +29,5 @@ def revoke_source(request: Request, actor: ActorDep, source_id: IdPath):
     """Revoke a source's write key."""
     with unit_of_work(request) as session:
         source = service.revoke_source(session, actor=actor, source_id=source_id)
-    request.app.state.pipeline.ingest.forget_keys()
+    pipeline(request).ingest.forget_keys()
     return source

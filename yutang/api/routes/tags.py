@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
 from yutang.tags import service
 from yutang.tags.schemas import BulkTaggingIn, BulkTaggingOut, TagGroupIn, TagGroupOut, TagIn, TagOut
 
@@ -12,7 +12,7 @@ router = APIRouter(tags=["tags"])
 @router.get("/tag-groups", response_model=list[TagGroupOut])
 def list_groups(request: Request, actor: ActorDep, q: str | None = None):
     """Tag groups with their tags and customer counts; q searches tag and group names."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.list_groups(session, actor=actor, q=q)
 
 

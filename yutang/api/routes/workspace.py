@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Query, Request
 
-from yutang.api.deps import ActorDep, IdPath, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.kit.fields import Id
 from yutang.kit.pagination import decode_cursor
@@ -15,7 +15,7 @@ router = APIRouter(tags=["workspace"])
 @router.get("/workspace", response_model=WorkspaceOut)
 def get_workspace(request: Request, actor: ActorDep):
     """The workspace the key belongs to."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.get_workspace(session, workspace_id=actor.workspace_id)
 
 
@@ -28,7 +28,7 @@ def whoami(actor: ActorDep) -> dict:
 @router.get("/members", response_model=list[MemberOut])
 def list_members(request: Request, actor: ActorDep):
     """Members of the workspace."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.list_members(session, actor=actor)
 
 
@@ -45,7 +45,7 @@ def add_member(request: Request, actor: ActorDep, data: MemberIn) -> dict:
 @router.get("/api-keys", response_model=list[ApiKeyOut])
 def list_keys(request: Request, actor: ActorDep):
     """Keys of the workspace (no secrets)."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         return service.list_keys(session, actor=actor)
 
 
@@ -68,7 +68,7 @@ def revoke_key(request: Request, actor: ActorDep, key_id: IdPath):
 def audit_log(request: Request, actor: ActorDep, entity_type: str | None = None, entity_id: Id | None = None,
               cursor: str | None = None, limit: int = Query(50, ge=1, le=500)):
     """Who changed what, newest first."""
-    with unit_of_work(request) as session:
+    with read_only(request) as session:
         rows = service.list_audit(session, actor=actor, entity_type=entity_type, entity_id=entity_id,
                                   after_id=decode_cursor(cursor), limit=limit + 1)
         return page_of([AuditEntryOut.model_validate(r) for r in rows], ids=[r.id for r in rows], limit=limit)

@@ -12,7 +12,7 @@ from yutang.kit.errors import DomainError
 from yutang.messaging import broadcasts, service
 from yutang.messaging.schemas import BroadcastIn
 from yutang.segments import service as segments_service
-from yutang.web.deps import ConsoleRoute, Page, console, form_errors
+from yutang.web.deps import CaughtUp, ConsoleRoute, Page, console, form_errors
 from yutang.workspaces.access import Permission
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -43,16 +43,15 @@ def broadcast_list(request: Request):
 
 
 @router.post("/broadcasts/preview")
-def broadcast_preview(request: Request, name: Annotated[str, Form()] = "",
+def broadcast_preview(request: Request, pipeline: CaughtUp, name: Annotated[str, Form()] = "",
                       segment_ids: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI reads it)
                       channel_id: Annotated[str, Form()] = "", template_id: Annotated[str, Form()] = "",
                       priority: Annotated[str, Form()] = "0", send_at: Annotated[str, Form()] = ""):
     """The audience before and after suppression, by reason (HTMX partial)."""
-    request.app.state.pipeline.catch_up()
-    with console(request) as page:
+    with console(request, read_only=True) as page:
         counts, error = None, None
         try:
-            counts = broadcasts.preview(page.session, request.app.state.pipeline.warehouse, actor=page.actor,
+            counts = broadcasts.preview(page.session, pipeline.warehouse, actor=page.actor,
                                         data=_data(name, segment_ids, channel_id, template_id, priority, send_at))
         except (ValidationError, DomainError, ValueError) as exc:
             error = (next(iter(form_errors(exc, page.gettext, fields=()).values()))

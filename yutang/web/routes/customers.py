@@ -18,7 +18,7 @@ from yutang.events.schemas import TimelineEntry
 from yutang.kit.errors import DomainError, NotFound
 from yutang.kit.pagination import decode_cursor, encode_cursor
 from yutang.tags import service as tags_service
-from yutang.web.deps import ConsoleRoute, Page, console, form_errors, is_htmx, session_key
+from yutang.web.deps import CaughtUp, ConsoleRoute, Page, caught_up, console, form_errors, is_htmx, pipeline
 from yutang.web.routes import loyalty as loyalty_pages
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Permission
@@ -111,10 +111,9 @@ def _search(page: Page, filters: Filters, cursor: str) -> tuple[list[Row], str |
 
 
 @router.get("/customers/{customer_id}")
-def customer_archive(request: Request, customer_id: int, kind: Annotated[list[str], Query()] = (),
+def customer_archive(request: Request, _: CaughtUp, customer_id: int, kind: Annotated[list[str], Query()] = (),
                      cursor: str = ""):
     """The customer archive (客户档案), with the timeline (filtered by ?kind=, resumed at ?cursor=)."""
-    _catch_up(request)
     with console(request) as page:
         context = _archive(page, customer_id) | _timeline(page, customer_id, kind, cursor)
         return page.render("customers/archive.html", **context)
@@ -127,7 +126,7 @@ def customer_timeline(request: Request, customer_id: int, kind: Annotated[list[s
     if not is_htmx(request):
         query = urlencode({"kind": _kinds(kind), **({"cursor": cursor} if cursor else {})}, doseq=True)
         return RedirectResponse(f"/console/customers/{customer_id}?{query}#timeline", status_code=303)
-    _catch_up(request)
+    caught_up(request)
     with console(request) as page:
         context = _timeline(page, customer_id, kind, cursor)
         return page.render("customers/_timeline_rows.html" if cursor else "customers/_timeline.html", **context)
@@ -156,7 +155,7 @@ def add_note(request: Request, customer_id: int, body: Annotated[str, Form()] = 
 def _archive(page: Page, customer_id: int) -> dict:
     session, actor = page.session, page.actor
     archive = archive_service.archive(session, actor=actor, customer_id=customer_id,
-                                      warehouse=page.request.app.state.pipeline.warehouse)
+                                      warehouse=pipeline(page.request).warehouse)
     # Orders may come through channels the customer is not a member of; name those too.
     unnamed = {o.channel_id for o in archive.orders} - set(archive.channel_names)
     extra = channels_service.channels_by_id(session, actor=actor, ids=unnamed)
@@ -168,12 +167,6 @@ def _archive(page: Page, customer_id: int) -> dict:
 
 
 # ---- the timeline ---------------------------------------------------------------------------------------
-
-
-def _catch_up(request: Request) -> None:
-    # Read your own writes. Before the unit of work: on SQLite it holds the write lock the relay needs.
-    if session_key(request):  # signed-out requests go to sign-in without making the pipeline work
-        request.app.state.pipeline.catch_up()
 
 
 def _kinds(values) -> list[str]:
@@ -192,7 +185,7 @@ def _toggled(kinds: list[str], kind: str) -> list[str]:
 def _timeline(page: Page, customer_id: int, kind, cursor: str) -> dict:
     session, actor = page.session, page.actor
     kinds = _kinds(kind)
-    result = timeline_query.timeline(session, actor=actor, warehouse=page.request.app.state.pipeline.warehouse,
+    result = timeline_query.timeline(session, actor=actor, warehouse=pipeline(page.request).warehouse,
                                      customer_id=customer_id, kinds=set(kinds),
                                      before=timeline_query.decode_cursor(cursor or None), limit=TIMELINE_PAGE)
     base = f"/console/customers/{customer_id}"

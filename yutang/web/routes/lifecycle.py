@@ -6,7 +6,7 @@ from fastapi.responses import RedirectResponse
 from yutang.lifecycle import service as lifecycle_service
 from yutang.lifecycle import tasks as lifecycle_tasks
 from yutang.lifecycle.schemas import OverviewOut
-from yutang.web.deps import ConsoleRoute, Page, console
+from yutang.web.deps import ConsoleRoute, Page, PipelineDep, caught_up, console, database
 from yutang.web.i18n import LABELS
 from yutang.workspaces.access import Permission
 
@@ -44,10 +44,10 @@ def charts(page: Page, overview: OverviewOut) -> dict:
 
 
 @router.get("/lifecycle")
-def lifecycle_overview(request: Request):
+def lifecycle_overview(request: Request, pipeline: PipelineDep):
     """Stage, RFM class and value charts as of the last refresh, with the numbers in tables beside them."""
-    with console(request) as page:
-        overview = lifecycle_service.overview(request.app.state.pipeline.warehouse, actor=page.actor)
+    with console(request, read_only=True) as page:
+        overview = lifecycle_service.overview(pipeline.warehouse, actor=page.actor)
         model = lifecycle_service.model(page.session, actor=page.actor) if overview.computed_at else None
         return page.render("lifecycle/overview.html", overview=overview, charts=charts(page, overview), model=model,
                            bucket_label=bucket_label, can_compute=page.actor.can(Permission.BULK))
@@ -56,11 +56,8 @@ def lifecycle_overview(request: Request):
 @router.post("/lifecycle/compute")
 def lifecycle_compute(request: Request):
     """Refresh the scores now, then show the page again."""
-    with console(request) as page:
-        actor = page.actor
-        actor.require(Permission.BULK)
-    # Outside the page's unit of work: on SQLite it holds the write lock, which the refresh's own steps need.
-    pipeline = request.app.state.pipeline
-    pipeline.catch_up()
-    lifecycle_tasks.compute(request.app.state.database.factory, pipeline.warehouse, actor=actor)
+    with console(request, read_only=True) as page:  # the refresh opens its own units of work
+        page.actor.require(Permission.BULK)
+        pipeline = caught_up(request)
+        lifecycle_tasks.compute(database(request).factory, pipeline.warehouse, actor=page.actor)
     return RedirectResponse("/console/lifecycle", status_code=303)

@@ -14,8 +14,8 @@ from yutang.customers import service as customers_service
 from yutang.kit.errors import DomainError, Invalid
 from yutang.kit.money import yuan_to_fen
 from yutang.segments import evaluate
+from yutang.segments import flows as segments_flows
 from yutang.segments import service as segments_service
-from yutang.segments.membership import Definition
 from yutang.segments.rules import (
     CONDITION_TYPES,
     CONSENT_CHANNELS,
@@ -27,7 +27,7 @@ from yutang.segments.rules import (
 )
 from yutang.segments.schemas import SegmentIn
 from yutang.tags import service as tags_service
-from yutang.web.deps import ConsoleRoute, Page, console, is_htmx
+from yutang.web.deps import CaughtUp, ConsoleRoute, Page, PipelineDep, console, database, is_htmx
 from yutang.web.i18n import N_
 from yutang.workspaces.access import Permission
 
@@ -181,11 +181,11 @@ def _builder(page: Page, form: FormData | None, *, rows: list[dict] | None = Non
 
 
 @router.get("/segments")
-def segment_list(request: Request):
+def segment_list(request: Request, pipeline: PipelineDep):
     """Segments with their kind and member counts."""
-    with console(request) as page:
+    with console(request, read_only=True) as page:
         segments = segments_service.list_segments(page.session, actor=page.actor, limit=500)
-        counts = request.app.state.pipeline.segments.counts(
+        counts = pipeline.segments.counts(
             segment_ids=[s.id for s in segments if s.kind == segments_service.DYNAMIC])
         counts |= segments_service.static_count(page.session, segment_ids=[s.id for s in segments
                                                                            if s.kind == segments_service.STATIC])
@@ -215,15 +215,14 @@ def builder(request: Request, form: FormDep):
 
 
 @router.post("/segments/preview")
-def preview(request: Request, form: FormDep):
+def preview(request: Request, form: FormDep, pipeline: CaughtUp):
     """The live count under the builder: how many match now, and a few of them."""
-    request.app.state.pipeline.catch_up()
-    with console(request) as page:
+    with console(request, read_only=True) as page:
         try:
             node = segments_service.parse(page.session, actor=page.actor, rule=rule_from_form(form))
         except DomainError as exc:
             return page.render("segments/_count.html", errors=_row_errors(exc), result=None)
-        result = evaluate.preview(request.app.state.pipeline.warehouse, node, workspace_id=page.actor.workspace_id,
+        result = evaluate.preview(pipeline.warehouse, node, workspace_id=page.actor.workspace_id,
                                   timezone=page.actor.timezone, sample_size=10)
         names = channels_service.channels_by_id(page.session, actor=page.actor,
                                                 ids={c["channel_id"] for c in result["by_channel"]})
@@ -231,45 +230,36 @@ def preview(request: Request, form: FormDep):
 
 
 @router.post("/segments")
-def create_segment(request: Request, form: FormDep):
-    """Save the builder's segment (dynamic) and go to its page; errors come back in the builder."""
-    request.app.state.pipeline.catch_up()
-    with console(request) as page:
+def create_segment(request: Request, form: FormDep, pipeline: CaughtUp):
+    """Save the builder's segment (a static one freezes who matches now) and go to its page; errors come back in
+    the builder."""
+    with console(request, read_only=True) as page:  # the flow opens its own units of work
         try:
-            with page.session.begin_nested():
-                kind = "static" if form.get("kind") == "static" else "dynamic"
-                data = SegmentIn(name=str(form.get("name") or "").strip() or "-", kind=kind,
-                                 description=str(form.get("description") or "").strip() or None,
-                                 rule=rule_from_form(form))
-                if not str(form.get("name") or "").strip():
-                    raise Invalid(page.gettext("Give the segment a name."), field="name")
-                if kind == "static":  # a frozen snapshot of who matches now
-                    node = segments_service.parse(page.session, actor=page.actor, rule=data.rule)
-                    data.customer_ids = sorted(evaluate.matching_ids(
-                        request.app.state.pipeline.warehouse, node, workspace_id=page.actor.workspace_id,
-                        timezone=page.actor.timezone))
-                segment, _ = segments_service.create(page.session, actor=page.actor, data=data)
-                definition = Definition.of(segment, page.actor.timezone)
+            data = SegmentIn(name=str(form.get("name") or "").strip() or "-",
+                             kind="static" if form.get("kind") == "static" else "dynamic",
+                             description=str(form.get("description") or "").strip() or None,
+                             rule=rule_from_form(form))
+            if not str(form.get("name") or "").strip():
+                raise Invalid(page.gettext("Give the segment a name."), field="name")
+            segment_id = segments_flows.create(database(request).factory, pipeline.segments, actor=page.actor,
+                                               data=data)
         except DomainError as exc:
             errors = _row_errors(exc)
             if exc.errors and exc.errors[0].field == "name":
                 errors = {"name": exc.errors[0].message}
             return _builder(page, form, errors=errors, status=422, fragment=is_htmx(request))
-    if kind == "dynamic":
-        request.app.state.pipeline.segments.rebuild(definition)
-    target = f"/console/segments/{definition.id}"
+    target = f"/console/segments/{segment_id}"
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})  # a followed 303 would hide the header
     return RedirectResponse(target, status_code=303)
 
 
 @router.get("/segments/{segment_id}")
-def segment_page(request: Request, segment_id: int, after: int | None = None):
+def segment_page(request: Request, pipeline: CaughtUp, segment_id: int, after: int | None = None):
     """A segment: its rule, its members (paged) and the explain box."""
-    request.app.state.pipeline.catch_up()
-    with console(request) as page:
+    with console(request, read_only=True) as page:
         segment = segments_service.get(page.session, actor=page.actor, segment_id=segment_id)
-        membership = request.app.state.pipeline.segments
+        membership = pipeline.segments
         if segment.kind == segments_service.STATIC:
             rows = [(cid, None) for cid in segments_service.static_members(page.session, segment=segment,
                                                                              after_id=after, limit=51)]
@@ -296,17 +286,16 @@ def add_member(request: Request, segment_id: int, form: FormDep):
 
 
 @router.get("/segments/{segment_id}/explain")
-def explain(request: Request, segment_id: int, customer_id: str = ""):
+def explain(request: Request, pipeline: CaughtUp, segment_id: int, customer_id: str = ""):
     """Why one customer is or is not in the segment, node by node (HTMX fragment)."""
-    request.app.state.pipeline.catch_up()
-    with console(request) as page:
+    with console(request, read_only=True) as page:
         segment = segments_service.get(page.session, actor=page.actor, segment_id=segment_id)
         if not customer_id.strip().isdigit():
             raise Invalid(page.gettext("Enter a customer ID."), field="customer_id")
         customers_service.get_customer(page.session, actor=page.actor, customer_id=int(customer_id))
         if segment.rule is None:
             return page.render("segments/_explain.html", tree=None, matches=None, customer_id=int(customer_id))
-        active, tree = evaluate.explain(request.app.state.pipeline.warehouse, parse_rule(segment.rule),
+        active, tree = evaluate.explain(pipeline.warehouse, parse_rule(segment.rule),
                                         workspace_id=page.actor.workspace_id, timezone=page.actor.timezone,
                                         customer_id=int(customer_id))
         return page.render("segments/_explain.html", tree=tree, matches=active and tree["held"], active=active,
