@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 
+from tests.helpers.everything import one_of_everything
 from tests.helpers.tenants import Tenant, make_tenant
 from tests.peers.server import serve
 from yutang.app import create_app
@@ -121,3 +122,9 @@ def live_server(settings, database, pipeline):
     app = create_app(settings.model_copy(update={"assets_dir": assets}), database=database, pipeline=pipeline)
     with serve(app) as url:
         yield url
+
+
+@pytest.fixture
+def victim(client, tenant) -> dict:
+    """The tenant's workspace with one of everything (ids by name), for the tenancy and role sweeps."""
+    return one_of_everything(client, tenant)

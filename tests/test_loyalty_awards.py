@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests.helpers.customers import new_customer
 from tests.helpers.loyalty import assert_consistent, ledger_state
 from yutang.kit.errors import Invalid, NotFound
-from yutang.loyalty import points
+from yutang.loyalty import batch, points
 from yutang.loyalty.awards import Awarder
 from yutang.loyalty.models import PointsEntry
 from yutang.storage.outbox import OutboxRow
@@ -64,17 +64,17 @@ def test_a_bad_award_fails_alone_in_its_batch(database, tenant, other_tenant):
     with database.unit_of_work() as session:
         before, _ = points.earn(session, actor=actor, customer_id=alice, points=10, key="before")
     requests = [
-        points.AwardRequest(actor=actor, customer_id=alice, points=5, key="a1"),
-        points.AwardRequest(actor=actor, customer_id=10**12, points=5, key="unknown"),
-        points.AwardRequest(actor=actor, customer_id=stranger, points=5, key="stranger"),
-        points.AwardRequest(actor=actor, customer_id=bob, points=0, key="zero"),
-        points.AwardRequest(actor=actor, customer_id=alice, points=99, key="before"),  # applied earlier
-        points.AwardRequest(actor=actor, customer_id=bob, points=4, key="b1"),  # bob's first: opens his account
-        points.AwardRequest(actor=actor, customer_id=bob, points=50, key="a1"),  # repeats a key of this batch
-        points.AwardRequest(actor=actor, customer_id=alice, points=2, key="a2"),
+        batch.AwardRequest(actor=actor, customer_id=alice, points=5, key="a1"),
+        batch.AwardRequest(actor=actor, customer_id=10**12, points=5, key="unknown"),
+        batch.AwardRequest(actor=actor, customer_id=stranger, points=5, key="stranger"),
+        batch.AwardRequest(actor=actor, customer_id=bob, points=0, key="zero"),
+        batch.AwardRequest(actor=actor, customer_id=alice, points=99, key="before"),  # applied earlier
+        batch.AwardRequest(actor=actor, customer_id=bob, points=4, key="b1"),  # bob's first: opens his account
+        batch.AwardRequest(actor=actor, customer_id=bob, points=50, key="a1"),  # repeats a key of this batch
+        batch.AwardRequest(actor=actor, customer_id=alice, points=2, key="a2"),
     ]
     with database.unit_of_work() as session:
-        results = points.earn_many(session, requests).results
+        results = batch.earn_many(session, requests).results
     assert isinstance(results[1], NotFound) and isinstance(results[2], NotFound)
     assert isinstance(results[3], Invalid)
     a1, a2, b1 = results[0][0], results[7][0], results[5][0]
@@ -114,11 +114,11 @@ def test_the_api_earn_goes_through_the_awarder(api, database, tenant):
 @pytest.mark.parametrize("repeat", [1, 2])
 def test_the_same_batch_twice_changes_nothing(database, tenant, repeat):
     customer = new_customer(database, tenant.actor)
-    requests = [points.AwardRequest(actor=tenant.actor, customer_id=customer, points=n + 1, key=f"k{n}")
+    requests = [batch.AwardRequest(actor=tenant.actor, customer_id=customer, points=n + 1, key=f"k{n}")
                 for n in range(5)]
     for _ in range(repeat):
         with database.unit_of_work() as session:
-            results = points.earn_many(session, requests).results
+            results = batch.earn_many(session, requests).results
     assert [created for _, created in results] == [repeat == 1] * 5
     with database.unit_of_work() as session:
         assert ledger_state(session, customer)["balance"] == 15

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks as st_checks
 
-from tests.conftest import make_tenant
+from tests.helpers.tenants import make_tenant
 
 EXAMPLES = int(os.environ.get("YUTANG_FUZZ_EXAMPLES", "6"))
 CHECKS = [st_checks.not_a_server_error, st_checks.status_code_conformance, st_checks.content_type_conformance,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_tenancy import SAMPLE_BODIES, _fill, victim  # noqa: F401
+from tests.helpers.everything import SAMPLE_BODIES, fill
 from yutang.api.openapi import role_matrix_markdown
 
 
@@ -115,7 +115,7 @@ PREVIEW = (("post", "/v1/messaging/templates/preview"),
            {"template_id": "{template_id}", "customer_id": "{customer_id}"})
 
 
-def test_every_operation_declares_its_roles_and_enforces_them(client, tenant, victim):  # noqa: F811
+def test_every_operation_declares_its_roles_and_enforces_them(client, tenant, victim):
     """The role matrix of the live OpenAPI document, walked operation by operation: deny is a 403, allow is not,
     and a guide with no customers of their own gets nothing of another's from an own-customers-only operation."""
     keys = {"owner": tenant.headers}
@@ -131,7 +131,7 @@ def test_every_operation_declares_its_roles_and_enforces_them(client, tenant, vi
             assert access and set(access["roles"]) == set(ROLES), f"{method} {path} declares no role access"
             if access["need"] == "write_key":
                 continue
-            body = _fill(SAMPLE_BODIES.get((method.upper(), path)) if (method, path) != PREVIEW[0] else PREVIEW[1],
+            body = fill(SAMPLE_BODIES.get((method.upper(), path)) if (method, path) != PREVIEW[0] else PREVIEW[1],
                          victim)
             for role, expected in access["roles"].items():
                 url = path.format(**(unknown if expected == "allow" else victim))

@@ -3,7 +3,7 @@ one commit (one fsync on PostgreSQL) instead of N, as the event journal shares o
 
 A caller hands its award to `Awarder.award` and returns once the transaction holding it has committed (durable,
 like an award in its own unit of work). A committer thread takes everything queued while the previous commit was
-under way and applies it with `points.earn_many`. An award that cannot apply fails alone; if the batch's
+under way and applies it with `batch.earn_many`. An award that cannot apply fails alone; if the batch's
 transaction fails as a whole (a deadlock with another kind of writer, a key written concurrently), its awards are
 applied again, and finally each in its own transaction.
 
@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.errors import DomainError
-from yutang.loyalty import points, tiers
+from yutang.loyalty import batch, points, tiers
 from yutang.loyalty.models import PointsEntry
 from yutang.loyalty.schemas import EntryKind
 from yutang.workspaces.access import Actor
@@ -36,9 +36,9 @@ class AwarderStopped(DomainError):
 class _Pending:
     __slots__ = ("request", "outcome", "done")
 
-    def __init__(self, request: points.AwardRequest):
+    def __init__(self, request: batch.AwardRequest):
         self.request = request
-        self.outcome: tuple[PointsEntry | points.AwardedEntry, bool] | BaseException | None = None
+        self.outcome: tuple[PointsEntry | batch.AwardedEntry, bool] | BaseException | None = None
         self.done = threading.Event()
 
 
@@ -85,7 +85,7 @@ class Awarder:
     def award(self, actor: Actor, *, customer_id: int, points: int, key: str, reason: str = "",
               source_type: str | None = None, source_ref: str | None = None, rule_id: int | None = None,
               occurred_at: datetime | None = None, kind: str = EntryKind.EARN
-              ) -> tuple[PointsEntry | points.AwardedEntry, bool]:
+              ) -> tuple[PointsEntry | batch.AwardedEntry, bool]:
         """Award points durably, as `points.earn` in its own unit of work would; returns (entry, created)."""
         pending = _Pending(points_request(actor, customer_id=customer_id, points=points, key=key, reason=reason,
                                           source_type=source_type, source_ref=source_ref, rule_id=rule_id,
@@ -134,7 +134,7 @@ class Awarder:
         try:
             try:
                 self._apply_together(batch, check_keys=False)  # keys are rarely repeated: don't look first
-            except points.BatchConflict:
+            except batch.BatchConflict:
                 self._apply_together(batch, check_keys=True)
         except Exception:  # noqa: BLE001 - the batch as a whole failed: each award on its own, failing alone
             for pending in batch:
@@ -148,7 +148,7 @@ class Awarder:
 
     def _apply_together(self, batch: list[_Pending], *, check_keys: bool) -> None:
         with self.unit_of_work() as session:
-            done = points.earn_many(session, [pending.request for pending in batch], check_keys=check_keys)
+            done = batch.earn_many(session, [pending.request for pending in batch], check_keys=check_keys)
             outcomes = done.results
             if self.evaluate_tiers and done.tiered:
                 seen = set()  # each customer re-rated once, after all of the batch's awards
@@ -162,7 +162,7 @@ class Awarder:
         for pending, outcome in zip(batch, outcomes, strict=True):
             pending.outcome = outcome
 
-    def _apply_alone(self, request: points.AwardRequest) -> tuple[PointsEntry, bool]:
+    def _apply_alone(self, request: batch.AwardRequest) -> tuple[PointsEntry, bool]:
         with self.unit_of_work() as session:
             entry, created = points.earn(
                 session, actor=request.actor, customer_id=request.customer_id, points=request.points,
@@ -174,6 +174,6 @@ class Awarder:
             return entry, created
 
 
-def points_request(actor: Actor, **fields) -> points.AwardRequest:
-    """An award request for `points.earn_many`."""
-    return points.AwardRequest(actor=actor, **fields)
+def points_request(actor: Actor, **fields) -> batch.AwardRequest:
+    """An award request for `batch.earn_many`."""
+    return batch.AwardRequest(actor=actor, **fields)
