@@ -23,6 +23,14 @@ UPLOADS = {"/v1/customers/import", "/v1/loyalty/tasks/{task_id}/submissions"}
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 
 
+def _part(value) -> tuple:
+    """A generated multipart value as httpx takes a file: (filename, bytes or text[, content type])."""
+    if isinstance(value, tuple):
+        name, content, *rest = value
+        return (name, content if isinstance(content, bytes | str) else str(content).encode(), *rest)
+    return ("f", str(value).encode())
+
+
 def _fuzz(client, operation, *, headers: dict, cases: Counter, statuses: Counter, failures: dict) -> None:
     label = f"{operation.method.upper()} {operation.path}"
 
@@ -39,7 +47,7 @@ def _fuzz(client, operation, *, headers: dict, cases: Counter, statuses: Counter
                 kwargs["data"] = {k: [str(i) for i in v] if isinstance(v, list) else str(v)
                                   for k, v in kwargs["data"].items()}
             if kwargs.get("files"):
-                kwargs["files"] = [(name, value if isinstance(value, tuple) else ("f", str(value).encode()))
+                kwargs["files"] = [(name, _part(value))
                                    for name, value in (kwargs["files"].items() if isinstance(kwargs["files"], dict)
                                                        else kwargs["files"])]
             response = client.request(**kwargs)

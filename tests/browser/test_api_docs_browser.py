@@ -26,9 +26,12 @@ def test_swagger_ui_renders_the_operations_offline(live_server, console_assets, 
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{live_server}/docs")
-    expect(page.locator(".opblock-summary-path", has_text="/v1/customers/{customer_id}").first).to_be_visible(
-        timeout=60_000)  # the machine may be shared; the document has 130 operations
-    assert page.locator(".opblock").count() > 100
+    tags = page.locator(".opblock-tag")
+    expect(tags.filter(has_text="webhooks")).to_be_visible(timeout=60_000)  # the machine may be shared
+    assert tags.count() >= 12  # every tag is listed, folded
+    tags.filter(has_text="customers").first.click()
+    expect(page.locator(".opblock-summary-path", has_text="/v1/customers/{customer_id}").first).to_be_visible()
+    assert page.locator(".opblock").count() >= 10
     icon = page.locator("link[rel~=icon]").first.get_attribute("href")
     assert page.request.get(f"{live_server}{icon}").headers["content-type"] == "image/png"
     assert outside == [] and errors == []
