@@ -23,7 +23,8 @@ def install(app: FastAPI) -> None:
                                    swagger_js_url=f"{VENDOR}/swagger-ui-dist/swagger-ui-bundle.js",
                                    swagger_css_url=f"{VENDOR}/swagger-ui-dist/swagger-ui.css",
                                    swagger_favicon_url=FAVICON,
-                                   # Tags start folded: expanded, Swagger UI 5.35 drew only the first two tags of this 143-operation document.
+                                   # Tags start folded: expanded, Swagger UI 5.35 drew only the first two tags
+                                   # of this 143-operation document.
                                    swagger_ui_parameters={"docExpansion": "none"})
         page.headers["Content-Security-Policy"] = CSP
         return page
