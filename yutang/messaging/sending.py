@@ -2,14 +2,14 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from yutang.messaging.adapters.base import Outbound, SendResult
 from yutang.messaging.messages import STAMP
 from yutang.messaging.models import ChannelConfig, Message, MessageAttempt
 from yutang.messaging.schemas import Status
-from yutang.storage import dialect, outbox
+from yutang.storage import claims, dialect, outbox
 from yutang.storage.topics import Topic
 
 MAX_ATTEMPTS = 6
@@ -20,16 +20,10 @@ STALE_CLAIM = timedelta(minutes=10)  # a sender that died mid-send: its messages
 
 def claim_due(session: Session, *, now: datetime, limit: int) -> list[tuple[Message, ChannelConfig]]:
     """Take due queued messages (any workspace) for sending; stale claims of a dead sender come back first."""
-    session.execute(update(Message).where(Message.status == Status.SENDING, Message.claimed_at < now - STALE_CLAIM)
-                    .values(status=Status.QUEUED.value, next_attempt_at=now))
-    query = dialect.of(session).claim(select(Message).where(Message.status == Status.QUEUED,
-                                                            Message.next_attempt_at <= now)
-                                      .order_by(Message.next_attempt_at, Message.id).limit(limit))
-    messages = list(session.scalars(query))
+    messages = claims.claim_due(session, Message, now=now, limit=limit, waiting=Status.QUEUED.value,
+                                taken=Status.SENDING.value, stale_after=STALE_CLAIM)
     configs: dict[int, ChannelConfig] = {}
     for message in messages:
-        message.status = Status.SENDING.value
-        message.claimed_at = now
         if message.channel_config_id not in configs:
             configs[message.channel_config_id] = session.get(ChannelConfig, message.channel_config_id)
     return [(m, configs[m.channel_config_id]) for m in messages]

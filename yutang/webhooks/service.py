@@ -16,7 +16,7 @@ from yutang.kit.clock import utcnow
 from yutang.kit.errors import NotFound
 from yutang.kit.pagination import decode_cursor, encode_cursor
 from yutang.messaging import vault
-from yutang.storage import dialect
+from yutang.storage import claims, dialect
 from yutang.warehouse.own_events import OwnEvent
 from yutang.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from yutang.webhooks.schemas import (
@@ -255,19 +255,12 @@ def _aware(value: datetime) -> datetime:
 
 def claim_due(session: Session, *, now: datetime, limit: int) -> list[tuple[WebhookDelivery, WebhookEndpoint]]:
     """Take due deliveries of enabled endpoints (any workspace); stale claims of a dead sender come back first."""
-    session.execute(update(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.SENDING,
-                                                  WebhookDelivery.claimed_at < now - STALE_CLAIM)
-                    .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now))
     enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
-    query = dialect.of(session).claim(
-        select(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.PENDING,
-                                      WebhookDelivery.next_attempt_at <= now, WebhookDelivery.endpoint_id.in_(enabled))
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
-    deliveries = list(session.scalars(query))
+    deliveries = claims.claim_due(session, WebhookDelivery, now=now, limit=limit, waiting=DeliveryStatus.PENDING.value,
+                                  taken=DeliveryStatus.SENDING.value, stale_after=STALE_CLAIM,
+                                  where=(WebhookDelivery.endpoint_id.in_(enabled),))
     endpoints: dict[int, WebhookEndpoint] = {}
     for delivery in deliveries:
-        delivery.status = DeliveryStatus.SENDING.value
-        delivery.claimed_at = now
         if delivery.endpoint_id not in endpoints:
             endpoints[delivery.endpoint_id] = session.get(WebhookEndpoint, delivery.endpoint_id)
     return [(d, endpoints[d.endpoint_id]) for d in deliveries]
