@@ -81,11 +81,12 @@ def test_broadcast_end_to_end(api, app, pipeline, world):
     # Two overlapping segments: A is in both and counted once.
     assert preview.json()["candidates"] == 7 and preview.json()["duplicates"] == 2
     assert preview.json()["audience"] == 5
-    # At 23:00 local every marketing message waits for the quiet hours to end (refusals come first).
+    # At 23:00 local the marketing messages wait for the quiet hours to end (refusals and caps come first).
     night = datetime.now(ZONE).replace(hour=23, minute=0, second=0, microsecond=0).replace(tzinfo=None)
     quiet = api.post("/v1/broadcasts/preview", json=body(world, "p", [world["city"]], send_at=night.isoformat()))
-    assert quiet.json()["by_reason"] == {"quiet_hours": 3, "consent_withdrawn:email": 1,
-                                         "refuses_personalised": 1}
+    assert quiet.json()["by_reason"] == {"cap:weekly": 1, "consent_withdrawn:email": 1, "refuses_personalised": 1}
+    assert quiet.json()["send"] == 0 and quiet.json()["deferred"] == 2
+    assert datetime.fromisoformat(quiet.json()["deferred_until"]) == (night + timedelta(hours=9)).replace(tzinfo=ZONE)
 
     # Two campaigns due together: the low-priority one to both segments, the high-priority one to the pick.
     # (Without send_at a broadcast starts at once in the background; here the test's clock starts them.)
@@ -151,6 +152,41 @@ def test_broadcast_end_to_end(api, app, pipeline, world):
     assert api.post(f"/v1/broadcasts/{low_id}/cancel").status_code == 409
     listed = api.get("/v1/broadcasts").json()["items"]
     assert [b["id"] for b in listed][:3] == [later_id, high_id, low_id]
+
+
+def test_quiet_hours_defer_until_they_end_and_a_cancel_withdraws(api, app, pipeline, world):
+    ids = world["ids"]
+    night = datetime.now(ZONE).replace(hour=23, minute=0, second=0, microsecond=0)
+    morning = night + timedelta(hours=9, minutes=1)
+    made = api.post("/v1/broadcasts", json=body(world, "夜间", [world["city"]], send_at=night.isoformat()))
+    app.state.broadcaster.run_due(now=night)
+    report = api.get(f"/v1/broadcasts/{made.json()['id']}").json()
+    # Nobody is reached at 23:00 and the broadcast says so: two wait for 08:00, three are suppressed.
+    assert report["status"] == "deferred"
+    assert report["summary"]["sent"] == 0 and report["summary"]["deferred"] == 2
+    assert datetime.fromisoformat(report["summary"]["deferred_until"]) == night + timedelta(hours=9)
+    assert recipients(api, made.json()["id"]) == {
+        ids["A"]: ("deferred", "quiet_hours"), ids["E"]: ("deferred", "quiet_hours"),
+        ids["B"]: ("suppressed", "cap:weekly"), ids["C"]: ("suppressed", "consent_withdrawn:email"),
+        ids["D"]: ("suppressed", "refuses_personalised")}
+    # A second night broadcast, then cancelled: its deferred messages are withdrawn, never sent.
+    other = api.post("/v1/broadcasts", json=body(world, "撤回", [world["picked"]], send_at=night.isoformat()))
+    app.state.broadcaster.run_due(now=night)
+    assert recipients(api, other.json()["id"])[ids["A"]] == ("deferred", "quiet_hours")
+    cancelled = api.post(f"/v1/broadcasts/{other.json()['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert {outcome for outcome, _ in recipients(api, other.json()["id"]).values()} == {"suppressed"}
+    assert cancelled.json()["summary"]["deferred"] == 0
+    assert api.post(f"/v1/broadcasts/{other.json()['id']}/cancel").status_code == 409
+
+    before = len(world["sink"].messages)
+    app.state.dispatcher.drain()  # still night for these messages: nothing goes out
+    assert len(world["sink"].messages) == before
+    app.state.dispatcher.drain(now=morning.astimezone(UTC))
+    assert len(world["sink"].messages) - before == 2
+    assert api.get(f"/v1/broadcasts/{made.json()['id']}").json()["by_state"] == {"sent": 2, "suppressed": 3}
+    assert api.get(f"/v1/broadcasts/{other.json()['id']}").json()["by_state"] == {"suppressed": len(
+        recipients(api, other.json()["id"]))}
 
 
 def test_bad_input_names_the_field(api, world):

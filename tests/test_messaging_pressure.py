@@ -52,6 +52,13 @@ CASES = [
      datetime(2026, 11, 25, 14, 0, tzinfo=UTC), RULES, [(True, None)]),
     ("before the quiet window ends in the morning", {}, [c()], datetime(2026, 11, 25, 0, 30, tzinfo=UTC), RULES,
      [(False, "quiet_hours")]),
+    ("at night a capped customer is suppressed by the cap, not deferred", {"history": (
+        Sent(datetime(2026, 11, 24, 2, 0, tzinfo=UTC), "email"), Sent(datetime(2026, 11, 24, 3, 0, tzinfo=UTC),
+                                                                     "email"))},
+     [c()], datetime(2026, 11, 25, 14, 0, tzinfo=UTC), RULES, [(False, "cap:weekly")]),
+    ("messages deferred past the quiet hours count against the cap", {}, [c(1), c(2), c(3)],
+     datetime(2026, 11, 25, 14, 0, tzinfo=UTC), RULES,
+     [(False, "quiet_hours"), (False, "quiet_hours"), (False, "cap:weekly")]),
     ("service ignores quiet hours", {}, [c(purpose="service")], datetime(2026, 11, 25, 14, 0, tzinfo=UTC), RULES,
      [(True, None)]),
     ("WeCom monthly cap", {"history": tuple(Sent(ago(days=d), "wecom", wecom_group_send=True) for d in (1, 3, 9, 15))},

@@ -15,6 +15,8 @@ def test_operator_composes_a_broadcast_and_reads_the_report(live_server, console
     api.post("/v1/messaging/channels", json={"kind": "null", "name": "测试通道"})
     api.post("/v1/messaging/templates", json={"name": "秋茶上新", "channel_kind": "null", "purpose": "marketing",
                                               "body": "{{ name }}，秋茶上新"})
+    api.post("/v1/messaging/templates", json={"name": "邮件新品", "channel_kind": "email", "purpose": "marketing",
+                                              "subject": "新品", "body": "秋茶"})
     ids = [api.post("/v1/customers", json={"name": f"顾客{n}", "city": "苏州", "identities": [
         {"kind": "phone", "value": f"1370000{n:04d}"}]}).json()["customer"]["id"] for n in range(4)]
     api.post(f"/v1/customers/{ids[0]}/consents", json={"channel": "personalised_marketing", "status": "withdrawn",
@@ -32,6 +34,8 @@ def test_operator_composes_a_broadcast_and_reads_the_report(live_server, console
     expect(page.get_by_role("heading", name="新建群发")).to_be_visible()
     page.get_by_label("名称").fill("秋茶")
     page.get_by_label("分群").select_option(label="苏州客户")
+    # Only templates of the channel's kind are offered (the email template is not).
+    expect(page.locator("select[name=template_id] option")).to_have_text(["秋茶上新"])
     page.get_by_role("button", name="计算受众人数").click()
     expect(page.locator("[data-figure=audience]")).to_have_text("4")
     expect(page.locator("[data-figure=send]")).to_have_text("3")
@@ -46,6 +50,7 @@ def test_operator_composes_a_broadcast_and_reads_the_report(live_server, console
     expect(page.locator("#by-state [data-state=suppressed]")).to_have_text("1")
     expect(page.locator("#by-reason [data-reason=refuses_personalised]")).to_have_text("1")
     expect(page.locator("#recipients tbody tr")).to_have_count(4)
+    expect(page.locator("#recipients")).to_contain_text("顾客1")  # named, linked to the archive
 
     page.get_by_role("link", name="群发").click()
     expect(page.locator("#broadcasts")).to_contain_text("秋茶")

@@ -116,6 +116,17 @@ def identities_of(session: Session, *, customer_ids: list[int]) -> dict[int, lis
     return result
 
 
+def display_names(session: Session, *, actor: Actor, customer_ids: list[int]) -> dict[int, str]:
+    """The names of those of the customers the actor may see, masked unless their role may see personal data."""
+    see_pii = actor.can(Permission.SEE_PII)
+    names: dict[int, str] = {}
+    for start in range(0, len(customer_ids), 1_000):
+        query = visible(actor).with_only_columns(Customer.id, Customer.name).where(
+            Customer.id.in_(customer_ids[start:start + 1_000]))
+        names.update({cid: (name if see_pii else mask_name(name)) for cid, name in session.execute(query) if name})
+    return names
+
+
 def present(session: Session, *, actor: Actor, customers: list[Customer]) -> list[CustomerOut]:
     """API shapes for customers, with identities and personal data masked unless the role may see it."""
     see_pii = actor.can(Permission.SEE_PII)

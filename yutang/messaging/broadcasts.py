@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.clock import as_utc, utcnow
@@ -30,6 +30,12 @@ from yutang.workspaces.access import Actor, Permission, system_actor
 
 log = logging.getLogger(__name__)
 SCHEDULED, SENDING, SENT, CANCELLED, FAILED = "scheduled", "sending", "sent", "cancelled", "failed"
+# A started broadcast says what happened: all sent now, some or all waiting for the quiet hours to end, or none
+# sent at all (everyone suppressed, or nobody in the audience).
+PARTLY_DEFERRED, DEFERRED, NONE_SENT = "partly_deferred", "deferred", "none_sent"
+SUPPRESSED = "suppressed"  # a recipient's outcome besides sent and deferred
+CANCELLABLE = (SCHEDULED, PARTLY_DEFERRED, DEFERRED)
+WITHDRAWN = "broadcast_cancelled"  # the reason given to deferred messages a cancel withdraws
 STALE_SENDING = timedelta(minutes=30)  # longer than planning and queueing a million take
 # Until a workspace sets its own: at most 2 marketing messages a week, quiet 22:00–08:00, WeCom's 4 a month.
 DEFAULT_PRESSURE = PressureIn(caps=[{"name": "marketing_week", "limit": 2, "window_days": 7}], quiet_start="22:00",
@@ -139,15 +145,43 @@ def list_broadcasts(session: Session, *, actor: Actor, status: str | None = None
 
 
 def cancel(session: Session, *, actor: Actor, broadcast_id: int) -> Broadcast:
-    """Cancel a broadcast that has not started."""
+    """Cancel a broadcast that has not started, or withdraw the messages it deferred past the quiet hours."""
     actor.require(Permission.BULK)
     broadcast = get(session, actor=actor, broadcast_id=broadcast_id)
-    if broadcast.status != SCHEDULED:
+    if broadcast.status not in CANCELLABLE:
         raise Conflict(f"a {broadcast.status} broadcast cannot be cancelled", field="broadcast_id")
+    withdrawn = 0
+    if broadcast.status != SCHEDULED:
+        waiting = select(BroadcastRecipient.message_id).where(BroadcastRecipient.broadcast_id == broadcast.id,
+                                                              BroadcastRecipient.outcome == DEFERRED)
+        withdrawn = service.withdraw_queued(session, actor=actor, message_ids=list(session.scalars(waiting)),
+                                            reason=WITHDRAWN)
+        session.execute(update(BroadcastRecipient).where(
+            BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.outcome == DEFERRED,
+            BroadcastRecipient.message_id.in_(withdrawn)).values(outcome=SUPPRESSED, reason=WITHDRAWN))
+        summary = dict(broadcast.summary)
+        summary["deferred"] = summary.get("deferred", 0) - len(withdrawn)
+        summary["suppressed"] = summary.get("suppressed", 0) + len(withdrawn)
+        summary["by_reason"] = {**summary.get("by_reason", {}), WITHDRAWN: len(withdrawn)}
+        summary.pop("deferred_until", None) if not summary["deferred"] else None
+        broadcast.summary, withdrawn = summary, len(withdrawn)
     broadcast.status, broadcast.cancelled_at = CANCELLED, utcnow()
     workspaces_service.record(session, actor=actor, action="broadcast.cancelled", entity_type="broadcast",
-                              entity_id=broadcast.id)
+                              entity_id=broadcast.id, changes={"withdrawn": withdrawn})
     return broadcast
+
+
+def status_of(summary: dict) -> str:
+    """A started broadcast's status from what its plan did."""
+    if summary.get("deferred"):
+        return PARTLY_DEFERRED if summary.get("sent") else DEFERRED
+    return SENT if summary.get("sent") else NONE_SENT
+
+
+def _outcome(status: str, deferred: bool) -> str:
+    if status != "queued":
+        return SUPPRESSED
+    return DEFERRED if deferred else SENT
 
 
 def delivery_states(session: Session, *, broadcast_id: int) -> dict[str, int]:
@@ -242,25 +276,28 @@ def send(session: Session, warehouse, *, workspace_id: int, broadcast_ids: list[
     for broadcast in broadcasts:
         plan = plans[broadcast.id]
         customer_ids = plan.customer_ids()
+        deferrals = plan.deferrals()
         outcomes = service.queue_many(session, actor=actor, config=configs[broadcast.id],
                                       template=templates[broadcast.id], customer_ids=customer_ids,
-                                      reasons=plan.reasons()) if customer_ids else {}
+                                      reasons=plan.reasons(), defer=deferrals) if customer_ids else {}
         rows = [{"workspace_id": workspace_id, "broadcast_id": broadcast.id, "customer_id": cid,
-                 "outcome": "sent" if status == "queued" else "suppressed", "reason": reason, "message_id": mid,
-                 "created_at": now} for cid, (mid, status, reason) in outcomes.items()]
+                 "outcome": _outcome(status, cid in deferrals), "reason": "quiet_hours" if status == "queued"
+                 and cid in deferrals else reason, "message_id": mid, "created_at": now}
+                for cid, (mid, status, reason) in outcomes.items()]
         for start in range(0, len(rows), 10_000):
             session.execute(insert(BroadcastRecipient.__table__), rows[start:start + 10_000])
         by_reason: dict[str, int] = defaultdict(int)
         for row in rows:
-            if row["reason"]:
+            if row["outcome"] == SUPPRESSED:
                 by_reason[row["reason"]] += 1
+        counted = {outcome: sum(1 for r in rows if r["outcome"] == outcome) for outcome in (SENT, DEFERRED, SUPPRESSED)}
         summary = {"candidates": plan.candidates, "duplicates": plan.duplicates, "audience": len(rows),
-                   "sent": sum(1 for r in rows if r["outcome"] == "sent"),
-                   "suppressed": sum(1 for r in rows if r["outcome"] == "suppressed"), "by_reason": dict(by_reason)}
-        quiet = [d.retry_at for _, d in plan.groups if d.reason == "quiet_hours" and d.retry_at]
-        if quiet:
-            summary["quiet_hours_end"] = min(quiet).isoformat()
-        broadcast.summary, broadcast.status, broadcast.finished_at = summary, SENT, utcnow()
+                   **counted, "by_reason": dict(by_reason)}
+        if counted[DEFERRED]:
+            summary["deferred_until"] = min(deferrals[r["customer_id"]] for r in rows
+                                            if r["outcome"] == DEFERRED).isoformat()
+        broadcast.summary, broadcast.finished_at = summary, utcnow()
+        broadcast.status = status_of(summary)
         workspaces_service.record(session, actor=actor, action="broadcast.sent", entity_type="broadcast",
                                   entity_id=broadcast.id, changes={k: v for k, v in summary.items()
                                                                    if k != "by_reason"})

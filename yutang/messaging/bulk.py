@@ -1,6 +1,8 @@
 """One template queued for many customers in a few statements (broadcasts, scripts, benchmarks)."""
 
-from sqlalchemy import insert
+from datetime import datetime
+
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
@@ -29,11 +31,13 @@ def enqueue_bulk(session: Session, *, actor: Actor, config: ChannelConfig, templ
 
 def queue_many(session: Session, *, actor: Actor, config: ChannelConfig, template: MessageTemplate,
                customer_ids: list[int], purpose: str | None = None,
-               reasons: dict[int, str] | None = None) -> dict[int, tuple[int, str, str | None]]:
+               reasons: dict[int, str] | None = None,
+               defer: dict[int, datetime] | None = None) -> dict[int, tuple[int, str, str | None]]:
     """Render and queue one template for many customers; `reasons` suppresses some with a reason decided before
-    (contact pressure). Returns per customer (message id, status, reason)."""
+    (contact pressure), `defer` queues some to go out only at the time given (the end of the quiet hours).
+    Returns per customer (message id, status, reason)."""
     actor.require(Permission.BULK)
-    reasons = reasons or {}
+    reasons, defer = reasons or {}, defer or {}
     if template.channel_kind != config.kind:
         raise Invalid(f"the template is for {template.channel_kind}, the channel is {config.kind}",
                       field="template_id")
@@ -69,7 +73,7 @@ def queue_many(session: Session, *, actor: Actor, config: ChannelConfig, templat
                "payload": templating.render_payload(payload, v) if payload else {},
                "status": Status.SUPPRESSED.value if reason else Status.QUEUED.value, "error_code": reason}
         # Only the time that applies (queued and suppressed rows go in separate statements).
-        row["failed_at" if reason else "next_attempt_at"] = now
+        row["failed_at" if reason else "next_attempt_at"] = now if reason else defer.get(customer.id, now)
         rows.append(row)
     if not rows:
         return {}
@@ -102,3 +106,25 @@ def _addresses(session: Session, *, config: ChannelConfig, customer_ids: list[in
                 for cid in customer_ids}
     return customers_service.identity_values(session, customer_ids=customer_ids, kind=ADDRESS_KIND[config.kind],
                                              namespace=address_namespace(config))
+
+
+def withdraw_queued(session: Session, *, actor: Actor, message_ids: list[int], reason: str) -> list[int]:
+    """Suppress, with the reason, those of the messages still queued (not yet claimed by the sender); their ids."""
+    actor.require(Permission.BULK)
+    table, now, withdrawn = Message.__table__, utcnow(), []
+    for start in range(0, len(message_ids), 5_000):
+        rows = session.execute(
+            update(table).where(table.c.workspace_id == actor.workspace_id, table.c.status == Status.QUEUED.value,
+                                table.c.id.in_(message_ids[start:start + 5_000]))
+            .values(status=Status.SUPPRESSED.value, error_code=reason, failed_at=now, next_attempt_at=None)
+            .returning(table.c.id, table.c.customer_id, table.c.channel_config_id, table.c.purpose,
+                       table.c.template_id)).all()
+        by_send: dict[tuple, list[list]] = {}
+        for mid, cid, config_id, purpose, template_id in rows:
+            by_send.setdefault((config_id, purpose, template_id), []).append([mid, cid, reason])
+            withdrawn.append(mid)
+        for (config_id, purpose, template_id), batch in by_send.items():
+            outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.MESSAGE_BATCH, entity_id=None,
+                        payload={"state": Status.SUPPRESSED.value, "channel_config_id": config_id,
+                                 "purpose": purpose, "template_id": template_id, "messages": batch})
+    return withdrawn

@@ -52,22 +52,38 @@ class CampaignPlan:
         return sorted(cid for ids, _ in self.groups for cid in ids)
 
     def reasons(self) -> dict[int, str]:
-        """The suppressed customers and why."""
-        return {cid: decision.reason or "unknown" for ids, decision in self.groups if not decision.send
-                for cid in ids}
+        """The suppressed customers and why (not those only waiting for the quiet hours to end)."""
+        return {cid: decision.reason or "unknown" for ids, decision in self.groups
+                if not decision.send and not _deferred(decision) for cid in ids}
+
+    def deferrals(self) -> dict[int, datetime]:
+        """The customers held only by the quiet hours, and when those end (UTC)."""
+        return {cid: decision.retry_at for ids, decision in self.groups if _deferred(decision) for cid in ids}
 
     def counts(self) -> dict[str, Any]:
-        """Send / suppressed by reason (duplicates, kept once, counted apart)."""
+        """Send now / deferred past the quiet hours / suppressed by reason (duplicates, kept once, counted apart)."""
         by_reason: dict[str, int] = defaultdict(int)
-        sending = audience = 0
+        sending = deferred = audience = 0
+        until: datetime | None = None
         for ids, decision in self.groups:
             audience += len(ids)
             if decision.send:
                 sending += len(ids)
+            elif _deferred(decision):
+                deferred += len(ids)
+                until = decision.retry_at if until is None else min(until, decision.retry_at)
             else:
                 by_reason[decision.reason or "unknown"] += len(ids)
-        return {"candidates": self.candidates, "duplicates": self.duplicates, "audience": audience,
-                "send": sending, "suppressed": audience - sending, "by_reason": dict(by_reason)}
+        counts = {"candidates": self.candidates, "duplicates": self.duplicates, "audience": audience,
+                  "send": sending, "deferred": deferred, "suppressed": audience - sending - deferred,
+                  "by_reason": dict(by_reason)}
+        if until is not None:
+            counts["deferred_until"] = until
+        return counts
+
+
+def _deferred(decision: pressure.Decision) -> bool:
+    return decision.reason == "quiet_hours" and decision.retry_at is not None
 
 
 def history_since(rules: pressure.Rules, now: datetime) -> datetime:

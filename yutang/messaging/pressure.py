@@ -5,11 +5,11 @@ refusal, what they were sent recently) and get back, per candidate, send or supp
 
 - duplicate: the same campaign reached the customer through two overlapping audiences (kept once);
 - consent_withdrawn:<channel> / refuses_personalised: marketing the customer said no to;
-- quiet_hours: local time (customer's zone, else the workspace's) inside the quiet window; `retry_at` says
-  when the window ends (UTC);
 - cap:<name>: a frequency cap, global or per channel, over a rolling window, counting what was sent before
   and what this run already let through;
-- wecom_monthly_cap: WeCom's own limit on group sends a customer receives per calendar month.
+- wecom_monthly_cap: WeCom's own limit on group sends a customer receives per calendar month;
+- quiet_hours: local time (customer's zone, else the workspace's) inside the quiet window, decided last: the
+  message is not lost but deferred, `retry_at` says when the window ends (UTC), and it counts against the caps.
 Competing campaigns are decided highest priority first, so a cap spends itself on the most important one.
 Service messages skip the caps and quiet hours (consent still applies to marketing only).
 """
@@ -142,10 +142,6 @@ def decide(candidates: list[Candidate], customers: dict[int, Customer], rules: R
             if not marketing:
                 decisions[index] = Decision(c.customer_id, c.campaign_id, True)
                 continue
-            until = _quiet_until(rules, zone, now)
-            if until is not None:
-                suppress("quiet_hours", until)
-                continue
             sent = [s for s in customer.history if s.purpose == "marketing"] + accepted
             over = next((cap for cap in rules.caps
                          if (cap.channel is None or cap.channel == c.channel)
@@ -161,6 +157,11 @@ def decide(candidates: list[Candidate], customers: dict[int, Customer], rules: R
                 if this_month >= rules.wecom_group_sends_per_month:
                     suppress("wecom_monthly_cap")
                     continue
+            # A message held by the quiet hours still goes out (when they end), so it counts against the caps.
             accepted.append(Sent(at=now, channel=c.channel, wecom_group_send=c.wecom_group_send))
+            until = _quiet_until(rules, zone, now)
+            if until is not None:
+                suppress("quiet_hours", until)
+                continue
             decisions[index] = Decision(c.customer_id, c.campaign_id, True)
     return [decisions[i] for i in range(len(candidates))]

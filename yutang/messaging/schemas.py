@@ -341,8 +341,10 @@ class BroadcastPreviewOut(BaseModel):
     duplicates: int
     audience: int
     send: int
+    deferred: int = Field(description="held by the quiet hours only: queued to go out when they end")
+    deferred_until: datetime | None = Field(None, description="when the first quiet hours end")
     suppressed: int
-    by_reason: dict[str, int]
+    by_reason: dict[str, int] = Field(description="the suppressed, by reason (not the deferred)")
 
 
 class RecipientOut(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from yutang.messaging.bulk import (
     enqueue_bulk,
     queue_many,
+    withdraw_queued,
 )
 from yutang.messaging.channel_configs import (
     REQUIRED,
@@ -118,6 +119,7 @@ __all__ = [
     "suppression",
     "update_channel",
     "update_template",
+    "withdraw_queued",
     "variables_for",
 ]
 

@@ -84,6 +84,8 @@ LABELS = {
     "refuses_personalised": N_("Refuses personalised marketing"), "wecom_monthly_cap": N_("WeCom monthly cap"),
     "no_address": N_("No address on the channel"), "customer_merged": N_("Customer merged"),
     "customer_erased": N_("Customer erased"), "merge": N_("Merged in"),
+    "deferred": N_("Deferred past quiet hours"), "partly_deferred": N_("Sent, part deferred past quiet hours"),
+    "none_sent": N_("Nobody sent to"), "broadcast_cancelled": N_("Broadcast cancelled"),
     "Segment Entered": N_("Entered a segment"), "Segment Exited": N_("Left a segment"),
 }
 

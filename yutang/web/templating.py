@@ -26,10 +26,13 @@ def money(fen: int | None, currency: str = "CNY") -> str:
 
 
 @pass_context
-def local_time(context, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An aware datetime as wall time in the workspace's zone (the `tz` in the template context)."""
-    if value is None:
+def local_time(context, value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An aware datetime (or its ISO text, as JSON columns keep it) as wall time in the workspace's zone (the `tz`
+    in the template context)."""
+    if not value:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.astimezone(ZoneInfo(context.get("tz") or "Asia/Shanghai")).strftime(fmt)
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
+from yutang.customers import service as customers_service
 from yutang.kit.errors import DomainError
 from yutang.messaging import broadcasts, service
 from yutang.messaging.schemas import BroadcastIn
@@ -25,6 +26,7 @@ def _composer(page: Page, **extra) -> dict:
             "channels": [c for c in service.list_channels(page.session, actor=page.actor) if c.enabled],
             "templates": [t for t in service.list_templates(page.session, actor=page.actor)
                           if t.purpose != "quick_reply"],
+            "channel_kinds": {c.id: c.kind for c in service.list_channels(page.session, actor=page.actor)},
             "can_send": page.actor.can(Permission.BULK), "errors": {}, "form": {}} | extra
 
 
@@ -40,6 +42,13 @@ def broadcast_list(request: Request):
     """Broadcasts and the composer."""
     with console(request) as page:
         return page.render("messaging/broadcasts.html", **_composer(page))
+
+
+@router.get("/broadcasts/template-options")
+def broadcast_template_options(request: Request, channel_id: str = ""):
+    """The template choice for the chosen channel: only templates of its kind (HTMX partial)."""
+    with console(request, read_only=True) as page:
+        return page.render("messaging/_template_select.html", **_composer(page, form={"channel_id": channel_id}))
 
 
 @router.post("/broadcasts/preview")
@@ -89,10 +98,11 @@ def broadcast_report(request: Request, broadcast_id: int):
     """A broadcast's delivery report: messages by state, suppressions by reason, the first recipients."""
     with console(request) as page:
         broadcast = broadcasts.get(page.session, actor=page.actor, broadcast_id=broadcast_id)
-        return page.render("messaging/broadcast.html", broadcast=broadcast,
+        rows = broadcasts.recipients(page.session, actor=page.actor, broadcast_id=broadcast.id, limit=100)
+        names = customers_service.display_names(page.session, actor=page.actor,
+                                                customer_ids=[r.customer_id for r, _ in rows if r.customer_id])
+        return page.render("messaging/broadcast.html", broadcast=broadcast, recipients=rows, names=names,
                            by_state=broadcasts.delivery_states(page.session, broadcast_id=broadcast.id),
-                           recipients=broadcasts.recipients(page.session, actor=page.actor,
-                                                            broadcast_id=broadcast.id, limit=100),
                            can_send=page.actor.can(Permission.BULK))
 
 

@@ -267,7 +267,10 @@ def segment_page(request: Request, pipeline: CaughtUp, segment_id: int, after: i
         else:
             rows = membership.members(segment_id=segment.id, after_id=after, limit=51)
             total = membership.counts(segment_ids=[segment.id]).get(segment.id, 0)
+        names = customers_service.display_names(page.session, actor=page.actor,
+                                                customer_ids=[cid for cid, _ in rows[:50]])
         return page.render("segments/detail.html", segment=segment, members=rows[:50], total=total, words=WORDS,
+                           names=names,
                            can_pick=segment.kind == segments_service.STATIC and page.actor.can(Permission.WRITE),
                            next_after=rows[49][0] if len(rows) > 50 else None,
                            rule_text=json.dumps(segment.rule, ensure_ascii=False, indent=2) if segment.rule else "")
