@@ -20,7 +20,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from yutang.kit.errors import DomainError, Invalid, Unauthorized
 from yutang.runtime.database import Database
 from yutang.runtime.pipeline import Pipeline
-from yutang.web.i18n import N_, chosen_locale, supported
+from yutang.web.errors import domain_message, validation_message
+from yutang.web.i18n import chosen_locale, supported
 from yutang.web.templating import Templates
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor
@@ -28,7 +29,6 @@ from yutang.workspaces.access import Actor
 SESSION_COOKIE = "yutang_console"
 SESSION_MAX_AGE = 12 * 3600
 HOME = "/console/customers"
-REQUIRED = N_("This field is required.")
 
 
 @dataclass
@@ -170,11 +170,10 @@ def form_errors(exc: ValidationError | DomainError, gettext: Callable[[str], str
                 fields: Collection[str]) -> dict[str, str]:
     """The first message per form field, and under '' what concerns the form as a whole."""
     if isinstance(exc, DomainError):
-        found = [(e.field.split(".")[0].split("[")[0], e.message) for e in exc.errors] or [("", exc.detail)]
+        found = ([(e.field.split(".")[0].split("[")[0], domain_message(e.message, gettext)) for e in exc.errors]
+                 or [("", domain_message(exc.detail, gettext))])
     else:
-        found = [(str(e["loc"][0]) if e["loc"] else "",
-                  gettext(REQUIRED) if e["type"] == "missing" or e.get("input") == "" else e["msg"])
-                 for e in exc.errors()]
+        found = [(str(e["loc"][0]) if e["loc"] else "", validation_message(e, gettext)) for e in exc.errors()]
     errors: dict[str, str] = {}
     for field, message in found:
         errors.setdefault(field if field in fields else "", message)

@@ -16,11 +16,20 @@ from yutang.web.routes import (
     webhooks,
 )
 
+SECTIONS = (auth, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle, dead_letters,
+            webhooks)
+PREFIX = "/console"
+
 
 def console_router() -> APIRouter:
     """Every /console route."""
     router = APIRouter(include_in_schema=False)
-    for module in (auth, customers, channels, tags, segments, messaging, broadcasts, loyalty,
-                   lifecycle, dead_letters, webhooks):
-        router.include_router(module.router, prefix="/console")
+    for module in SECTIONS:
+        router.include_router(module.router, prefix=PREFIX)
     return router
+
+
+def console_routes() -> list[tuple[str, str]]:
+    """(method, path) of every console route, e.g. ("GET", "/console/customers/{customer_id}")."""
+    return sorted({(method, PREFIX + route.path) for module in SECTIONS for route in module.router.routes
+                   for method in getattr(route, "methods", ())})
