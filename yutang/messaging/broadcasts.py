@@ -154,17 +154,21 @@ def cancel(session: Session, *, actor: Actor, broadcast_id: int) -> Broadcast:
     if broadcast.status != SCHEDULED:
         waiting = select(BroadcastRecipient.message_id).where(BroadcastRecipient.broadcast_id == broadcast.id,
                                                               BroadcastRecipient.outcome == DEFERRED)
-        withdrawn = service.withdraw_queued(session, actor=actor, message_ids=list(session.scalars(waiting)),
-                                            reason=WITHDRAWN)
+        withdrawn = len(service.withdraw_queued(session, actor=actor, message_ids=list(session.scalars(waiting)),
+                                                reason=WITHDRAWN))
+        # By the messages' new state, not an id list: a large audience would overflow SQLite's bound parameters.
         session.execute(update(BroadcastRecipient).where(
             BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.outcome == DEFERRED,
-            BroadcastRecipient.message_id.in_(withdrawn)).values(outcome=SUPPRESSED, reason=WITHDRAWN))
+            select(Message.id).where(Message.id == BroadcastRecipient.message_id,
+                                     Message.error_code == WITHDRAWN).exists())
+            .values(outcome=SUPPRESSED, reason=WITHDRAWN))
         summary = dict(broadcast.summary)
-        summary["deferred"] = summary.get("deferred", 0) - len(withdrawn)
-        summary["suppressed"] = summary.get("suppressed", 0) + len(withdrawn)
-        summary["by_reason"] = {**summary.get("by_reason", {}), WITHDRAWN: len(withdrawn)}
-        summary.pop("deferred_until", None) if not summary["deferred"] else None
-        broadcast.summary, withdrawn = summary, len(withdrawn)
+        summary["deferred"] = summary.get("deferred", 0) - withdrawn
+        summary["suppressed"] = summary.get("suppressed", 0) + withdrawn
+        summary["by_reason"] = {**summary.get("by_reason", {}), WITHDRAWN: withdrawn}
+        if not summary["deferred"]:
+            summary.pop("deferred_until", None)
+        broadcast.summary = summary
     broadcast.status, broadcast.cancelled_at = CANCELLED, utcnow()
     workspaces_service.record(session, actor=actor, action="broadcast.cancelled", entity_type="broadcast",
                               entity_id=broadcast.id, changes={"withdrawn": withdrawn})
