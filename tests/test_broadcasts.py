@@ -29,6 +29,13 @@ def daytime_after(instant: datetime) -> datetime:
     return local.astimezone(UTC)
 
 
+def night_after(instant: datetime) -> datetime:
+    """The first 23:00 in Shanghai after instant (so what was sent before instant falls inside the caps' window)."""
+    local = (instant + timedelta(minutes=1)).astimezone(ZONE)
+    night = local.replace(hour=23, minute=0, second=0, microsecond=0)
+    return night if night > local else night + timedelta(days=1)
+
+
 @pytest.fixture
 def world(api, app, pipeline, smtp):
     sink, port = smtp
@@ -82,10 +89,11 @@ def test_broadcast_end_to_end(api, app, pipeline, world):
     assert preview.json()["candidates"] == 7 and preview.json()["duplicates"] == 2
     assert preview.json()["audience"] == 5
     # At 23:00 local the marketing messages wait for the quiet hours to end (refusals and caps come first).
-    night = datetime.now(ZONE).replace(hour=23, minute=0, second=0, microsecond=0).replace(tzinfo=None)
+    night = night_after(utcnow()).replace(tzinfo=None)
     quiet = api.post("/v1/broadcasts/preview", json=body(world, "p", [world["city"]], send_at=night.isoformat()))
     assert quiet.json()["by_reason"] == {"cap:weekly": 1, "consent_withdrawn:email": 1, "refuses_personalised": 1}
     assert quiet.json()["send"] == 0 and quiet.json()["deferred"] == 2
+    assert quiet.json()["sample_customer_id"] in ids.values()  # a deferred recipient still reads the message
     assert datetime.fromisoformat(quiet.json()["deferred_until"]) == (night + timedelta(hours=9)).replace(tzinfo=ZONE)
 
     # Two campaigns due together: the low-priority one to both segments, the high-priority one to the pick.
@@ -133,6 +141,11 @@ def test_broadcast_end_to_end(api, app, pipeline, world):
     assert (ids["B"], "Message Suppressed", "cap:weekly") in rows
     assert (ids["D"], "Message Suppressed", "refuses_personalised") in rows
     assert sum(1 for cid, event, _ in rows if cid == ids["A"] and event == "Message Sent") == 2
+    # The queued events name their broadcast (pond health tells broadcasts from single sends by it).
+    queued = pipeline.warehouse.query(
+        "SELECT customer_id FROM events WHERE workspace_id = %(w)s AND event = 'Message Queued' "
+        "AND properties ->> 'broadcast_id' = %(b)s", {"w": api.get("/v1/workspace").json()["id"], "b": str(low_id)})
+    assert queued == [(ids["A"],)]
 
     # Filters and cursor paging of the outcome.
     assert set(recipients(api, low_id, reason="cap:weekly")) == {ids["B"], ids["E"]}
@@ -156,7 +169,7 @@ def test_broadcast_end_to_end(api, app, pipeline, world):
 
 def test_quiet_hours_defer_until_they_end_and_a_cancel_withdraws(api, app, pipeline, world):
     ids = world["ids"]
-    night = datetime.now(ZONE).replace(hour=23, minute=0, second=0, microsecond=0)
+    night = night_after(utcnow())
     morning = night + timedelta(hours=9, minutes=1)
     made = api.post("/v1/broadcasts", json=body(world, "夜间", [world["city"]], send_at=night.isoformat()))
     app.state.broadcaster.run_due(now=night)

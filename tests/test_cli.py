@@ -16,6 +16,7 @@ def cli_env(monkeypatch, settings, database, pipeline):
     monkeypatch.setenv("YUTANG_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("YUTANG_SECRET_KEY", settings.secret_key)
     monkeypatch.setenv("YUTANG_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("YUTANG_WAREHOUSE_URL", settings.resolved_warehouse_url)
     # The commands open the tests' own stores; the tests' server must not relay beside them (one relay per store,
     # as in production, where the server owns the warehouse file).
     pipeline.pause()
@@ -69,12 +70,77 @@ def test_import_orders_csv(cli_env, tmp_path, tenant, api):
 
 
 @pytest.mark.slow
-def test_demo_seeds_a_brand_without_serving(cli_env):
-    result = runner.invoke(app, ["demo", "--showcase", "20", "--visitors", "300", "--no-serve"])
+def test_demo_seeds_a_brand_without_serving(cli_env, client):
+    result = runner.invoke(app, ["demo", "--showcase", "20", "--visitors", "600", "--no-serve"])
     assert result.exit_code == 0, result.output
-    assert "console: http://127.0.0.1:8000/console/login?key=yt_" in result.output
+    assert "http://127.0.0.1:8000/console/sign-in/ysl_" in result.output and "key=" not in result.output
     assert "passed" in result.output and "left contact" in result.output
+    for part in ("showcase customers", "OneID merges", "crowd", "lifecycle", "segments", "loyalty", "messaging"):
+        assert f"{part} " in result.output.split("seeding: ")[1].splitlines()[0]
     customers = int(result.output.split("': ")[1].split(" customers")[0])
-    assert 20 + 60 < customers < 20 + 300
-    again = runner.invoke(app, ["demo", "--no-serve"])  # a second run reuses the brand and issues a new key
+    assert 20 + 120 < customers < 20 + 600
+    key = result.output.split("API key (owner): ")[1].split()[0]
+    api = lambda path: client.get(path, headers={"Authorization": f"Bearer {key}"}).json()  # noqa: E731
+
+    # OneID: a customer first seen on Tmall and in the mini program, merged, with the merge in their archive.
+    merged = api("/v1/customers?q=林晓雯")["items"]
+    assert len(merged) == 1
+    archive = api(f"/v1/customers/{merged[0]['id']}/archive")
+    kinds = {i["kind"] for i in archive["customer"]["identities"]}
+    assert archive["merges"] and kinds >= {"marketplace_buyer", "phone", "wechat_unionid", "email"}
+    assert archive["scores"] is not None  # lifecycle computed at seed
+    overview = api("/v1/lifecycle/overview")
+    assert overview["computed_at"] and sum(s["customers"] for s in overview["stages"] if s["stage"] != "prospect")
+    # Segments with their members built.
+    segments = {s["name"]: s for s in api("/v1/segments")["items"]}
+    assert set(segments) == {"高价值复购", "沉睡唤醒", "新客首购", "绿茶爱好者", "春茶品鉴会邀请名单"}
+    assert segments["春茶品鉴会邀请名单"]["kind"] == "static"
+    assert all(s["member_count"] > 0 for s in segments.values()), segments
+    # Loyalty: rules, three tiers, coupons issued and redeemed, submissions waiting, balances.
+    assert len(api("/v1/loyalty/rules")) == 3
+    assert [t["name"] for t in api("/v1/loyalty/tiers")] == ["银卡会员", "金卡会员", "黑金会员"]
+    templates = api("/v1/loyalty/coupon-templates")
+    assert sum(t["issued_count"] for t in templates) > 0
+    assert sum(api(f"/v1/loyalty/coupon-templates/{t['id']}/stats")["redeemed"] for t in templates) > 0
+    assert len(api("/v1/loyalty/submissions?status=pending")["items"]) >= 5
+    assert api(f"/v1/loyalty/customers/{merged[0]['id']}/points")["balance"] > 0
+    # Messaging: channels at the sinks, templates per kind, a past broadcast with its report, messages, the inbox.
+    channels = api("/v1/messaging/channels")
+    assert {c["kind"] for c in channels} == {"sms", "email", "webhook", "wecom"}  # WeCom: the stores' 活码
+    assert all(c["settings"].get("url", "").startswith("http://127.0.0.1:") or c["settings"].get("host") ==
+               "127.0.0.1" for c in channels if c["kind"] != "wecom")
+    assert {t["channel_kind"] for t in api("/v1/messaging/templates")} >= {"sms", "email", "webhook", "wecom"}
+    sent = [b for b in api("/v1/broadcasts")["items"] if b["status"] == "sent"]
+    assert len(sent) == 1 and sent[0]["summary"]["sent"] > 0
+    assert sent[0]["summary"]["by_reason"]["consent_withdrawn:sms"] == 2
+    assert sent[0]["by_state"].get("delivered", 0) + sent[0]["by_state"].get("read", 0) > 0
+    states = {m["status"] for m in api("/v1/messages?limit=200")["items"]}
+    assert {"delivered", "read", "received"} <= states
+    threads = api("/v1/inbox/threads?status=open")["items"]
+    assert len(threads) >= 3
+    replied = api(f"/v1/inbox/threads/{threads[-1]['id']}")
+    assert {m["direction"] for m in replied["messages"]} == {"in", "out"}
+
+    again = runner.invoke(app, ["demo", "--no-serve"])  # a second run reuses the brand and replaces the key
     assert again.exit_code == 0 and f"demo workspace 'demo-tea': {customers} customers" in again.output
+    first, second = (_printed(run.output, "API key (owner): ") for run in (result, again))
+    assert client.get("/v1/me", headers={"Authorization": f"Bearer {first}"}).status_code == 401
+    api = lambda path: client.get(path, headers={"Authorization": f"Bearer {second}"}).json()  # noqa: E731
+    assert len(api("/v1/segments")["items"]) == 5 and len(api("/v1/messaging/channels")) == 4
+    link = _printed(again.output, "http://127.0.0.1:8000")
+    assert client.post(link, follow_redirects=False).status_code == 303
+    assert client.post(link, follow_redirects=False).status_code == 400  # used once
+
+
+def test_sign_in_link_command(cli_env, client, tenant):
+    result = runner.invoke(app, ["workspace", "sign-in-link", tenant.slug, "--base-url", "https://crm.example/"])
+    assert result.exit_code == 0, result.output
+    url = result.stdout.strip()
+    assert url.startswith("https://crm.example/console/sign-in/ysl_")
+    assert client.post(url.removeprefix("https://crm.example"), follow_redirects=False).status_code == 303
+    missing = runner.invoke(app, ["workspace", "sign-in-link", tenant.slug, "--member", "999999"])
+    assert missing.exit_code != 0 and "member" in missing.output
+
+
+def _printed(output: str, prefix: str) -> str:
+    return next(line.split(prefix, 1)[1].split()[0] for line in output.splitlines() if prefix in line)

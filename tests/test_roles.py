@@ -109,7 +109,7 @@ def test_audit_log_records_who_changed_what(api, client, pool):
     assert latest["changes"] == {"city": "上海"}
 
 
-ROLES = ("owner", "operator", "analyst", "guide")
+ROLES = ("owner", "operator", "analyst", "guide", "store_manager", "region_manager")
 # A preview for the victim customer (the shared sample renders sample data for no customer).
 PREVIEW = (("post", "/v1/messaging/templates/preview"),
            {"template_id": "{template_id}", "customer_id": "{customer_id}"})

@@ -41,7 +41,9 @@ def test_builder_counts_saves_lists_and_explains(app, database, tenant, pipeline
     assert 'data-count="0"' in both.text
     broken = client.post("/console/segments/preview", headers=HTMX, data=_form(
         type_0="event", event_0="Signed In", op_0="gte", value_0="many"))
-    assert "rule.all[0].value" in broken.text
+    assert "比较值：请输入数字。" in broken.text and "rule.all" not in broken.text and "expected" not in broken.text
+    no_tag = client.post("/console/segments/preview", headers=HTMX, data=_form(type_0="tag"))
+    assert "标签：请至少选择或填写 1 项。" in no_tag.text and "should have" not in no_tag.text
     missing_name = client.post("/console/segments", headers=HTMX, data=_form(type_0="tag", tag_ids_0=str(brand.tea)))
     assert missing_name.status_code == 422 and 'aria-invalid="true"' in missing_name.text
     saved = client.post("/console/segments", data=_form(name="绿茶客", type_0="tag", tag_ids_0=str(brand.tea)),
@@ -49,9 +51,13 @@ def test_builder_counts_saves_lists_and_explains(app, database, tenant, pipeline
     assert saved.status_code == 303
     detail = client.get(saved.headers["location"])
     assert "1 位成员" in detail.text and f"/console/customers/{brand.zhang}" in detail.text
+    assert "带有以下任一标签：兴趣 / 绿茶" in detail.text and "tag_ids" not in detail.text
     segment_id = int(re.search(r"/console/segments/(\d+)", saved.headers["location"]).group(1))
     explained = client.get(f"/console/segments/{segment_id}/explain", params={"customer_id": brand.li}, headers=HTMX)
     assert "不符合" in explained.text and "✗" in explained.text
+    # In sentences with names, never the rule's JSON or its node codes.
+    assert "带有以下任一标签：兴趣 / 绿茶" in explained.text and "tag_ids" not in explained.text
+    assert "ALL" not in explained.text and "同时满足以下全部条件" in explained.text
     listing = client.get("/console/segments")
     assert "绿茶客" in listing.text and "动态" in listing.text
     client.cookies.set("yutang_lang", "en")

@@ -9,6 +9,7 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/audit-log"), ("GET", "/v1/channels"), ("GET", "/v1/tag-groups"), ("POST", "/v1/members"),
             ("POST", "/v1/channels"), ("POST", "/v1/tag-groups"), ("POST", "/v1/customers"), ("GET", "/v1/orders"),
             ("GET", "/v1/customers"), ("POST", "/v1/customers/import"), ("POST", "/v1/orders/import"),
+            ("GET", "/v1/customers/export.csv"), ("GET", "/v1/customers/list"),
             ("GET", "/v1/sources"), ("POST", "/v1/sources"), ("GET", "/v1/messaging/channels"),
             ("POST", "/v1/messaging/channels"), ("GET", "/v1/messaging/templates"), ("POST", "/v1/messaging/templates"),
             ("GET", "/v1/messages"), ("GET", "/v1/inbox/threads"), ("GET", "/v1/inbox/queues"),
@@ -20,9 +21,22 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/loyalty/submissions"), ("GET", "/v1/events/dead-letters"),
             ("GET", "/v1/lifecycle/settings"), ("PUT", "/v1/lifecycle/settings"), ("POST", "/v1/lifecycle/compute"),
             ("GET", "/v1/lifecycle/overview"), ("GET", "/v1/lifecycle/model"),
+            ("GET", "/v1/analytics/dashboard"), ("GET", "/v1/analytics/customers"), ("POST", "/v1/analytics/segments"),
+            ("POST", "/v1/analytics/funnels"), ("POST", "/v1/analytics/funnels/customers"),
+            ("POST", "/v1/analytics/funnels/segments"), ("POST", "/v1/analytics/retention"),
+            ("POST", "/v1/analytics/repurchase"), ("GET", "/v1/analytics/acquisition"),
+            ("GET", "/v1/analytics/pond-health"), ("POST", "/v1/analytics/reports"), ("GET", "/v1/analytics/reports"),
+            ("GET", "/v1/analytics/reports/pinned/headlines"),
+            ("GET", "/v1/analytics/cross-sell"), ("POST", "/v1/analytics/cross-sell/segments"),
+            ("GET", "/v1/analytics/category-fit"),
             ("GET", "/v1/segments"), ("GET", "/v1/broadcasts"), ("GET", "/v1/messaging/pressure"),
             ("PUT", "/v1/messaging/pressure"), ("GET", "/v1/webhooks/event-types"),
-            ("GET", "/v1/webhooks/endpoints"), ("POST", "/v1/webhooks/endpoints")}
+            ("GET", "/v1/webhooks/endpoints"), ("POST", "/v1/webhooks/endpoints"), ("GET", "/v1/stores"),
+            ("POST", "/v1/stores"), ("GET", "/v1/stores/staff"), ("GET", "/v1/stores/ownership/settings"),
+            ("PUT", "/v1/stores/ownership/settings"), ("GET", "/v1/stores/codes"),
+            ("GET", "/v1/stores/handovers"), ("GET", "/v1/stores/tasks"), ("GET", "/v1/stores/kpis"),
+            ("GET", "/v1/groups"), ("GET", "/v1/groups/codes"),
+            ("GET", "/v1/groups/health"), ("GET", "/v1/groups/health/owners")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 
@@ -35,7 +49,8 @@ def _snapshot(client, tenant, ids):
             client.get("/v1/api-keys", headers=h).json(), client.get("/v1/members", headers=h).json(),
             client.get(f"/v1/loyalty/customers/{ids['customer_id']}/points", headers=h).json(),
             client.get(f"/v1/loyalty/customers/{ids['customer_id']}/coupons", headers=h).json(),
-            client.get("/v1/loyalty/submissions", headers=h).json()]
+            client.get("/v1/loyalty/submissions", headers=h).json(), client.get("/v1/stores", headers=h).json(),
+            client.get("/v1/stores/staff", headers=h).json()]
 
 
 def test_every_route_refuses_foreign_ids(app, client, tenant, other_tenant, victim):

@@ -46,15 +46,17 @@ def test_sign_in_with_a_key_and_out_again(app, tenant):
     bad = client.post("/console/login", data={"key": "yt_not-a-key"})
     assert bad.status_code == 400
     assert "密钥无效" in bad.text and 'aria-invalid="true"' in bad.text
-    assert client.get("/console/login", params={"key": "nonsense"}).status_code == 400
+    keyed = client.get("/console/login", params={"key": tenant.key})  # a key in a URL no longer signs in
+    assert keyed.status_code == 200 and "set-cookie" not in keyed.headers
     good = client.post("/console/login", data={"key": tenant.key, "next": "/console/tags"},
                        follow_redirects=False)
     assert good.status_code == 303 and good.headers["location"] == "/console/tags"
     cookie = good.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie
+    assert tenant.key not in cookie and "yutang_console=ycs_" in cookie  # a session token, not the key
     offsite = client.post("/console/login", data={"key": tenant.key, "next": "//evil.example/"},
                           follow_redirects=False)
-    assert offsite.headers["location"] == "/console/customers"
+    assert offsite.headers["location"] == "/console/analytics"
     assert client.get("/console/tags").status_code == 200
     out = client.post("/console/logout", follow_redirects=False)
     assert out.headers["location"] == "/console/login"
@@ -97,20 +99,20 @@ def test_customer_list_search_and_filters(app, brand):
     assert names(tag="", channel="", status="bogus") == ["张三", "李四", "王五"]
 
 
-def test_customer_list_pages_with_a_cursor(app, database, tenant):
+def test_customer_list_pages_by_number_with_the_total(app, database, tenant):
     with database.unit_of_work() as session:
         for n in range(53):
             archive_service.upsert_customer(session, actor=tenant.actor, data=CustomerIn(
                 name=f"顾客{n:02d}", identities=[{"kind": "app_user_id", "value": f"u{n}"}]))
     client = signed_in(app, tenant.key)
     first = client.get("/console/customers")
-    assert "顾客52" in first.text and "顾客02" not in first.text
-    next_url = re.search(r'href="(/console/customers\?[^"]*cursor=[^"]+)"', first.text)[1]
-    next_url = next_url.replace("&amp;", "&")
-    second = client.get(next_url, headers=HTMX)
+    assert "顾客52" in first.text and "顾客02" not in first.text and "共 53 位客户" in first.text
+    second_url = re.search(r'href="(/console/customers\?page=2)"', first.text)[1]
+    second = client.get(second_url, headers=HTMX)
     assert "顾客02" in second.text and "顾客00" in second.text and "顾客52" not in second.text
-    assert "cursor=" not in second.text
-    assert client.get("/console/customers?cursor=garbage").status_code == 422
+    assert 'aria-current="page" class="current">2<' in second.text
+    beyond = client.get("/console/customers?page=99")
+    assert beyond.status_code == 200 and "顾客00" in beyond.text  # past the end: the last page
 
 
 def test_archive_shows_orders_in_yuan_tags_consents_and_takes_notes(app, brand):
@@ -228,7 +230,7 @@ def test_console_renders_without_front_end_packages(settings, database, tenant, 
 def test_static_files_and_root(app):
     client = TestClient(app)
     assert client.get("/static/app/console.css").status_code == 200
-    assert client.get("/", follow_redirects=False).headers["location"] == "/console/customers"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/console/analytics"
     assert not any(path.startswith("/console") for path in app.openapi()["paths"])
 
 
@@ -317,3 +319,13 @@ def test_timeline_in_the_console_follows_roles(app, brand):
     english.get("/console/language", params={"to": "en"})
     page = english.get(f"/console/customers/{brand.zhang}").text
     assert "Timeline" in page and "Behaviour events" in page and "Order paid" in page
+
+
+def test_the_change_log_names_profile_fields_in_words(app, brand):
+    api = TestClient(app, headers=brand.tenant.headers)
+    changed = api.patch(f"/v1/customers/{brand.zhang}", json={"city": "杭州", "source_campaign": "双11"})
+    assert changed.status_code == 200
+    client = signed_in(app, brand.tenant.key)
+    page = client.get(f"/console/customers/{brand.zhang}/timeline", params={"kind": "change"}, headers=HTMX)
+    assert page.status_code == 200, page.text
+    assert "城市、来源活动" in page.text and "source_campaign" not in page.text

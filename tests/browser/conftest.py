@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.console import sign_in_link
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -40,3 +42,17 @@ def page(browser):
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def sign_in(live_server, database):
+    """Sign a page in to the console as a key's member through a one-time sign-in link; lands on `next`."""
+
+    def go(page, key: str, next: str = "") -> None:
+        page.goto(live_server + sign_in_link(database, key) + (f"?next={next}" if next else ""))
+        with page.expect_navigation():
+            page.locator('form[action^="/console/sign-in/"] button[type=submit]').click()
+        if "/console/login" in page.url or "/console/sign-in/" in page.url:
+            raise AssertionError(f"the sign-in link was refused: {page.url}")
+
+    return go

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_operator_composes_a_broadcast_and_reads_the_report(live_server, console_assets, page, app, pipeline,
-                                                            tenant):
+                                                            tenant, sign_in):
     api = TestClient(app, headers=tenant.headers)
     api.put("/v1/messaging/pressure", json={"caps": [{"name": "weekly", "limit": 2, "window_days": 7}]})
     api.post("/v1/messaging/channels", json={"kind": "null", "name": "测试通道"})
@@ -27,9 +27,7 @@ def test_operator_composes_a_broadcast_and_reads_the_report(live_server, console
     failures: list[str] = []
     page.on("pageerror", lambda error: failures.append(str(error)))
 
-    page.goto(f"{live_server}/console/login")
-    page.get_by_label("工作区 API 密钥").fill(tenant.key)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, tenant.key)
     page.get_by_role("link", name="群发").click()
     expect(page.get_by_role("heading", name="新建群发")).to_be_visible()
     page.get_by_label("名称").fill("秋茶")

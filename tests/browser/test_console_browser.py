@@ -30,7 +30,7 @@ def test_operator_walks_through_the_console(live_server, console_assets, page, d
 
     # The search swaps only the results: a marker on window survives, the URL follows the query.
     page.evaluate("window.stillHere = true")
-    page.get_by_placeholder("按姓名、手机号、邮箱或 ID 搜索").fill("139 0013 9000")
+    page.get_by_placeholder("姓名、手机号、手机尾号、邮箱或 #ID").fill("139 0013 9000")
     expect(results.get_by_role("link", name="张三")).to_have_count(0)
     expect(results.get_by_role("link", name="李四")).to_be_visible()
     expect(page).to_have_url(re.compile(r"q=139"))

@@ -20,13 +20,13 @@ def _option(page, element_id: str) -> dict:
 
 
 def test_lifecycle_charts_render_with_the_overview_numbers(live_server, console_assets, page, database, pipeline,
-                                                           tenant):
+                                                           tenant, sign_in):
     seed_lifecycle(database, pipeline, tenant)
     failures: list[str] = []
     page.on("pageerror", lambda error: failures.append(str(error)))
     page.on("response", lambda response: response.status >= 400 and "/static/" in response.url
             and failures.append(f"{response.status} {response.url}"))
-    page.goto(f"{live_server}/console/login?key={tenant.key}")
+    sign_in(page, tenant.key)
     page.get_by_role("link", name="生命周期").click()
     expect(page.get_by_role("heading", name="生命周期与 RFM")).to_be_visible()
     page.wait_for_function("() => typeof echarts === 'object' && echarts.getInstanceByDom("

@@ -9,12 +9,12 @@ from tests.helpers.loyalty import seed_loyalty
 pytestmark = pytest.mark.browser
 
 
-def test_operator_reviews_point_task_proofs(live_server, console_assets, page, api, database, tenant):
+def test_operator_reviews_point_task_proofs(live_server, console_assets, page, api, database, tenant, sign_in):
     seeded = seed_loyalty(api, database, tenant)
     first, second = seeded["proofs"]
     failures: list[str] = []
     page.on("pageerror", lambda error: failures.append(str(error)))
-    page.goto(f"{live_server}/console/login?key={tenant.key}")
+    sign_in(page, tenant.key)
     page.goto(f"{live_server}/console/loyalty/review")
     expect(page.get_by_role("heading", name="任务审核")).to_be_visible()
     card = page.locator(f"#submission-{first}")

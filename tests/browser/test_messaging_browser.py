@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-def test_operator_replies_in_the_inbox(live_server, console_assets, page, app, tenant):
+def test_operator_replies_in_the_inbox(live_server, console_assets, page, app, tenant, sign_in):
     api = TestClient(app, headers=tenant.headers)
     config = api.post("/v1/messaging/channels", json={"kind": "null", "name": "在线客服"}).json()
     thread = api.post("/v1/inbox/messages", json={"channel_id": config["id"], "identity_kind": "phone",
@@ -17,9 +17,7 @@ def test_operator_replies_in_the_inbox(live_server, console_assets, page, app, t
     failures: list[str] = []
     page.on("pageerror", lambda error: failures.append(str(error)))
 
-    page.goto(f"{live_server}/console/login")
-    page.get_by_label("工作区 API 密钥").fill(tenant.key)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, tenant.key)
     page.get_by_role("link", name="收件箱").click()
     page.locator("#threads").get_by_role("link").first.click()
     expect(page).to_have_url(f"{live_server}/console/inbox/{thread['id']}")

@@ -12,14 +12,15 @@ pytestmark = pytest.mark.browser
 SETTLED = "() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')"
 
 
-def test_operator_builds_a_segment_and_sees_the_count(live_server, console_assets, page, database, tenant, pipeline):
+def test_operator_builds_a_segment_and_sees_the_count(live_server, console_assets, page, database, tenant, pipeline,
+                                                      sign_in):
     brand = seed_brand(database, tenant)
     pipeline.catch_up()
     expect.set_options(timeout=15_000)  # the machine may be shared; each count is one warehouse query
     failures: list[str] = []
     page.on("pageerror", lambda error: failures.append(str(error)))
 
-    page.goto(f"{live_server}/console/login?key={brand.tenant.key}")
+    sign_in(page, brand.tenant.key)
     page.get_by_role("link", name="分群").click()
     expect(page).to_have_url(f"{live_server}/console/segments")
     page.get_by_role("button", name="新建分群").click()

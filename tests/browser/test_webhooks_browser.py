@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_owner_adds_an_endpoint_and_reads_its_deliveries_at_390px(live_server, console_assets, browser, app, tenant,
-                                                                   pipeline):
+                                                                   pipeline, sign_in):
     api = TestClient(app, headers=tenant.headers)
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
@@ -19,9 +19,7 @@ def test_owner_adds_an_endpoint_and_reads_its_deliveries_at_390px(live_server, c
     page.on("pageerror", lambda error: failures.append(str(error)))
     receiver = Receiver()
     with serve(receiver.app()) as url:
-        page.goto(f"{live_server}/console/login")
-        page.get_by_label("工作区 API 密钥").fill(tenant.key)
-        page.get_by_role("button", name="登录").click()
+        sign_in(page, tenant.key)
         page.goto(f"{live_server}/console/webhooks")
         page.get_by_label("URL 地址").fill(f"{url}/hook")
         page.get_by_label("打标签").check()  # the events are listed by their console names

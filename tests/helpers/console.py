@@ -16,6 +16,7 @@ from yutang.orders.schemas import OrderIn
 from yutang.tags import service as tags_service
 from yutang.tags.schemas import TagGroupIn, TagRef
 from yutang.workspaces import service as workspaces_service
+from yutang.workspaces.access import system_actor
 from yutang.workspaces.schemas import MemberIn
 
 
@@ -70,11 +71,20 @@ def seed_brand(database, tenant: Tenant) -> Brand:
 
 
 def signed_in(app, key: str) -> TestClient:
-    """A fresh client (its own cookie jar) signed in to the console with the key."""
+    """A fresh client (its own cookie jar) signed in to the console with the key (the sign-in form)."""
     client = TestClient(app)
-    response = client.get("/console/login", params={"key": key}, follow_redirects=False)
+    response = client.post("/console/login", data={"key": key}, follow_redirects=False)
     assert response.status_code == 303, response.text
     return client
+
+
+def sign_in_link(database, key: str) -> str:
+    """A one-time sign-in link path for the key's member, minted as `yutang workspace sign-in-link` does."""
+    with database.unit_of_work() as session:
+        member = workspaces_service.authenticate(session, secret=key)
+        issued = workspaces_service.mint_sign_in_link(session, actor=system_actor(member.workspace_id),
+                                                      member_id=member.member_id)
+    return f"/console/sign-in/{issued.token}"
 
 
 HTMX = {"HX-Request": "true"}

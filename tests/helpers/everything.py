@@ -4,10 +4,14 @@ import re
 
 from tests.helpers.events import basic
 from tests.helpers.images import screenshot
+from tests.peers.server import serve
+from tests.peers.wecom import FakeWeCom
 
 # Bodies for operations that need one; "{name}" stands for the id of that name in one_of_everything's answer.
 SAMPLE_BODIES = {
     ("POST", "/v1/members"): {"name": "x", "role": "operator"},
+    ("PATCH", "/v1/members/{member_id}"): {"name": "hijacked"},
+    ("PATCH", "/v1/sources/{source_id}"): {"name": "hijacked"},
     ("POST", "/v1/channels"): {"code": "intruder", "name": "x", "kind": "app"},
     ("PATCH", "/v1/channels/{channel_id}"): {"name": "hijacked"},
     ("POST", "/v1/channels/{channel_id}/costs"): {"period_start": "2026-01-01", "period_end": "2026-01-31",
@@ -23,6 +27,9 @@ SAMPLE_BODIES = {
     ("POST", "/v1/tag-groups"): {"name": "intruder"},
     ("POST", "/v1/tags"): {"group_id": "{group_id}", "name": "intruder"},
     ("POST", "/v1/tags/bulk"): {"customer_ids": ["{customer_id}"], "add": [{"id": "{tag_id}"}]},
+    ("PATCH", "/v1/tags/{tag_id}"): {"name": "intruder"},
+    ("POST", "/v1/segments/{segment_id}/duplicate"): {"name": "intruder"},
+    ("PATCH", "/v1/tag-groups/{group_id}"): {"name": "intruder"},
     ("POST", "/v1/orders"): {"external_id": "X1", "channel": "mp", "status": "paid",
                              "placed_at": "2026-01-01T00:00:00Z", "customer_id": "{customer_id}",
                              "lines": [{"sku": "S", "quantity": 1, "unit_price_fen": 1}]},
@@ -55,6 +62,7 @@ SAMPLE_BODIES = {
     ("POST", "/v1/segments"): {"name": "x", "rule": {"type": "tag", "tag_ids": ["{tag_id}"]}},
     ("POST", "/v1/segments/preview"): {"rule": {"type": "channel", "channel_ids": ["{channel_id}"]}},
     ("PATCH", "/v1/segments/{segment_id}"): {"name": "hijacked"},
+    ("PATCH", "/v1/analytics/reports/{report_id}"): {"pinned": False},
     ("POST", "/v1/broadcasts"): {"name": "x", "segment_ids": ["{segment_id}"], "channel_id": "{config_id}",
                                  "template_id": "{template_id}", "send_at": "2099-01-01T00:00:00Z"},
     ("POST", "/v1/broadcasts/preview"): {"name": "x", "segment_ids": ["{segment_id}"], "channel_id": "{config_id}",
@@ -63,6 +71,29 @@ SAMPLE_BODIES = {
     ("POST", "/v1/segments/{segment_id}/members"): {"customer_ids": ["{customer_id}"]},
     ("PATCH", "/v1/webhooks/endpoints/{endpoint_id}"): {"url": "https://example.com/hijacked"},
     ("POST", "/v1/webhooks/endpoints/{endpoint_id}/rotate-secret"): {"grace_seconds": 0},
+    ("POST", "/v1/stores"): {"code": "intruder", "name": "x"},
+    ("PATCH", "/v1/stores/{store_id}"): {"name": "hijacked"},
+    ("POST", "/v1/stores/staff"): {"name": "x", "store_id": "{store_id}"},
+    ("POST", "/v1/stores/staff/wecom-sync"): {"config_id": "{config_id}", "store_id": "{store_id}"},
+    ("PATCH", "/v1/stores/staff/{staff_id}"): {"name": "hijacked"},
+    ("POST", "/v1/stores/staff/{staff_id}/leave"): {},
+    ("PUT", "/v1/stores/ownership/settings"): {"rule": "store_assignment", "protection_days": 1},
+    ("POST", "/v1/stores/owners/{customer_id}/claim"): {"member_id": "{member_id}"},
+    ("POST", "/v1/stores/owners/{customer_id}/reassign"): {"member_id": "{member_id}", "note": "hijacked"},
+    ("POST", "/v1/stores/codes"): {"code": "intruder", "name": "x", "kind": "guide", "config_id": "{config_id}",
+                                   "staff_ids": ["{staff_id}"]},
+    ("PATCH", "/v1/stores/codes/{code_id}"): {"name": "hijacked"},
+    ("POST", "/v1/stores/handovers"): {"config_id": "{config_id}", "from_staff_id": "{staff_id}",
+                                       "to_staff_id": "{staff_id}"},
+    ("POST", "/v1/stores/tasks"): {"staff_id": "{staff_id}", "title": "x", "due_at": "2099-01-01T00:00:00Z"},
+    ("POST", "/v1/stores/kpis/behavior-sync"): {"config_id": "{config_id}", "day": "2026-01-01"},
+    ("POST", "/v1/stores/tasks/send"): {"config_id": "{config_id}", "staff_id": "{staff_id}",
+                                       "customer_ids": ["{customer_id}"], "text": "x"},
+    ("POST", "/v1/groups/wecom-sync"): {"config_id": "{config_id}"},
+    ("POST", "/v1/groups/statistics/pull"): {"config_id": "{config_id}", "start": "2026-01-01", "end": "2026-01-02"},
+    ("POST", "/v1/groups/{group_chat_id}/activity"): {"day": "2026-01-01", "messages": 3, "speakers": []},
+    ("POST", "/v1/groups/codes"): {"config_id": "{config_id}", "name": "x", "state": "intruder",
+                                   "group_ids": ["{group_chat_id}"], "room_base_name": "x"},
 }
 
 
@@ -118,7 +149,49 @@ def one_of_everything(client, tenant) -> dict:
         "name": "B", "segment_ids": [ids["segment_id"]], "channel_id": ids["config_id"],
         "template_id": ids["template_id"], "send_at": "2099-01-01T00:00:00Z"}).json()["id"]
     _webhooks(client, h, ids)
+    _stores(client, h, ids)
+    ids["report_id"] = client.post("/v1/analytics/reports", headers=h, json={
+        "name": "Victim funnel", "kind": "pond_health", "params": {"weeks": 4}, "pinned": True}).json()["id"]
     return ids
+
+
+def _stores(client, h, ids):
+    ids["store_id"] = client.post("/v1/stores", headers=h, json={"code": "victim", "name": "Victim store",
+                                                                 "region": "East"}).json()["id"]
+    guide = client.post("/v1/members", headers=h, json={"name": "Victim guide", "role": "guide"}).json()
+    ids["staff_id"] = client.post("/v1/stores/staff", headers=h, json={
+        "name": "Victim guide", "store_id": ids["store_id"], "wecom_userid": "victimguide",
+        "member_id": guide["member"]["id"]}).json()["id"]
+    taker_member = client.post("/v1/members", headers=h, json={"name": "Victim taker", "role": "guide"}).json()
+    taker = client.post("/v1/stores/staff", headers=h, json={
+        "name": "Victim taker", "store_id": ids["store_id"], "wecom_userid": "victimtaker",
+        "member_id": taker_member["member"]["id"]}).json()["id"]
+    fake = FakeWeCom()
+    fake.add_contact("victimguide", "wmVictim", "Victim contact")
+    fake.add_chat("wrVictim", owner="victimguide", name="Victim group",
+                  members=[{"userid": "wmVictim", "type": 2, "join_time": 1_700_000_000, "join_scene": 3}])
+    with serve(fake.app()) as url:  # WeCom is needed only to create the code; the sweeps never reach it
+        config = client.post("/v1/messaging/channels", headers=h, json={
+            "kind": "wecom", "name": "Victim WeCom", "settings": {"corp_id": fake.corp_id, "base_url": url},
+            "secrets": {"corp_secret": fake.secret}}).json()
+        ids["code_id"] = client.post("/v1/stores/codes", headers=h, json={
+            "code": "victim", "name": "Victim code", "kind": "store", "config_id": config["id"],
+            "store_id": ids["store_id"], "staff_ids": [ids["staff_id"]]}).json()["id"]
+        client.post(f"/v1/messaging/channels/{config['id']}/wecom/contacts-sync", headers=h,
+                    json={"staff_userids": ["victimguide"]})
+        contact = client.get("/v1/customers", headers=h,
+                             params={"identity": "wecom_external_userid:wmVictim"}).json()["items"][0]["id"]
+        client.post(f"/v1/stores/owners/{contact}/claim", headers=h, json={"member_id": guide["member"]["id"]})
+        ids["handover_id"] = client.post("/v1/stores/handovers", headers=h, json={
+            "config_id": config["id"], "from_staff_id": ids["staff_id"], "to_staff_id": taker}).json()["id"]
+        ids["task_id"] = client.post("/v1/stores/tasks/send", headers=h, json={
+            "config_id": config["id"], "staff_id": ids["staff_id"], "customer_ids": [contact],
+            "text": "Victim send"}).json()["id"]
+        client.post("/v1/groups/wecom-sync", headers=h, json={"config_id": config["id"]})
+        ids["group_chat_id"] = client.get("/v1/groups", headers=h).json()[0]["id"]
+        ids["group_code_id"] = client.post("/v1/groups/codes", headers=h, json={
+            "config_id": config["id"], "name": "Victim code", "state": "victim", "group_ids": [ids["group_chat_id"]],
+            "room_base_name": "Victim group"}).json()["id"]
 
 
 def _webhooks(client, h, ids):

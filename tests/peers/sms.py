@@ -19,6 +19,7 @@ class FakeSms:
     blacklist: set[str] = field(default_factory=set)
     sent: list[dict] = field(default_factory=list)
     rate_limited: int = 0  # how many next requests get HTTP 429
+    balance: int = 1000
 
     def app(self) -> Starlette:
         async def send(request: Request):
@@ -38,4 +39,9 @@ class FakeSms:
             self.sent.append({**body, "message_id": message_id})
             return JSONResponse({"code": "OK", "message_id": message_id})
 
-        return Starlette(routes=[Route("/sms/send", send, methods=["POST"])])
+        async def status(request: Request):
+            if request.headers.get("authorization") != f"Bearer {self.api_key}":
+                return JSONResponse({"code": "UNAUTHORIZED", "message": "bad api key"}, status_code=401)
+            return JSONResponse({"code": "OK", "balance": self.balance})
+
+        return Starlette(routes=[Route("/sms/send", send, methods=["POST"]), Route("/sms/status", status)])

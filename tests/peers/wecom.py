@@ -3,7 +3,14 @@
 It keeps the documented JSON shapes and errcodes: 40001 bad corp secret, 41001 no token, 40014 invalid token,
 42001 expired token, 45009 API frequency limit, 40096 invalid external userid, 84061 not an external contact of
 the member, 40068 invalid tag id, 40071 tag name exists, 41048 no recipient could be sent to (all capped or not
-contacts), 40058 invalid parameter. The callback encryption here is written independently of Yutang's.
+contacts), 40058 invalid parameter, 60111 unknown member userid (contact ways), 40050 unknown chat id,
+86215 a group QR code over more than five groups. Hand-over (transfer_customer and
+resigned/…) answers an errcode per customer and, through transfer_result, status 1 taken over, 2 waiting, 3 refused,
+4 receiver at its customer limit. A group send (add_msg_template) waits until the sender confirms it in the app:
+get_groupmsg_task answers the sender's status (0 unsent, 2 sent) and get_groupmsg_send_result each recipient's (0
+unsent, 1 sent, 2 not a contact, 3 already received a group send). get_user_behavior_data answers one row per day of
+the statistics (40058 for a range over 30 days or no userid, 60111 for an unknown userid).
+The callback encryption here is written independently of Yutang's.
 """
 
 import base64
@@ -44,9 +51,47 @@ class FakeWeCom:
     welcome_codes: dict[str, str | None] = field(default_factory=dict)  # code -> text sent (None = unused)
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch)
     token_requests: int = 0
-    fail_next: dict[str, list[int]] = field(default_factory=dict)  # path suffix -> errcodes to answer next
+    fail_next: dict[str, list[int]] = field(default_factory=dict)  # path suffix -> errcodes to answer next (0 passes)
     group_sends_per_customer: dict[str, int] = field(default_factory=dict)
     monthly_cap: int = 4
+    staff_users: set[str] = field(default_factory=set)  # member userids contact ways may name (empty: any)
+    contact_ways: dict[str, dict] = field(default_factory=dict)  # config_id -> the add_contact_way body (+ turn)
+    # (handover, takeover) -> external userid -> [status, takeover_time]: 1 done, 2 waiting, 3 refused, 4 limit
+    transfers: dict[tuple[str, str], dict[str, list[int]]] = field(default_factory=dict)
+    transfer_calls: list[tuple[str, int]] = field(default_factory=list)  # (path, customers) per transfer call
+    # (staff userid, local midnight epoch) -> that day's statistics as get_user_behavior_data answers them
+    behavior: dict[tuple[str, int], dict] = field(default_factory=dict)
+    behavior_calls: list[tuple[tuple[str, ...], int, int]] = field(default_factory=list)
+    chats: dict[str, dict] = field(default_factory=dict)  # chat_id -> groupchat/get's group_chat (+ status)
+    join_ways: dict[str, dict] = field(default_factory=dict)  # config_id -> the add_join_way body
+    # (owner userid, local-midnight epoch) -> groupchat/statistic's data for that owner and day
+    statistics: dict[tuple[str, int], dict] = field(default_factory=dict)
+    chat_calls: int = 0  # groupchat/get calls
+
+    def add_chat(self, chat_id: str, *, owner: str, name: str, members: list[dict] = (), notice: str = "",
+                 admins: tuple[str, ...] = (), created: int = 1_700_000_000) -> dict:
+        """A customer group with its owner as the first member; members are groupchat/get member_list rows."""
+        owner_row = {"userid": owner, "type": 1, "join_time": created, "join_scene": 1, "invitor": {"userid": owner}}
+        chat = {"chat_id": chat_id, "name": name, "owner": owner, "create_time": created, "notice": notice,
+                "member_list": [owner_row, *members], "admin_list": [{"userid": a} for a in admins], "status": 0}
+        self.chats[chat_id] = chat
+        return chat
+
+    def join_chat(self, chat_id: str, userid: str, *, external: bool = True, scene: int = 3, state: str = "",
+                  at: int | None = None) -> None:
+        """Someone joins a group (scene 1 invited directly, 2 by link, 3 by QR code) with a join way's state."""
+        row = {"userid": userid, "type": 2 if external else 1, "join_time": at or int(time.time()),
+               "join_scene": scene, "invitor": {"userid": self.chats[chat_id]["owner"]}}
+        if external:
+            row["unionid"] = ""
+        if state:
+            row["state"] = state
+        self.chats[chat_id]["member_list"].append(row)
+
+    def quit_chat(self, chat_id: str, userid: str) -> None:
+        """A member leaves a group."""
+        chat = self.chats[chat_id]
+        chat["member_list"] = [m for m in chat["member_list"] if m["userid"] != userid]
 
     def add_contact(self, staff: str, external_userid: str, name: str, *, unionid: str = "", state: str = "",
                     tag_ids: tuple[str, ...] = ()) -> None:
@@ -55,6 +100,27 @@ class FakeWeCom:
             {"userid": staff, "remark": "", "createtime": 1_700_000_000, "tag_id": list(tag_ids), "state": state,
              "add_way": 1}))
 
+    def scan(self, config_id: str, external_userid: str, name: str) -> tuple[str, str, str]:
+        """A customer scans a contact way's QR code: the next staff member in rotation gains the contact; returns
+        (staff userid, state, welcome_code) for the add_external_contact callback."""
+        way = self.contact_ways[config_id]
+        staff = way["user"][way["turn"] % len(way["user"])]
+        way["turn"] += 1
+        self.add_contact(staff, external_userid, name, state=way.get("state", ""))
+        code = "wc" + secrets.token_hex(8)
+        self.welcome_codes[code] = None
+        return staff, way.get("state", ""), code
+
+    def settle(self, handover: str, takeover: str, external_userid: str, status: int) -> None:
+        """A waiting transfer ends: 1 taken over (the contact moves), 3 the customer refused, 4 receiver at limit."""
+        row = self.transfers[(handover, takeover)][external_userid]
+        row[0], row[1] = status, int(time.time()) if status == 1 else 0
+        if status == 1:
+            for contact, follow in list(self.contacts.get(handover, [])):
+                if contact["external_userid"] == external_userid:
+                    self.contacts[handover].remove((contact, follow))
+                    self.contacts.setdefault(takeover, []).append((contact, {**follow, "userid": takeover}))
+
     def expire_tokens(self) -> None:
         self.tokens = {t: 0.0 for t in self.tokens}
 
@@ -62,11 +128,22 @@ class FakeWeCom:
         staffs = [staff] if staff else list(self.contacts)
         return any(c["external_userid"] == external_userid for s in staffs for c, _ in self.contacts.get(s, []))
 
-    def confirm(self, msgid: str, *, status: int = 1) -> None:
-        """The staff member confirmed the group send in the WeCom app (status 1 sent, 2 not a friend)."""
-        for row in self.templates[msgid]["results"]:
+    def confirm(self, msgid: str, *, status: int = 1, at: int | None = None,
+                statuses: dict[str, int] | None = None) -> None:
+        """The staff member confirmed the group send in the WeCom app at `at` (epoch; now by default): each recipient
+        gets status 1 sent, 2 not a friend or 3 already received a group send (`statuses` per external userid)."""
+        at = int(time.time()) if at is None else at
+        template = self.templates[msgid]
+        template["confirmed"] = at
+        for row in template["results"]:
             if row["status"] == 0:
-                row["status"], row["send_time"] = status, int(time.time())
+                row["status"] = (statuses or {}).get(row["external_userid"], status)
+                row["send_time"] = at
+
+    def set_behavior(self, staff: str, day_epoch: int, **figures) -> None:
+        """That day's statistics of a staff member (chat_cnt, message_cnt, reply_percentage, avg_reply_time,
+        negative_feedback_cnt, new_apply_cnt, new_contact_cnt)."""
+        self.behavior[(staff, day_epoch)] = figures
 
     def app(self) -> Starlette:
         def guarded(path: str, handler):
@@ -74,7 +151,9 @@ class FakeWeCom:
                 for suffix, codes in self.fail_next.items():
                     if path.endswith(suffix) and codes:
                         code = codes.pop(0)
-                        return err(code, MESSAGES.get(code, "error"))
+                        if code:  # 0: let this call through
+                            return err(code, MESSAGES.get(code, "error"))
+                        break
                 token = request.query_params.get("access_token")
                 if not token:
                     return err(41001, "access_token missing")
@@ -174,6 +253,38 @@ class FakeWeCom:
             nxt = str(start + limit) if start + limit < len(rows) else ""
             return ok(send_list=rows[start:start + limit], next_cursor=nxt)
 
+        async def groupmsg_task(body):
+            template = self.templates.get(body.get("msgid", ""))
+            if template is None:
+                return err(40058, "invalid msgid")
+            sender = template["body"].get("sender", "")
+            confirmed = template.get("confirmed")
+            row = {"userid": sender, "status": 2 if confirmed else 0}
+            if confirmed:
+                row["send_time"] = confirmed
+            return ok(task_list=[row], next_cursor="")
+
+        async def behavior_data(body):
+            users = body.get("userid") or []
+            start, end = int(body.get("start_time") or 0), int(body.get("end_time") or 0)
+            if not users and not body.get("partyid"):
+                return err(40058, "userid and partyid are both empty")
+            if not start or end < start or end - start > 30 * 86400:
+                return err(40058, "invalid start_time or end_time: the range is at most 30 days")
+            if self.staff_users and any(u not in self.staff_users for u in users):
+                return err(60111, "invalid userid")
+            self.behavior_calls.append((tuple(users), start, end))
+            rows = []
+            first = start - (start + 8 * 3600) % 86400  # days are China Standard Time days
+            for day in range(first, end + 1, 86400):
+                figures = {"chat_cnt": 0, "message_cnt": 0, "negative_feedback_cnt": 0, "new_apply_cnt": 0,
+                           "new_contact_cnt": 0}
+                for user in users:
+                    for key, value in self.behavior.get((user, day), {}).items():
+                        figures[key] = figures.get(key, 0) + value
+                rows.append({"stat_time": day, **figures})
+            return ok(behavior_data=rows)
+
         async def send_welcome_msg(body):
             code = body.get("welcome_code", "")
             if code not in self.welcome_codes or self.welcome_codes[code] is not None:
@@ -181,8 +292,157 @@ class FakeWeCom:
             self.welcome_codes[code] = body.get("text", {}).get("content", "")
             return ok()
 
+        def check_way(body, *, creating: bool):
+            users = body.get("user") or []
+            if creating and (body.get("type") not in (1, 2) or body.get("scene") not in (1, 2)):
+                return err(40058, "invalid type or scene")
+            if not users or (body.get("type") == 1 and len(users) != 1):
+                return err(40058, "invalid user: type 1 takes one member")
+            if len(body.get("state") or "") > 30:
+                return err(40058, "state exceeds 30 characters")
+            if self.staff_users and any(u not in self.staff_users for u in users):
+                return err(60111, "invalid userid")
+            return None
+
+        async def add_contact_way(body):
+            refused = check_way(body, creating=True)
+            if refused is not None:
+                return refused
+            config_id = secrets.token_hex(16)
+            self.contact_ways[config_id] = {**body, "turn": 0}
+            return ok(config_id=config_id, qr_code=f"https://wework.qpic.cn/wwpic/{config_id}/0")
+
+        async def update_contact_way(body):
+            way = self.contact_ways.get(body.get("config_id", ""))
+            if way is None:
+                return err(40058, "invalid config_id")
+            refused = check_way({**way, **body}, creating=False)
+            if refused is not None:
+                return refused
+            way.update({k: v for k, v in body.items() if k != "config_id"})
+            return ok()
+
+        async def del_contact_way(body):
+            if self.contact_ways.pop(body.get("config_id", ""), None) is None:
+                return err(40058, "invalid config_id")
+            return ok()
+
+        def transfer_customer(path):
+            async def handler(body):
+                self.transfer_calls.append((path, len(body.get("external_userid") or [])))
+                return await transfer(body)
+            return handler
+
+        async def transfer(body):
+            handover, takeover = body.get("handover_userid", ""), body.get("takeover_userid", "")
+            targets = body.get("external_userid") or []
+            if not handover or not takeover or not 1 <= len(targets) <= 100:
+                return err(40058, "invalid handover_userid, takeover_userid or external_userid (1-100)")
+            if len(body.get("transfer_success_msg") or "") > 200:
+                return err(40058, "transfer_success_msg exceeds 200 characters")
+            rows = self.transfers.setdefault((handover, takeover), {})
+            answer = []
+            for external in targets:
+                if not self.is_contact(external, handover):
+                    answer.append({"external_userid": external, "errcode": 84061})
+                    continue
+                rows[external] = [2, 0]
+                answer.append({"external_userid": external, "errcode": 0})
+            return ok(customer=answer)
+
+        async def transfer_result(body):
+            rows = self.transfers.get((body.get("handover_userid", ""), body.get("takeover_userid", "")), {})
+            items = [{"external_userid": e, "status": s, "takeover_time": t} for e, (s, t) in rows.items()]
+            start = int(body.get("cursor") or 0)
+            nxt = str(start + 100) if start + 100 < len(items) else ""
+            return ok(customer=items[start:start + 100], next_cursor=nxt)
+
+        async def get_follow_user_list(request: Request):
+            codes = self.fail_next.get("/get_follow_user_list")
+            if codes:
+                code = codes.pop(0)
+                return err(code, MESSAGES.get(code, "error"))
+            token = request.query_params.get("access_token")
+            if token not in self.tokens or self.tokens[token] < time.time():
+                return err(40014, "invalid access_token")
+            return ok(follow_user=sorted(self.staff_users | set(self.contacts)))
+
+        async def groupchat_list(body):
+            limit = int(body.get("limit") or 0)
+            if not 1 <= limit <= 1000:
+                return err(40058, "limit must be 1-1000")
+            owners = set((body.get("owner_filter") or {}).get("userid_list") or [])
+            status = int(body.get("status_filter") or 0)
+            rows = [c for c in self.chats.values() if (not owners or c["owner"] in owners)
+                    and (status == 0 or c["status"] != 0)]
+            start = int(body.get("cursor") or 0)
+            page = rows[start:start + limit]
+            nxt = str(start + limit) if start + limit < len(rows) else ""
+            return ok(group_chat_list=[{"chat_id": c["chat_id"], "status": c["status"]} for c in page],
+                      next_cursor=nxt)
+
+        async def groupchat_get(body):
+            self.chat_calls += 1
+            chat = self.chats.get(body.get("chat_id", ""))
+            if chat is None:
+                return err(40050, "chatid not exist")
+            return ok(group_chat={k: v for k, v in chat.items() if k != "status"})
+
+        async def add_join_way(body):
+            chats = body.get("chat_id_list") or []
+            if body.get("scene") not in (1, 2):
+                return err(40058, "invalid scene")
+            if not chats:
+                return err(40058, "chat_id_list is empty")
+            if len(chats) > 5:
+                return err(86215, "chat_id_list exceeds 5")
+            if any(c not in self.chats for c in chats):
+                return err(40050, "chatid not exist")
+            if len(body.get("state") or "") > 30:
+                return err(40058, "state exceeds 30 characters")
+            config_id = secrets.token_hex(16)
+            self.join_ways[config_id] = dict(body)
+            return ok(config_id=config_id)
+
+        async def get_join_way(body):
+            way = self.join_ways.get(body.get("config_id", ""))
+            if way is None:
+                return err(40058, "invalid config_id")
+            return ok(join_way={"config_id": body["config_id"], **way,
+                                "qr_code": f"https://wework.qpic.cn/wwpic/join/{body['config_id']}/0"})
+
+        async def del_join_way(body):
+            if self.join_ways.pop(body.get("config_id", ""), None) is None:
+                return err(40058, "invalid config_id")
+            return ok()
+
+        async def groupchat_statistic(body):
+            begin, end = body.get("day_begin_time"), body.get("day_end_time") or body.get("day_begin_time")
+            owners = (body.get("owner_filter") or {}).get("userid_list") or []
+            if not isinstance(begin, int) or not 1 <= len(owners) <= 100:
+                return err(40058, "day_begin_time and owner_filter.userid_list (1-100) are required")
+            if end < begin or end - begin > 30 * 86400:
+                return err(40058, "the range is at most 30 days")
+            fields = ("new_chat_cnt", "chat_total", "chat_has_msg", "new_member_cnt", "member_total",
+                      "member_has_msg", "msg_total")
+            items = []
+            for owner in owners:
+                days = [d for (o, day), d in self.statistics.items() if o == owner and begin <= day <= end]
+                if days:
+                    items.append({"owner": owner, "data": {f: sum(d.get(f, 0) for d in days) for f in fields}})
+            offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 500)
+            page = items[offset:offset + limit]
+            return ok(total=len(items), next_offset=offset + len(page), items=page)
+
         base = "/cgi-bin/externalcontact"
         return Starlette(routes=[
+            guarded(f"{base}/groupchat/list", groupchat_list),
+            guarded(f"{base}/groupchat/get", groupchat_get),
+            guarded(f"{base}/groupchat/add_join_way", add_join_way),
+            guarded(f"{base}/groupchat/get_join_way", get_join_way),
+            guarded(f"{base}/groupchat/del_join_way", del_join_way),
+            guarded(f"{base}/groupchat/statistic", groupchat_statistic),
+            Route(f"{base}/get_follow_user_list", get_follow_user_list),
             Route("/cgi-bin/gettoken", gettoken),
             guarded(f"{base}/batch/get_by_user", get_by_user),
             guarded(f"{base}/get_corp_tag_list", get_corp_tag_list),
@@ -190,7 +450,16 @@ class FakeWeCom:
             guarded(f"{base}/mark_tag", mark_tag),
             guarded(f"{base}/add_msg_template", add_msg_template),
             guarded(f"{base}/get_groupmsg_send_result", send_result),
+            guarded(f"{base}/get_groupmsg_task", groupmsg_task),
+            guarded(f"{base}/get_user_behavior_data", behavior_data),
             guarded(f"{base}/send_welcome_msg", send_welcome_msg),
+            guarded(f"{base}/add_contact_way", add_contact_way),
+            guarded(f"{base}/update_contact_way", update_contact_way),
+            guarded(f"{base}/del_contact_way", del_contact_way),
+            guarded(f"{base}/transfer_customer", transfer_customer("transfer_customer")),
+            guarded(f"{base}/transfer_result", transfer_result),
+            guarded(f"{base}/resigned/transfer_customer", transfer_customer("resigned/transfer_customer")),
+            guarded(f"{base}/resigned/transfer_result", transfer_result),
         ])
 
 
@@ -247,3 +516,19 @@ def text_message(corp_id: str, *, external_userid: str, content: str, msg_id: st
             f"<FromUserName><![CDATA[{external_userid}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
             f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
             f"<MsgId>{msg_id}</MsgId></xml>")
+
+
+def chat_event(corp_id: str, change: str, *, chat_id: str, update: str = "", members: tuple[str, ...] = (),
+               join_scene: int = 0, quit_scene: int = 0) -> str:
+    """The decrypted XML of a change_external_chat event (create / update with UpdateDetail / dismiss)."""
+    extra = f"<UpdateDetail><![CDATA[{update}]]></UpdateDetail>" if update else ""
+    if join_scene:
+        extra += f"<JoinScene>{join_scene}</JoinScene>"
+    if quit_scene:
+        extra += f"<QuitScene>{quit_scene}</QuitScene>"
+    if members:
+        extra += f"<MemChangeCnt>{len(members)}</MemChangeCnt>"
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[change_external_chat]]></Event><ChatId><![CDATA[{chat_id}]]></ChatId>"
+            f"<ChangeType><![CDATA[{change}]]></ChangeType>{extra}</xml>")

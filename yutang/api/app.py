@@ -6,10 +6,12 @@ from fastapi.routing import APIRoute
 from yutang.api.deps import Requires
 from yutang.api.roles import NEEDS
 from yutang.api.routes import (
+    analytics,
     broadcasts,
     channels,
     customers,
     dead_letters,
+    groups,
     ingest,
     lifecycle,
     loyalty,
@@ -18,6 +20,7 @@ from yutang.api.routes import (
     orders,
     segments,
     sources,
+    stores,
     tags,
     webhooks,
     workspace,
@@ -36,7 +39,8 @@ def api_router() -> APIRouter:
     """Every /v1 route, each with the check of its entry in yutang.api.roles in front of it."""
     router = APIRouter(prefix=PREFIX)
     for module in (workspace, channels, customers, tags, orders, segments, sources, dead_letters, ingest, messaging,
-                   broadcasts, loyalty, loyalty_programme, lifecycle, webhooks):
+                   broadcasts, loyalty, loyalty_programme, lifecycle, analytics, webhooks, stores,
+                   groups):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             for method in sorted(route.methods):

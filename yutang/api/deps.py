@@ -13,6 +13,7 @@ from yutang.kit.errors import Unauthorized
 from yutang.runtime.database import Database
 from yutang.runtime.pipeline import Pipeline
 from yutang.storage.engine import ReadSession
+from yutang.stores import service as stores_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Need
 
@@ -45,7 +46,8 @@ def current_actor(request: Request,
     if not secret:
         raise Unauthorized("send your workspace API key as 'Authorization: Bearer <key>'")
     with read_only(request) as session:
-        return workspaces_service.authenticate(session, secret=secret)
+        actor = workspaces_service.authenticate(session, secret=secret)
+        return stores_service.with_team(session, actor=actor)
 
 
 def pipeline(request: Request) -> Pipeline:

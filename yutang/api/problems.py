@@ -3,6 +3,7 @@
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import DataError as DriverDataError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -50,7 +51,8 @@ def install(app: FastAPI) -> None:
         return problem(422, "invalid", "Invalid input", detail, errors, str(request.url.path))
 
     @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError):
+    @app.exception_handler(DriverDataError)  # the warehouse's raw PostgreSQL connections
+    async def _data(request: Request, exc: DataError | DriverDataError):
         # The store refused a value (e.g. an integer past 64 bits in a body): the input is at fault, not us.
         return problem(422, "invalid", "Invalid input", "a value is out of range for its field", None,
                        str(request.url.path))

@@ -14,13 +14,15 @@ NEEDS: dict[str, Need] = {
     # workspace, members, keys
     "GET /v1/workspace": R, "GET /v1/me": R, "GET /v1/members": R, "POST /v1/members": A,
     "GET /v1/api-keys": A, "POST /v1/members/{member_id}/api-keys": A, "DELETE /v1/api-keys/{key_id}": A,
-    "GET /v1/audit-log": A,
+    "DELETE /v1/members/{member_id}/console-sessions": A, "PATCH /v1/members/{member_id}": A,
+    "DELETE /v1/members/{member_id}": A, "GET /v1/audit-log": A,
     # channels
     "GET /v1/channels": R, "POST /v1/channels": M, "GET /v1/channels/{channel_id}": R,
     "PATCH /v1/channels/{channel_id}": M, "GET /v1/channels/{channel_id}/costs": R,
     "POST /v1/channels/{channel_id}/costs": M,
     # customers
     "GET /v1/customers": C, "POST /v1/customers": S, "POST /v1/customers/import": B,
+    "GET /v1/customers/export.csv": P, "GET /v1/customers/list": C,
     "GET /v1/customers/{customer_id}": C, "PATCH /v1/customers/{customer_id}": S,
     "GET /v1/customers/{customer_id}/archive": C, "GET /v1/customers/{customer_id}/timeline": C,
     "POST /v1/customers/{customer_id}/identities": S, "POST /v1/customers/{customer_id}/merge": B,
@@ -30,6 +32,7 @@ NEEDS: dict[str, Need] = {
     "POST /v1/customers/{customer_id}/erase": B,
     # tags
     "GET /v1/tag-groups": R, "POST /v1/tag-groups": M, "POST /v1/tags": M, "DELETE /v1/tags/{tag_id}": M,
+    "PATCH /v1/tag-groups/{group_id}": M, "DELETE /v1/tag-groups/{group_id}": M, "PATCH /v1/tags/{tag_id}": M,
     "POST /v1/tags/bulk": S,
     # orders
     "GET /v1/orders": C, "POST /v1/orders": S, "POST /v1/orders/import": B, "GET /v1/orders/{order_id}": C,
@@ -39,8 +42,10 @@ NEEDS: dict[str, Need] = {
     "DELETE /v1/segments/{segment_id}": M, "POST /v1/segments/{segment_id}/rebuild": M,
     "GET /v1/segments/{segment_id}/explain/{customer_id}": C, "GET /v1/segments/{segment_id}/members": P,
     "POST /v1/segments/{segment_id}/members": M, "POST /v1/segments/{segment_id}/members/import": M,
+    "GET /v1/segments/{segment_id}/members.csv": P, "POST /v1/segments/{segment_id}/duplicate": M,
     # event sources and Segment-compatible tracking
     "GET /v1/sources": R, "POST /v1/sources": M, "DELETE /v1/sources/{source_id}": M,
+    "PATCH /v1/sources/{source_id}": M, "POST /v1/sources/{source_id}/rotate-key": M,
     "POST /v1/batch": K, "POST /v1/identify": K, "POST /v1/track": K, "POST /v1/page": K, "POST /v1/screen": K,
     "POST /v1/group": K, "POST /v1/alias": K,
     "GET /v1/events/dead-letters": P, "GET /v1/events/dead-letters/{dead_letter_id}": P,
@@ -48,7 +53,8 @@ NEEDS: dict[str, Need] = {
     "POST /v1/events/dead-letters/{dead_letter_id}/discard": M,
     # messaging: channel configurations, templates, messages, inbox, pressure, broadcasts
     "GET /v1/messaging/channels": R, "POST /v1/messaging/channels": A, "GET /v1/messaging/channels/{config_id}": R,
-    "PATCH /v1/messaging/channels/{config_id}": A, "POST /v1/messaging/channels/{config_id}/wecom/contacts-sync": M,
+    "PATCH /v1/messaging/channels/{config_id}": A, "POST /v1/messaging/channels/{config_id}/check": A,
+    "POST /v1/messaging/channels/{config_id}/wecom/contacts-sync": M,
     "POST /v1/messaging/channels/{config_id}/wecom/tags-sync": M,
     "POST /v1/messaging/channels/{config_id}/wecom/results-sync": M,
     "GET /v1/messaging/templates": R, "POST /v1/messaging/templates": M,
@@ -85,10 +91,43 @@ NEEDS: dict[str, Need] = {
     # lifecycle
     "GET /v1/lifecycle/settings": R, "PUT /v1/lifecycle/settings": M, "POST /v1/lifecycle/compute": M,
     "GET /v1/lifecycle/overview": R, "GET /v1/lifecycle/model": R,
+    # analytics
+    "GET /v1/analytics/dashboard": R, "GET /v1/analytics/customers": P, "POST /v1/analytics/segments": M,
+    "POST /v1/analytics/funnels": R, "POST /v1/analytics/funnels/customers": P,
+    "POST /v1/analytics/funnels/segments": M, "POST /v1/analytics/retention": R, "POST /v1/analytics/repurchase": R,
+    "GET /v1/analytics/acquisition": R, "GET /v1/analytics/pond-health": R, "POST /v1/analytics/reports": M,
+    "GET /v1/analytics/reports": R, "GET /v1/analytics/reports/pinned/headlines": R,
+    "PATCH /v1/analytics/reports/{report_id}": M, "DELETE /v1/analytics/reports/{report_id}": M,
+    "GET /v1/analytics/cross-sell": R, "POST /v1/analytics/cross-sell/segments": M,
+    "GET /v1/analytics/category-fit": R,
     # webhooks for Yutang's own events (owners)
     "GET /v1/webhooks/event-types": R, "GET /v1/webhooks/endpoints": A, "POST /v1/webhooks/endpoints": A,
     "GET /v1/webhooks/endpoints/{endpoint_id}": A, "PATCH /v1/webhooks/endpoints/{endpoint_id}": A,
     "DELETE /v1/webhooks/endpoints/{endpoint_id}": A, "POST /v1/webhooks/endpoints/{endpoint_id}/rotate-secret": A,
     "GET /v1/webhooks/endpoints/{endpoint_id}/deliveries": A, "GET /v1/webhooks/deliveries/{delivery_id}": A,
     "POST /v1/webhooks/deliveries/{delivery_id}/replay": A,
+    # stores and staff
+    "GET /v1/stores": R, "POST /v1/stores": M, "GET /v1/stores/{store_id}": R, "PATCH /v1/stores/{store_id}": M,
+    "GET /v1/stores/staff": R, "POST /v1/stores/staff": M, "GET /v1/stores/staff/{staff_id}": R,
+    "PATCH /v1/stores/staff/{staff_id}": M, "POST /v1/stores/staff/wecom-sync": M,
+    "POST /v1/stores/staff/{staff_id}/leave": M,
+    "GET /v1/stores/ownership/settings": R, "PUT /v1/stores/ownership/settings": M,
+    "GET /v1/stores/owners/{customer_id}": C, "POST /v1/stores/owners/{customer_id}/claim": S,
+    "POST /v1/stores/owners/{customer_id}/reassign": S,
+    "GET /v1/stores/codes": R, "POST /v1/stores/codes": M, "GET /v1/stores/codes/{code_id}": R,
+    "PATCH /v1/stores/codes/{code_id}": M, "DELETE /v1/stores/codes/{code_id}": M,
+    "GET /v1/stores/codes/{code_id}/qr.png": R, "GET /v1/stores/codes/{code_id}/stats": R,
+    "GET /v1/stores/handovers": R, "POST /v1/stores/handovers": M, "GET /v1/stores/handovers/{handover_id}": R,
+    "POST /v1/stores/handovers/{handover_id}/sync": M, "POST /v1/stores/handovers/{handover_id}/send": M,
+    "GET /v1/stores/tasks": C, "POST /v1/stores/tasks": S, "POST /v1/stores/tasks/send": S,
+    "GET /v1/stores/tasks/{task_id}": C, "POST /v1/stores/tasks/{task_id}/done": S,
+    "POST /v1/stores/tasks/{task_id}/cancel": S, "POST /v1/stores/tasks/{task_id}/sync": S,
+    "GET /v1/stores/kpis": R, "POST /v1/stores/kpis/behavior-sync": M,
+    # customer groups
+    "POST /v1/groups/wecom-sync": M, "GET /v1/groups": R, "GET /v1/groups/customers/{customer_id}": C,
+    "POST /v1/groups/statistics/pull": M, "GET /v1/groups/health": R, "GET /v1/groups/health/owners": R,
+    "POST /v1/groups/{group_chat_id}/activity": M,
+    "GET /v1/groups/codes": R, "POST /v1/groups/codes": M, "GET /v1/groups/codes/{group_code_id}": R,
+    "DELETE /v1/groups/codes/{group_code_id}": M, "GET /v1/groups/codes/{group_code_id}/stats": R,
+    "GET /v1/groups/{group_chat_id}": R, "GET /v1/groups/{group_chat_id}/members": C,
 }

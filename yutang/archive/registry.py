@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from yutang.customers import personal_data as customers_data
 from yutang.customers.service import PROFILE_FIELDS
+from yutang.groups import personal_data as groups_data
 from yutang.kit.personal_data import KEEP, OMIT, CustomerTable, Step, scrub
 from yutang.loyalty import personal_data as loyalty_data
 from yutang.messaging import personal_data as messaging_data
@@ -19,6 +20,7 @@ from yutang.orders import personal_data as orders_data
 from yutang.segments import personal_data as segments_data
 from yutang.storage.outbox import OutboxRow
 from yutang.storage.topics import Topic
+from yutang.stores import personal_data as stores_data
 from yutang.tags import personal_data as tags_data
 from yutang.workspaces import personal_data as workspaces_data
 
@@ -42,7 +44,8 @@ STORAGE = (
 
 DOMAINS: tuple[tuple[CustomerTable, ...], ...] = (
     customers_data.TABLES, tags_data.TABLES, orders_data.TABLES, messaging_data.TABLES, loyalty_data.TABLES,
-    segments_data.TABLES, workspaces_data.TABLES, STORAGE,
+    segments_data.TABLES, workspaces_data.TABLES, stores_data.TABLES, groups_data.TABLES,
+    STORAGE,
 )
 REGISTRY: tuple[CustomerTable, ...] = tuple(entry for tables in DOMAINS for entry in tables)
 

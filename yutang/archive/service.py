@@ -12,10 +12,12 @@ from yutang.channels.schemas import ChannelOut
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import ConsentOut, CustomerIn, MembershipOut, MergeOut, NoteOut
 from yutang.customers.service import Customer, MergeRecord
+from yutang.groups import service as groups_service
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
 from yutang.lifecycle import service as lifecycle_service
 from yutang.orders import service as orders_service
+from yutang.stores import service as stores_service
 from yutang.tags import service as tags_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -90,6 +92,8 @@ def archive(session: Session, *, actor: Actor, customer_id: int,
                   for c in customers_service.consent_ledger(session, customer_id=customer.id)],
         consent_in_force=customers_service.current_consents(session, customer_id=customer.id),
         merges=[MergeOut.model_validate(m) for m in customers_service.merges_of(session, customer_id=customer.id)],
+        owner=stores_service.owner_of(session, actor=actor, customer_id=customer.id),
+        groups=groups_service.customer_groups(session, actor=actor, customer_id=customer.id),
         scores=lifecycle_service.scores_of(warehouse, actor=actor, customer_id=customer.id) if warehouse else None,
     )
 

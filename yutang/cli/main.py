@@ -17,7 +17,9 @@ import uvicorn
 from yutang.app import create_app
 from yutang.archive import importing as customer_import
 from yutang.demo import seed as demo_seed
-from yutang.kit.errors import DomainError
+from yutang.demo import sinks as demo_sinks
+from yutang.kit.clock import utcnow
+from yutang.kit.errors import DomainError, NotFound
 from yutang.kit.settings import create_settings
 from yutang.lifecycle import tasks as lifecycle_tasks
 from yutang.loyalty import tasks as loyalty_tasks
@@ -42,6 +44,7 @@ app.add_typer(loyalty_app, name="loyalty")
 lifecycle_app = typer.Typer(help="Lifecycle stages, RFM and customer value.", no_args_is_help=True)
 app.add_typer(lifecycle_app, name="lifecycle")
 
+SIGN_IN_PATH = "/console/sign-in/"
 HostOpt = Annotated[str, typer.Option(help="interface to listen on")]
 PortOpt = Annotated[int, typer.Option(help="port to listen on")]
 
@@ -88,23 +91,29 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
     database = _database()
     pipeline = open_pipeline(database)
     started = time.monotonic()
-    with database.unit_of_work() as session:
-        result = demo_seed.seed(session, warehouse=pipeline.warehouse, showcase=showcase, visitors=visitors)
-    url = f"http://{host}:{port}/console/login?key={result.key}"
-    funnel = ", ".join(f"{count} {step}" for step, count in result.funnel.items())
-    typer.echo(f"demo workspace '{result.slug}': {result.customers} customers "
-               f"({time.monotonic() - started:.1f}s){'; funnel: ' + funnel if funnel else ''}")
-    typer.echo(f"API key (owner): {result.key}")
-    typer.echo(f"console: {url}")
-    typer.echo(f"API docs: http://{host}:{port}/docs")
-    if not serve_after:
-        pipeline.relay.catch_up()
-        pipeline.stop()
-        return
-    if open_browser and sys.stdout.isatty():
-        webbrowser.open(url)
-    uvicorn.run(create_app(database.settings, database=database, pipeline=pipeline), host=host, port=port,
-                log_level="info")
+    # The messaging channels send to sinks this process runs for as long as it serves.
+    with demo_sinks.running() as sinks:
+        result = demo_seed.seed_brand(database, pipeline, sinks=sinks, showcase=showcase, visitors=visitors)
+        with database.unit_of_work() as session:
+            link = workspaces_service.mint_sign_in_link(session, actor=system_actor(result.workspace_id),
+                                                        member_id=result.owner_id)
+        url = f"http://{host}:{port}{SIGN_IN_PATH}{link.token}"
+        funnel = ", ".join(f"{count} {step}" for step, count in result.funnel.items())
+        typer.echo(f"demo workspace '{result.slug}': {result.customers} customers "
+                   f"({time.monotonic() - started:.1f}s){'; funnel: ' + funnel if funnel else ''}")
+        typer.echo("seeding: " + ", ".join(f"{part} {seconds:.1f}s" for part, seconds in result.timings.items()))
+        typer.echo(f"sinks: SMS and webhooks at {sinks.http_url}, SMTP at 127.0.0.1:{sinks.smtp_port}")
+        typer.echo(f"API key (owner): {result.key}")
+        typer.echo(f"console (one-time sign-in link, valid {_minutes(link.expires_at)} min): {url}")
+        typer.echo(f"API docs: http://{host}:{port}/docs")
+        if not serve_after:
+            pipeline.relay.catch_up()
+            pipeline.stop()
+            return
+        if open_browser and sys.stdout.isatty():
+            webbrowser.open(url)
+        uvicorn.run(create_app(database.settings, database=database, pipeline=pipeline), host=host, port=port,
+                    log_level="info")
 
 
 @workspace_app.command("create")
@@ -124,6 +133,34 @@ def workspace_create(slug: str, name: Annotated[str, typer.Option(help="brand na
         raise typer.Exit(2) from exc
     typer.echo(f"workspace {workspace.slug} (id {workspace.id}) created")
     typer.echo(issued.secret)
+
+
+@workspace_app.command("sign-in-link")
+def workspace_sign_in_link(
+        slug: str,
+        member: Annotated[int | None, typer.Option(help="member id (default: the workspace's first owner)")] = None,
+        base_url: Annotated[str, typer.Option(help="where the console is served")] = "http://127.0.0.1:8000",
+) -> None:
+    """Print a one-time console sign-in link for a member (single use, expires in minutes)."""
+    database = _database()
+    try:
+        with database.unit_of_work() as session:
+            workspace = workspaces_service.find_workspace(session, slug=slug)
+            actor = system_actor(workspace.id, timezone=workspace.timezone)
+            if member is None:
+                member = next((m.id for m in workspaces_service.list_members(session, actor=actor)
+                               if m.role == "owner" and m.active), None)
+            if member is None:
+                raise NotFound(f"workspace {slug!r} has no active owner", field="member")
+            link = workspaces_service.mint_sign_in_link(session, actor=actor, member_id=member)
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(f"{base_url.rstrip('/')}{SIGN_IN_PATH}{link.token}")
+    typer.echo(f"single use, expires in {_minutes(link.expires_at)} min", err=True)
+
+
+def _minutes(until: datetime) -> int:
+    return round((until - utcnow()).total_seconds() / 60)
 
 
 def _run_import(workspace: str, runner) -> None:

@@ -78,7 +78,7 @@ def create(session: Session, *, actor: Actor, data: CustomerIn) -> Customer:
                                                          field="first_channel").id
     assigned = data.assigned_member_id
     if actor.sees_own_customers_only:
-        assigned = actor.member_id
+        assigned = assigned if assigned in actor.team else actor.member_id
     elif assigned is not None:
         workspaces_service.get_member(session, actor=actor, member_id=assigned)
     customer = Customer(

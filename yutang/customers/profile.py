@@ -53,6 +53,8 @@ def update_customer(session: Session, *, actor: Actor, customer_id: int, data: C
     if "assigned_member_id" in provided and data.assigned_member_id != customer.assigned_member_id:
         if actor.role is Role.GUIDE:
             raise Invalid("a guide may not reassign customers", field="assigned_member_id")
+        if actor.sees_own_customers_only and data.assigned_member_id not in actor.owners_seen:
+            raise Invalid("a manager may reassign only within their store or region", field="assigned_member_id")
         if data.assigned_member_id is not None:
             workspaces_service.get_member(session, actor=actor, member_id=data.assigned_member_id)
         customer.assigned_member_id = data.assigned_member_id

@@ -1,12 +1,12 @@
 """Finding and showing customers: who an actor may see, search, identities, the API shape."""
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Row, Select, Subquery, func, select
 from sqlalchemy.orm import Session
 
-from yutang.customers import identities
-from yutang.customers.models import ChannelMembership, Customer, CustomerIdentity
-from yutang.customers.schemas import CustomerOut, IdentityIn, IdentityKind, IdentityOut
-from yutang.kit.errors import Invalid, NotFound
+from yutang.customers import identities, listing
+from yutang.customers.models import Customer, CustomerIdentity
+from yutang.customers.schemas import CustomerOut, IdentityIn, IdentityOut
+from yutang.kit.errors import NotFound
 from yutang.kit.pii import mask_name
 from yutang.workspaces.access import Actor, Permission
 
@@ -24,7 +24,7 @@ def visible(actor: Actor) -> Select:
     """Select of the customers this actor may see (workspace, and a guide's own customers only)."""
     query = select(Customer).where(Customer.workspace_id == actor.workspace_id)
     if actor.sees_own_customers_only:
-        query = query.where(Customer.assigned_member_id == actor.member_id)
+        query = query.where(Customer.assigned_member_id.in_(sorted(actor.owners_seen)))
     return query
 
 
@@ -58,50 +58,32 @@ def search(session: Session, *, actor: Actor, q: str | None = None, name: str | 
            restrict_to: Select | None = None, before_id: int | None = None, limit: int = 50) -> list[Customer]:
     """Customers newest first, filtered by free text, name, identity, channel or a customer-id subquery."""
     actor.require(Permission.READ)
-    query = visible(actor)
-    if status:
-        query = query.where(Customer.status == status)
-    if name:
-        query = query.where(Customer.name.contains(name, autoescape=True))
-    if q:
-        query = query.where(or_(Customer.name.contains(q.strip(), autoescape=True),
-                                Customer.id.in_(_identity_text_match(session, actor, q))))
-    if identity is not None:
-        query = query.where(Customer.id.in_(_identity_match(session, actor, identity)))
-    if channel_id is not None:
-        members = select(ChannelMembership.customer_id).where(ChannelMembership.channel_id == channel_id,
-                                                              ChannelMembership.workspace_id == actor.workspace_id,
-                                                              ChannelMembership.left_at.is_(None))
-        query = query.where(or_(Customer.first_channel_id == channel_id, Customer.id.in_(members)))
-    if restrict_to is not None:
-        query = query.where(Customer.id.in_(restrict_to))
+    criteria = listing.Criteria(q=q, name=name, identity=identity, channel_id=channel_id, status=status,
+                                restrict_to=restrict_to)
+    query = listing.matching(session, actor=actor, criteria=criteria, base=visible(actor))
     if before_id is not None:
         query = query.where(Customer.id < before_id)
     return list(session.scalars(query.order_by(Customer.id.desc()).limit(limit)))
 
 
-def _identity_match(session: Session, actor: Actor, identity: IdentityIn) -> Select:
-    try:
-        _, lookup = identities.normalise(identity, pii_key=pii_key(session))
-    except ValueError as exc:
-        raise Invalid(str(exc), field="identity") from exc
-    return select(CustomerIdentity.customer_id).where(
-        CustomerIdentity.workspace_id == actor.workspace_id, CustomerIdentity.kind == identity.kind.value,
-        CustomerIdentity.namespace == identity.namespace, CustomerIdentity.lookup == lookup)
+def matching_ids(session: Session, *, actor: Actor, criteria: listing.Criteria) -> Select:
+    """Subquery of the ids of the customers the actor may see that a search matches."""
+    actor.require(Permission.READ)
+    return listing.matching(session, actor=actor, criteria=criteria, base=visible_ids(actor))
 
 
-def _identity_text_match(session: Session, actor: Actor, text: str) -> Select:
-    # Free text may be a phone, an email or any raw id: try each kind that parses, match exactly.
-    text = text.strip()
-    key = pii_key(session)
-    lookups = [text]
-    for kind in (IdentityKind.PHONE, IdentityKind.EMAIL):
-        try:
-            lookups.append(identities.normalise(IdentityIn(kind=kind, value=text), pii_key=key)[1])
-        except ValueError:
-            continue
-    return select(CustomerIdentity.customer_id).where(CustomerIdentity.workspace_id == actor.workspace_id,
-                                                      CustomerIdentity.lookup.in_(lookups))
+def count_matching(session: Session, *, actor: Actor, criteria: listing.Criteria) -> int:
+    """How many customers the actor may see a search matches."""
+    return session.scalar(select(func.count()).select_from(
+        matching_ids(session, actor=actor, criteria=criteria).subquery()))
+
+
+def page_matching(session: Session, *, actor: Actor, criteria: listing.Criteria, sort: str = "created",
+                  descending: bool = True, offset: int = 0, limit: int = 50,
+                  facts: Subquery | None = None) -> list[int]:
+    """The ids of one page of a search's matches in the chosen order (see listing.page_ids)."""
+    return listing.page_ids(session, matched=matching_ids(session, actor=actor, criteria=criteria), sort=sort,
+                            descending=descending, offset=offset, limit=limit, facts=facts)
 
 
 def identities_of(session: Session, *, customer_ids: list[int]) -> dict[int, list[CustomerIdentity]]:

@@ -11,6 +11,7 @@ from yutang.customers.consents import (
     record_consent,
     withdrawn,
 )
+from yutang.customers.listing import SORTS, Criteria
 from yutang.customers.memberships import (
     join_channel,
     leave_channel,
@@ -56,11 +57,14 @@ from yutang.customers.reading import (
     MERGED,
     active_ids,
     count_active,
+    count_matching,
     display_names,
     get_customer,
     identities_of,
     identity_values,
     lock_customers,
+    matching_ids,
+    page_matching,
     present,
     search,
     sending_facts,
@@ -72,6 +76,8 @@ from yutang.customers.reading import (
 
 __all__ = [
     "ACTIVE",
+    "Criteria",
+    "SORTS",
     "Customer",
     "ERASED",
     "MERGED",
@@ -85,6 +91,7 @@ __all__ = [
     "attach_identities",
     "consent_ledger",
     "count_active",
+    "count_matching",
     "display_names",
     "create",
     "create_many",
@@ -99,6 +106,7 @@ __all__ = [
     "join_channel",
     "leave_channel",
     "lock_customers",
+    "matching_ids",
     "lookup_many",
     "match",
     "memberships_of",
@@ -106,6 +114,7 @@ __all__ = [
     "merges_of",
     "normalise_identities",
     "notes_of",
+    "page_matching",
     "present",
     "record_consent",
     "record_membership",

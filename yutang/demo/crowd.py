@@ -8,10 +8,10 @@ import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from yutang.customers import identities as identity_rules
@@ -225,3 +225,47 @@ def _mirror(warehouse, crowd: Crowd, order_ids: list[int]) -> None:
         warehouse.append_arrow(tx, "order_lines", table(crowd.lines, [
             "workspace_id", "order_id", "line_no", "sku", "category", "quantity", "amount_fen"]))
         warehouse.append_arrow(tx, "events", pa.table(crowd.events, schema=EVENTS_ARROW))
+
+
+def touch_history(session: Session, warehouse: DuckDBWarehouse | PostgresWarehouse, *, workspace_id: int,
+                  config_id: int, now: datetime, weeks: int = 10, seed: int = 13) -> int:
+    """Past weekly marketing SMS to the crowd (the warehouse events the relay would have written) and the
+    unfollows that followed, more often the more messages a customer got that week (pond health's curve).
+    Returns how many messages."""
+    rng = random.Random(seed)
+    table = ChannelMembership.__table__
+    open_ = session.execute(select(table.c.customer_id, table.c.channel_id, table.c.joined_at)
+                            .where(table.c.workspace_id == workspace_id, table.c.left_at.is_(None))).all()
+    crowd, left, sent = Crowd(), {}, 0
+    monday = (now - timedelta(days=14 + now.weekday())).replace(hour=2, minute=0, second=0, microsecond=0)
+    for week in range(weeks):
+        start = monday - timedelta(weeks=weeks - week)
+        for customer_id, channel_id, joined_at in open_:
+            if (customer_id, channel_id) in left or _aware(joined_at) >= start or rng.random() > 0.3:
+                continue
+            touches = rng.choices((1, 2, 3, 4, 5), weights=(50, 25, 12, 8, 5))[0]
+            for n in range(touches):
+                at = start + timedelta(days=rng.randint(0, 6), hours=rng.randint(1, 12))
+                _event(crowd, workspace_id, f"yutang:demo-history:{week}:{customer_id}:{channel_id}:{n}",
+                       "Message Sent", customer_id, None, at,
+                       {"customer_id": customer_id, "channel_config_id": config_id, "purpose": "marketing",
+                        "status": "sent"}, source="yutang")
+                sent += 1
+            if rng.random() < 0.005 + 0.01 * touches ** 2:
+                left[(customer_id, channel_id)] = start + timedelta(days=rng.randint(1, 13), hours=rng.randint(0, 23))
+    for (customer_id, channel_id), at in left.items():
+        session.execute(update(table).where(table.c.customer_id == customer_id, table.c.channel_id == channel_id)
+                        .values(left_at=at))
+    with warehouse.transaction() as tx:
+        warehouse.append_arrow(tx, "events", pa.table(crowd.events, schema=EVENTS_ARROW))
+        rows = [f"({int(c)}, {int(ch)}, CAST('{at.isoformat()}' AS TIMESTAMPTZ))" for (c, ch), at in left.items()]
+        for start in range(0, len(rows), 1000):
+            values = ", ".join(rows[start:start + 1000])
+            tx.execute(f"UPDATE memberships SET left_at = v.left_at FROM (VALUES {values}) "
+                       "AS v(customer_id, channel_id, left_at) WHERE memberships.customer_id = v.customer_id "
+                       "AND memberships.channel_id = v.channel_id")
+    return sent
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

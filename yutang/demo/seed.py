@@ -1,6 +1,9 @@
 """Seed a demo tea brand: channels with costs, tag groups, customers across channels, orders with skew."""
 
 import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -11,11 +14,18 @@ from yutang.channels import service as channels_service
 from yutang.channels.schemas import ChannelCostIn, ChannelIn
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import ConsentIn, CustomerIn, IdentityIn, NoteIn
-from yutang.demo import crowd
+from yutang.demo import crowd, merges, sinks
+from yutang.demo import lifecycle as demo_lifecycle
+from yutang.demo import loyalty as demo_loyalty
+from yutang.demo import messaging as demo_messaging
+from yutang.demo import segments as demo_segments
+from yutang.demo import stores as demo_stores
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import NotFound
 from yutang.orders import service as orders_service
 from yutang.orders.schemas import OrderIn, OrderLineIn, OrderStatus
+from yutang.runtime.database import Database
+from yutang.runtime.pipeline import Pipeline
 from yutang.tags import service as tags_service
 from yutang.tags.schemas import TagGroupIn
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse
@@ -26,6 +36,7 @@ from yutang.workspaces.access import Actor, Role, system_actor
 from yutang.workspaces.schemas import MemberIn, WorkspaceIn
 
 DEMO_SLUG = "demo-tea"
+DEMO_KEY_NAMES = ("owner key", "demo key")  # the keys the demo printed (the first run's is the workspace's own)
 CHANNELS = [
     # code, name, kind, role, share of first touches, monthly cost in yuan
     ("wechat-oa", "公众号 · 鱼塘茶事", "wechat_service_account", "auxiliary", 0.12, 3000),
@@ -61,28 +72,92 @@ class DemoResult:
     customers: int
     orders: int
     funnel: dict[str, int] = field(default_factory=dict)
+    created: bool = False
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per part, in the order seeded
+    actor: Actor | None = None
+    people: list[merges.Person] = field(default_factory=list)
+    coupon_templates: dict[str, int] = field(default_factory=dict)
+    green_tea_tag_id: int = 0
+    store_channel_id: int = 0
+    picked: list[int] = field(default_factory=list)
+    owner_id: int | None = None
+
+
+@contextmanager
+def timed(timings: dict[str, float], part: str) -> Iterator[None]:
+    """Add the seconds the block takes to timings[part]."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        timings[part] = timings.get(part, 0.0) + time.monotonic() - started
+
+
+def seed_brand(database: Database, pipeline: Pipeline, *, sinks: sinks.Sinks, showcase: int = 200,
+               visitors: int = 60_000, rng_seed: int = 7, slug: str = DEMO_SLUG) -> DemoResult:
+    """Seed the whole demo brand on the first run, each domain's part through its own flows; on a later run issue a
+    new key and point the messaging channels at this run's sinks."""
+    timings: dict[str, float] = {}
+    with database.unit_of_work() as session:
+        result = seed(session, warehouse=pipeline.warehouse, showcase=showcase, visitors=visitors,
+                      rng_seed=rng_seed, timings=timings, slug=slug)
+    result.timings = timings
+    if not result.created:
+        with timed(timings, "messaging"), database.unit_of_work() as session:
+            demo_messaging.configure(session, actor=system_actor(result.workspace_id), sinks=sinks)
+        return result
+    factory, actor, rng = database.factory, result.actor, random.Random(rng_seed)
+    with timed(timings, "warehouse catch-up"):
+        pipeline.catch_up()
+    with timed(timings, "lifecycle"):
+        demo_lifecycle.seed(factory, pipeline.warehouse, actor=actor)
+    with timed(timings, "segments"):
+        segment_ids = demo_segments.seed(factory, pipeline.segments, actor=actor,
+                                         green_tea_tag_id=result.green_tea_tag_id,
+                                         store_channel_id=result.store_channel_id, picked=result.picked)
+    with timed(timings, "loyalty"), database.unit_of_work() as session:
+        demo_loyalty.activity(session, actor=actor, membership=pipeline.segments, segment_ids=segment_ids,
+                              templates=result.coupon_templates, people=[p.customer_id for p in result.people],
+                              store_dir=database.settings.data_dir, rng=rng)
+    with timed(timings, "messaging"):
+        demo_messaging.seed(factory, pipeline, actor=actor, sinks=sinks, segment_ids=segment_ids,
+                            people=result.people, rng=rng)
+    with timed(timings, "message history"), database.unit_of_work() as session:
+        sms = demo_messaging.configure(session, actor=actor, sinks=sinks)[demo_messaging.SMS]
+        crowd.touch_history(session, pipeline.warehouse, workspace_id=result.workspace_id, config_id=sms,
+                            now=utcnow())
+    with timed(timings, "warehouse catch-up"):
+        pipeline.catch_up()
+    return result
 
 
 def seed(session: Session, *, warehouse: DuckDBWarehouse | PostgresWarehouse, showcase: int = 200,
-         visitors: int = 60_000, rng_seed: int = 7) -> DemoResult:
-    """Create the demo workspace (or issue a new key if it exists) and fill it.
+         visitors: int = 60_000, rng_seed: int = 7, timings: dict[str, float] | None = None,
+         slug: str = DEMO_SLUG) -> DemoResult:
+    """Create the demo workspace (or, if it exists, replace the owner's demo key) and fill it.
 
     `showcase` customers go through the services (notes, consents, merges, full audit); `visitors` walk through
     the department-store funnel in bulk (yutang.demo.crowd), those who leave contact becoming customers.
     """
+    timings = {} if timings is None else timings
     try:
-        workspace = workspaces_service.find_workspace(session, slug=DEMO_SLUG)
+        workspace = workspaces_service.find_workspace(session, slug=slug)
     except NotFound:
         workspace = None
     if workspace is not None:
         owner = next(m for m in workspaces_service.list_members(session, actor=system_actor(workspace.id))
                      if m.role == Role.OWNER)
         actor = system_actor(workspace.id, timezone=workspace.timezone)
+        # Each run prints a fresh owner key: the ones printed before stop working rather than piling up.
+        for key in workspaces_service.list_keys(session, actor=actor):
+            if key.member_id == owner.id and key.name in DEMO_KEY_NAMES and key.revoked_at is None:
+                workspaces_service.revoke_key(session, actor=actor, key_id=key.id)
         issued = workspaces_service.issue_key(session, actor=actor, member_id=owner.id, name="demo key")
         count = customers_service.count_active(session, actor=actor)
-        return DemoResult(workspace.id, DEMO_SLUG, issued.secret, count, 0)
+        return DemoResult(workspace.id, slug, issued.secret, count, 0, owner_id=owner.id)
+    started = time.monotonic()
     workspace, issued = workspaces_service.create_workspace(
-        session, data=WorkspaceIn(slug=DEMO_SLUG, name="鱼塘茶事 Demo Tea", timezone="Asia/Shanghai", locale="zh_CN"),
+        session, data=WorkspaceIn(slug=slug, name="鱼塘茶事 Demo Tea", timezone="Asia/Shanghai", locale="zh_CN"),
         owner_name="品牌负责人")
     actor = Actor(workspace_id=workspace.id, member_id=issued.key.member_id, role=Role.OWNER,
                   api_key_id=issued.key.id, timezone=workspace.timezone)
@@ -97,6 +172,8 @@ def seed(session: Session, *, warehouse: DuckDBWarehouse | PostgresWarehouse, sh
         url="https://example.com/yutang/webhooks", description="示例：填入 ERP / 数据平台的接收地址后启用",
         events=["Order Paid", "Points Changed", "Coupon Redeemed", "Segment Entered", "Lifecycle Stage Changed"],
         enabled=False))
+    with timed(timings, "loyalty programme"):
+        coupon_templates = demo_loyalty.programme(session, actor=actor)
     orders = 0
     today = utcnow()
     weights = [share for *_, share, _ in CHANNELS]
@@ -128,11 +205,20 @@ def seed(session: Session, *, warehouse: DuckDBWarehouse | PostgresWarehouse, sh
             customers_service.add_note(session, actor=actor, customer_id=customer.id,
                                        data=NoteIn(body="喜欢浓香型乌龙，春茶上新时提醒。"))
         orders += _orders(session, actor, rng, customer.id, code, seen, channels)
-    funnel = crowd.populate(session, warehouse, workspace_id=workspace.id, channels=channels,
-                            tag_ids=[t.id for t in tags], guide_ids=[g.id for g in guides], products=PRODUCTS,
-                            passers=visitors, now=today, seed=rng_seed)
-    return DemoResult(workspace.id, DEMO_SLUG, issued.secret, showcase + funnel["left contact"],
-                      orders + funnel["orders"], dict(funnel))
+    timings["showcase customers"] = time.monotonic() - started - timings["loyalty programme"]
+    with timed(timings, "OneID merges"):
+        people = merges.seed(session, actor=actor, rng=rng, products=PRODUCTS)
+    with timed(timings, "crowd"):
+        funnel = crowd.populate(session, warehouse, workspace_id=workspace.id, channels=channels,
+                                tag_ids=[t.id for t in tags], guide_ids=[g.id for g in guides], products=PRODUCTS,
+                                passers=visitors, now=today, seed=rng_seed)
+    with timed(timings, "stores"):
+        demo_stores.seed(session, actor=actor, guides=guides, rng=rng)
+    return DemoResult(workspace.id, slug, issued.secret, showcase + len(people) + funnel["left contact"],
+                      orders + len(people) + funnel["orders"], dict(funnel), created=True, actor=actor, people=people,
+                      coupon_templates=coupon_templates, green_tea_tag_id=next(t.id for t in tags if t.name == "绿茶"),
+                      store_channel_id=channels["store-jingan"], picked=[p.customer_id for p in people],
+                      owner_id=issued.key.member_id)
 
 
 def _channels(session: Session, actor: Actor) -> dict[str, int]:

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yutang.kit.fields import Patch
+
 
 class SourceKind(StrEnum):
     """What sends the events."""
@@ -21,6 +23,12 @@ class SourceIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     kind: SourceKind = SourceKind.SERVER
+
+
+class SourcePatch(Patch):
+    """A source's new name."""
+
+    name: str = Field(None, min_length=1, max_length=100)
 
 
 class SourceOut(BaseModel):

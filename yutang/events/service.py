@@ -1,10 +1,10 @@
-"""Event sources: create, list, revoke, and authenticate a write key."""
+"""Event sources: create, rename, rotate and revoke write keys, and authenticate one."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yutang.events.models import Source
-from yutang.events.schemas import SourceIn
+from yutang.events.schemas import SourceIn, SourcePatch
 from yutang.kit import tokens
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Unauthorized
@@ -36,11 +36,45 @@ def list_sources(session: Session, *, actor: Actor) -> list[Source]:
     return list(session.scalars(select(Source).where(Source.workspace_id == actor.workspace_id).order_by(Source.id)))
 
 
+def get_source(session: Session, *, actor: Actor, source_id: int) -> Source:
+    """A source of the actor's workspace."""
+    actor.require(Permission.READ)
+    return get_in_workspace(session, Source, source_id, workspace_id=actor.workspace_id, what="source",
+                            field="source_id")
+
+
+def update_source(session: Session, *, actor: Actor, source_id: int, data: SourcePatch) -> Source:
+    """Rename a source."""
+    actor.require(Permission.BULK)
+    source = get_source(session, actor=actor, source_id=source_id)
+    changes = {k: v for k, v in data.changes().items() if getattr(source, k) != v}
+    if "name" in changes and session.scalar(select(Source.id).where(
+            Source.workspace_id == actor.workspace_id, Source.name == changes["name"], Source.id != source.id)):
+        raise Conflict(f"a source named {changes['name']!r} exists already", field="name")
+    for name, value in changes.items():
+        setattr(source, name, value)
+    if changes:
+        workspaces_service.record(session, actor=actor, action="source.updated", entity_type="source",
+                                  entity_id=source.id, changes=changes)
+    return source
+
+
+def rotate_write_key(session: Session, *, actor: Actor, source_id: int) -> tuple[Source, str]:
+    """Replace a source's write key (returned once); the old key stops at once, and a disabled source is on again."""
+    actor.require(Permission.BULK)
+    source = get_source(session, actor=actor, source_id=source_id)
+    write_key = tokens.mint(WRITE_KEY_PREFIX, nbytes=24)
+    source.write_key_prefix, source.write_key_hash = write_key[:10], tokens.digest(write_key)
+    source.revoked_at = None
+    workspaces_service.record(session, actor=actor, action="source.key_rotated", entity_type="source",
+                              entity_id=source.id, changes={"write_key_prefix": source.write_key_prefix})
+    return source, write_key
+
+
 def revoke_source(session: Session, *, actor: Actor, source_id: int) -> Source:
     """Stop accepting events with a source's write key."""
     actor.require(Permission.BULK)
-    source = get_in_workspace(session, Source, source_id, workspace_id=actor.workspace_id, what="source",
-                              field="source_id")
+    source = get_source(session, actor=actor, source_id=source_id)
     if source.revoked_at is None:
         source.revoked_at = utcnow()
         workspaces_service.record(session, actor=actor, action="source.revoked", entity_type="source",

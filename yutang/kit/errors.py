@@ -10,6 +10,9 @@ class FieldError:
     field: str
     message: str
     line: int | None = None
+    # pydantic's error type and context when the fault came from a schema, so a console can word it itself.
+    kind: str | None = None
+    context: dict | None = None
 
 
 class DomainError(Exception):

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -20,6 +20,16 @@ Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX), BeforeValidator(_no_bo
 NonNegative = Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(_no_bool)]
 Id = Annotated[int, Field(ge=1, le=INT64_MAX), BeforeValidator(_no_bool)]
 Bool = StrictBool
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000; refused here so the field is named instead of the store failing.
+    if "\x00" in value:
+        raise ValueError("text must not contain the NUL character (U+0000)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class Patch(BaseModel):

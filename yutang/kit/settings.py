@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         default="dev-only-secret-change-me",
-        description="Keys the phone/email HMAC and the console session cookie.",
+        description="Keys the phone/email HMAC and the sealing of messaging secrets.",
     )
     default_timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"

@@ -148,3 +148,14 @@ def scores_of(warehouse: Warehouse, *, actor: Actor, customer_id: int) -> Custom
     names = ("lifecycle_stage", "rfm_r", "rfm_f", "rfm_m", "rfm_class", "historic_value_fen", "predicted_value_fen",
              "computed_at")
     return CustomerScoresOut(**dict(zip(names, rows[0], strict=True)))
+
+
+def stages_of(warehouse: Warehouse, *, actor: Actor, customer_ids: list[int]) -> dict[int, str]:
+    """Each customer's lifecycle stage as of the last refresh (those not scored yet are left out)."""
+    actor.require(Permission.READ)
+    if not customer_ids:
+        return {}
+    ids = ", ".join(str(int(cid)) for cid in customer_ids)  # ints only: safe to inline, any backend
+    rows = warehouse.query(f"SELECT customer_id, lifecycle_stage FROM customer_scores "
+                           f"WHERE workspace_id = %(w)s AND customer_id IN ({ids})", {"w": actor.workspace_id})
+    return {customer_id: stage for customer_id, stage in rows}

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from yutang.loyalty import coupons, point_tasks, points, tiers
 
+tier_names_of = tiers.tier_names_of
+
 
 def move_customer(session: Session, *, from_id: int, to_id: int) -> int:
     """Merge a customer's points (lots and ledger, with a merge entry), tier, coupons and task submissions."""

@@ -62,6 +62,12 @@ def window_start(now: datetime, *, months: int, zone: str) -> datetime:
     return datetime.combine(start, datetime.min.time(), tzinfo=ZoneInfo(zone))
 
 
+def basis(session: Session, *, actor: Actor) -> str:
+    """What tier thresholds count: 'earned' (points) or 'spend' (fen)."""
+    actor.require(Permission.READ)
+    return config.settings_of(session, workspace_id=actor.workspace_id).tier_basis
+
+
 def qualifying(session: Session, *, actor: Actor, customer_id: int, now: datetime | None = None) -> int:
     """Points earned (net of reversals) or spend in fen (net of refunds) in the rolling window."""
     settings = config.settings_of(session, workspace_id=actor.workspace_id)
@@ -165,6 +171,18 @@ def tier_id_of(session: Session, *, workspace_id: int, customer_id: int) -> int 
     """The id of the tier a customer holds, if any."""
     return session.scalar(select(CustomerTier.tier_id).where(CustomerTier.workspace_id == workspace_id,
                                                               CustomerTier.customer_id == customer_id))
+
+
+def tier_names_of(session: Session, *, actor: Actor, customer_ids: list[int]) -> dict[int, str]:
+    """The name of the tier each of these customers holds (those without one are left out)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(customer_ids), 1000):
+        rows = session.execute(
+            select(CustomerTier.customer_id, Tier.name).join(Tier, Tier.id == CustomerTier.tier_id)
+            .where(CustomerTier.workspace_id == actor.workspace_id,
+                   CustomerTier.customer_id.in_(customer_ids[start:start + 1000])))
+        found.update({customer_id: name for customer_id, name in rows})
+    return found
 
 
 def customer_tier(session: Session, *, actor: Actor, customer_id: int) -> CustomerTierOut:

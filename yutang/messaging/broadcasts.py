@@ -247,7 +247,7 @@ def preview(session: Session, warehouse, *, actor: Actor, data: BroadcastIn,
     rules = rules_of(get_pressure(session, actor=actor))
     plans = planning.plan(warehouse, workspace_id=actor.workspace_id, campaigns=[campaign], rules=rules,
                           channel_kinds=channel_kinds(session, workspace_id=actor.workspace_id), now=now)
-    return plans[0].counts()
+    return plans[0].counts() | {"sample_customer_id": plans[0].first_recipient()}
 
 
 def claim_due(session: Session, *, now: datetime) -> dict[int, list[int]]:
@@ -283,7 +283,8 @@ def send(session: Session, warehouse, *, workspace_id: int, broadcast_ids: list[
         deferrals = plan.deferrals()
         outcomes = service.queue_many(session, actor=actor, config=configs[broadcast.id],
                                       template=templates[broadcast.id], customer_ids=customer_ids,
-                                      reasons=plan.reasons(), defer=deferrals) if customer_ids else {}
+                                      reasons=plan.reasons(), defer=deferrals,
+                                      broadcast_id=broadcast.id) if customer_ids else {}
         rows = [{"workspace_id": workspace_id, "broadcast_id": broadcast.id, "customer_id": cid,
                  "outcome": _outcome(status, cid in deferrals), "reason": "quiet_hours" if status == "queued"
                  and cid in deferrals else reason, "message_id": mid, "created_at": now}

@@ -32,9 +32,11 @@ def enqueue_bulk(session: Session, *, actor: Actor, config: ChannelConfig, templ
 def queue_many(session: Session, *, actor: Actor, config: ChannelConfig, template: MessageTemplate,
                customer_ids: list[int], purpose: str | None = None,
                reasons: dict[int, str] | None = None,
-               defer: dict[int, datetime] | None = None) -> dict[int, tuple[int, str, str | None]]:
+               defer: dict[int, datetime] | None = None,
+               broadcast_id: int | None = None) -> dict[int, tuple[int, str, str | None]]:
     """Render and queue one template for many customers; `reasons` suppresses some with a reason decided before
-    (contact pressure), `defer` queues some to go out only at the time given (the end of the quiet hours).
+    (contact pressure), `defer` queues some to go out only at the time given (the end of the quiet hours),
+    `broadcast_id` names the broadcast on the queued events (pond health tells broadcasts from single sends).
     Returns per customer (message id, status, reason)."""
     actor.require(Permission.BULK)
     reasons, defer = reasons or {}, defer or {}
@@ -94,7 +96,8 @@ def queue_many(session: Session, *, actor: Actor, config: ChannelConfig, templat
         if batch:
             outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.MESSAGE_BATCH, entity_id=None,
                         payload={"state": state.value, "channel_config_id": config.id, "purpose": purpose,
-                                 "template_id": template.id, "messages": batch})
+                                 "template_id": template.id, "messages": batch,
+                                 **({"broadcast_id": broadcast_id} if broadcast_id else {})})
     if queued:
         session.info[QUEUED_FLAG] = True
     return {r["customer_id"]: (by_customer[r["customer_id"]], r["status"], r["error_code"]) for r in rows}

@@ -39,6 +39,10 @@ def _check_config(kind: str, settings: dict, secret_values: dict) -> None:
     for key in needed_secrets:
         if not secret_values.get(key):
             raise Invalid(f"a {kind} channel needs secrets.{key}", field=f"secrets.{key}")
+    if kind == "email" and settings.get("port") not in (None, ""):
+        port = settings["port"]
+        if isinstance(port, bool) or not str(port).isdigit() or not 0 < int(port) < 65536:
+            raise Invalid("the SMTP port is a whole number from 1 to 65535", field="settings.port")
     if kind == "webhook" and not str(secret_values["secret"]).startswith("whsec_"):
         raise Invalid("a webhook secret is whsec_ followed by base64", field="secrets.secret")
     if kind == "wecom" and secret_values.get("encoding_aes_key") and len(secret_values["encoding_aes_key"]) != 43:

@@ -60,6 +60,11 @@ class CampaignPlan:
         """The customers held only by the quiet hours, and when those end (UTC)."""
         return {cid: decision.retry_at for ids, decision in self.groups if _deferred(decision) for cid in ids}
 
+    def first_recipient(self) -> int | None:
+        """The lowest customer id who would receive the message (now or after the quiet hours)."""
+        ids = [cid for ids, decision in self.groups if decision.send or _deferred(decision) for cid in ids]
+        return min(ids) if ids else None
+
     def counts(self) -> dict[str, Any]:
         """Send now / deferred past the quiet hours / suppressed by reason (duplicates, kept once, counted apart)."""
         by_reason: dict[str, int] = defaultdict(int)

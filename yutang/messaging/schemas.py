@@ -72,6 +72,15 @@ class ChannelConfigPatch(BaseModel):
     queue_id: Id | None = None
 
 
+class CheckOut(BaseModel):
+    """A connection test: whether the peer accepted the credentials, else its error code and message."""
+
+    ok: bool
+    code: str | None = Field(description="the peer's error code (WeCom errcode, SMTP reply code, HTTP status "
+                                         "as http_NNN) or 'network' when it could not be reached")
+    message: str
+
+
 class ChannelConfigOut(BaseModel):
     """A channel configuration as shown: the names of its secrets, never their values."""
 
@@ -345,6 +354,8 @@ class BroadcastPreviewOut(BaseModel):
     deferred_until: datetime | None = Field(None, description="when the first quiet hours end")
     suppressed: int
     by_reason: dict[str, int] = Field(description="the suppressed, by reason (not the deferred)")
+    sample_customer_id: int | None = Field(None, description="the first customer who would receive it (lowest id), "
+                                                             "to render the message for")
 
 
 class RecipientOut(BaseModel):

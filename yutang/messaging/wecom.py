@@ -28,6 +28,11 @@ from yutang.workspaces.access import Actor, Permission, Role
 
 # archive.service.upsert_customer: (session, actor=, data=) -> (customer, outcome, merged ids)
 Upsert = Callable[..., tuple[Customer, str, list[int]]]
+# A domain above (stores) told of each contact added or removed: (session, actor=, config=, change=, customer_id=,
+# staff=, external_userid=, state=, welcome_code=, at=) -> whether it sent the welcome message itself.
+ContactHook = Callable[..., bool]
+# A domain above (groups) told of a change_external_chat event: (session, actor=, config=, fields=, at=) -> what it did.
+ChatHook = Callable[..., str]
 
 
 class ChannelFailed(Conflict):
@@ -44,6 +49,45 @@ def _client(session: Session, config: ChannelConfig) -> WeComClient:
 
 def _wecom(session: Session, *, actor: Actor, config_id: int) -> ChannelConfig:
     return service.get_channel(session, actor=actor, config_id=config_id)
+
+
+def client_for(session: Session, *, actor: Actor, config_id: int, field: str = "config_id") -> WeComClient:
+    """The WeCom client of one of the workspace's WeCom configurations."""
+    config = service.get_channel(session, actor=actor, config_id=config_id, field=field)
+    if config.kind != "wecom":
+        raise Invalid("this is not a WeCom channel", field=field)
+    return service.adapter_for(session, config)
+
+
+def contacts_of_staff(session: Session, *, actor: Actor, config_id: int, staff_userid: str) -> dict[int, str]:
+    """The external user id of each customer a staff member has as a current WeCom contact, by customer id."""
+    config = service.get_channel(session, actor=actor, config_id=config_id)
+    rows = session.execute(select(WeComContact.customer_id, WeComContact.external_userid)
+                           .where(WeComContact.channel_config_id == config.id,
+                                  WeComContact.staff_userid == staff_userid, WeComContact.removed_at.is_(None)))
+    return dict(rows.all())
+
+
+def record_follow(session: Session, *, actor: Actor, config_id: int, customer_id: int, external_userid: str,
+                  staff_userid: str, state: str | None = None, at: datetime | None = None) -> None:
+    """Record that a staff member has a customer as a WeCom contact (for imports; callbacks and syncs record their
+    own)."""
+    actor.require(Permission.WRITE)
+    config = _wecom(session, actor=actor, config_id=config_id)
+    customer = customers_service.get_customer(session, actor=actor, customer_id=customer_id)
+    _follow(session, config, customer, external_userid=external_userid, staff=staff_userid, state=state,
+            at=at or utcnow())
+
+
+def map_state(session: Session, *, actor: Actor, config_id: int, state: str, channel_code: str | None) -> None:
+    """Point a contact way's `state` at the channel its contacts are acquired through (None: forget it)."""
+    config = service.get_channel(session, actor=actor, config_id=config_id)
+    states = dict(config.settings.get("state_channels") or {})
+    if channel_code is None:
+        states.pop(state, None)
+    else:
+        states[state] = channel_code
+    config.settings = {**config.settings, "state_channels": states}
 
 
 def acquisition_code(session: Session, *, actor: Actor, config: ChannelConfig, state: str | None) -> str | None:
@@ -239,7 +283,8 @@ def system_actor(session: Session, config: ChannelConfig) -> Actor:
     return Actor(workspace_id=config.workspace_id, member_id=None, role=Role.OWNER, timezone=workspace.timezone)
 
 
-def handle_event(session: Session, *, config: ChannelConfig, fields: dict[str, str], upsert: Upsert) -> str:
+def handle_event(session: Session, *, config: ChannelConfig, fields: dict[str, str], upsert: Upsert,
+                 on_contact: ContactHook | None = None, on_chat: ChatHook | None = None) -> str:
     """Apply one decrypted callback; returns what it did (for logs and tests)."""
     actor = system_actor(session, config)
     at = datetime.fromtimestamp(int(fields["CreateTime"]), UTC) if fields.get("CreateTime", "").isdigit() \
@@ -251,6 +296,8 @@ def handle_event(session: Session, *, config: ChannelConfig, fields: dict[str, s
         inbox.receive(session, config=config, customer=customer, body=fields.get("Content", ""),
                       external_id=fields.get("MsgId"), at=at)
         return "received"
+    if fields.get("Event") == "change_external_chat":
+        return on_chat(session, actor=actor, config=config, fields=fields, at=at) if on_chat else "ignored"
     if fields.get("Event") != "change_external_contact":
         return "ignored"
     change, external, staff = fields.get("ChangeType"), fields.get("ExternalUserID", ""), fields.get("UserID", "")
@@ -263,8 +310,13 @@ def handle_event(session: Session, *, config: ChannelConfig, fields: dict[str, s
         if code and change != "edit_external_contact":
             customers_service.record_membership(session, actor=actor, customer_id=customer.id, channel_code=code,
                                                 joined=True, at=at)
+        welcomed = False
+        if on_contact is not None and change != "edit_external_contact":
+            welcomed = on_contact(session, actor=actor, config=config, change=change, customer_id=customer.id,
+                                  staff=staff, external_userid=external, state=state,
+                                  welcome_code=fields.get("WelcomeCode") or None, at=at)
         welcome = config.settings.get("welcome_template_id")
-        if fields.get("WelcomeCode") and welcome:
+        if fields.get("WelcomeCode") and welcome and not welcomed:
             service.enqueue(session, actor=actor, data=MessageIn(
                 channel_id=config.id, customer_id=customer.id, template_id=int(welcome), purpose=Purpose.SERVICE,
                 payload={"welcome_code": fields["WelcomeCode"]}, track_links=False,
@@ -283,5 +335,8 @@ def handle_event(session: Session, *, config: ChannelConfig, fields: dict[str, s
             if still is None and code:
                 customers_service.record_membership(session, actor=actor, customer_id=follow.customer_id,
                                                     channel_code=code, joined=False, at=at)
+            if on_contact is not None:
+                on_contact(session, actor=actor, config=config, change=change, customer_id=follow.customer_id,
+                           staff=staff, external_userid=external, state=follow.state, welcome_code=None, at=at)
         return change
     return "ignored"

@@ -2,8 +2,9 @@
 
 import hashlib
 import json
+from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Subquery, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
@@ -159,6 +160,42 @@ def present(session: Session, *, orders: list[Order]) -> list[OrderOut]:
             lines[line.order_id].append(line)
     return [OrderOut.model_validate(order).model_copy(
         update={"lines": [OrderLineOut.model_validate(line) for line in lines[order.id]]}) for order in orders]
+
+
+def purchase_totals(actor: Actor) -> Subquery:
+    """Per customer of the workspace: spend (fen paid less refunded, over purchases) and the last payment time;
+    a subquery with columns customer_id, spend_fen, last_paid_at."""
+    return (select(Order.customer_id.label("customer_id"),
+                   func.sum(Order.paid_fen - Order.refunded_fen).label("spend_fen"),
+                   func.max(Order.paid_at).label("last_paid_at"))
+            .where(Order.workspace_id == actor.workspace_id, Order.customer_id.is_not(None),
+                   Order.status.in_(sorted(paid.PURCHASE_STATUSES)), Order.paid_fen > Order.refunded_fen)
+            .group_by(Order.customer_id).subquery("purchase_totals"))
+
+
+def purchases(actor: Actor, *, since: datetime | None = None, until: datetime | None = None) -> Subquery:
+    """Per customer of the workspace, purchases paid in [since, until) (any time when not given): how many, and
+    their spend (fen paid less refunded); a subquery with columns customer_id, purchases, spend_fen."""
+    query = (select(Order.customer_id.label("customer_id"), func.count().label("purchases"),
+                    func.sum(Order.paid_fen - Order.refunded_fen).label("spend_fen"))
+             .where(Order.workspace_id == actor.workspace_id, Order.customer_id.is_not(None),
+                    Order.status.in_(sorted(paid.PURCHASE_STATUSES)), Order.paid_fen > Order.refunded_fen))
+    if since is not None:
+        query = query.where(Order.paid_at >= since)
+    if until is not None:
+        query = query.where(Order.paid_at < until)
+    return query.group_by(Order.customer_id).subquery("purchases")
+
+
+def purchase_totals_of(session: Session, *, actor: Actor, customer_ids: list[int]) -> dict[int, tuple[int, datetime]]:
+    """(spend in fen, last payment time) of those of these customers who bought."""
+    totals = purchase_totals(actor)
+    found: dict[int, tuple[int, datetime]] = {}
+    for start in range(0, len(customer_ids), 1000):
+        for customer_id, spend, last in session.execute(select(totals).where(
+                totals.c.customer_id.in_(customer_ids[start:start + 1000]))):
+            found[customer_id] = (int(spend), last)
+    return found
 
 
 def move_customer(session: Session, *, from_id: int, to_id: int) -> int:

@@ -21,6 +21,7 @@ from yutang.segments import flows as segments_flows
 from yutang.segments.membership import Membership
 from yutang.storage import outbox
 from yutang.storage.topics import Topic
+from yutang.stores import tasks as stores_tasks
 from yutang.warehouse.backends import DuckDBWarehouse, PostgresWarehouse, open_warehouse
 from yutang.warehouse.relay import Relay
 from yutang.webhooks import sender as webhooks_sender
@@ -28,6 +29,8 @@ from yutang.webhooks.service import QUEUED_FLAG as WEBHOOKS_QUEUED
 
 LIFECYCLE_AT = time(3, 0)  # stages, RFM and value are refreshed nightly at 03:00 in each workspace's zone
 SEGMENTS_AT = time(3, 30)  # dynamic segments are rebuilt nightly (time windows move with the clock)
+BEHAVIOR_AT = time(2, 0)  # WeCom's contact statistics of a day are complete the next morning
+GROUP_SENDS_AT = time(21, 0)  # waiting group sends are read after the guides' working day
 
 
 @dataclass
@@ -142,4 +145,9 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
     scheduler.register(Job(name="lifecycle.compute", at=LIFECYCLE_AT, run=refresh_lifecycle))
     # After the lifecycle refresh, so rules on stages and RFM classes see the night's scores.
     scheduler.register(Job(name="segments.rebuild", at=SEGMENTS_AT, run=rebuild_segments))
+    scheduler.register(Job(name="stores.behavior", at=BEHAVIOR_AT,
+                           run=lambda actor, slot: stores_tasks.fetch_behavior(database.factory, actor=actor,
+                                                                               now=slot)))
+    scheduler.register(Job(name="stores.group_sends", at=GROUP_SENDS_AT,
+                           run=lambda actor, _slot: stores_tasks.sync_group_sends(database.factory, actor=actor)))
     return pipeline

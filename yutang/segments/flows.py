@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from yutang.customers import service as customers_service
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
 from yutang.segments import evaluate, service
@@ -76,3 +77,39 @@ def rebuild_all(factory: sessionmaker[Session], membership: Membership, *, works
     with unit_of_work(factory) as session:
         service.mark_rebuilt(session, segment_ids=list(diffs), at=utcnow())
     return diffs
+
+
+def duplicate(factory: sessionmaker[Session], membership: Membership, *, actor: Actor, segment_id: int,
+              name: str) -> int:
+    """A copy of a segment under a new name: a dynamic one with the same rule (built now), a static one with the
+    same list of customers; the auto-tag is not copied (two segments would fight over it)."""
+    with read_only(factory) as session:
+        source = service.get(session, actor=actor, segment_id=segment_id)
+        kind, rule, description = source.kind, source.rule, source.description
+        customers = [] if kind == service.DYNAMIC else sorted(customers_service.visible_active(
+            session, actor=actor, customer_ids=member_ids(session, membership, actor=actor, segment_id=segment_id)))
+    if kind == service.DYNAMIC:
+        return create(factory, membership, actor=actor,
+                      data=SegmentIn(name=name, kind=kind, description=description, rule=rule))
+    with unit_of_work(factory) as session:  # the list as it is, not who matches its rule now
+        segment, _ = service.create(session, actor=actor, data=SegmentIn(name=name, kind=kind,
+                                                                           description=description))
+        for start in range(0, len(customers), 10_000):
+            service.add_static(session, actor=actor, segment=segment, customer_ids=customers[start:start + 10_000])
+        return segment.id
+
+
+def member_ids(session: Session, membership: Membership, *, actor: Actor, segment_id: int) -> list[int]:
+    """Every member's customer id, ascending (the static list, or the dynamic segment's materialised members)."""
+    segment = service.get(session, actor=actor, segment_id=segment_id)
+    found: list[int] = []
+    while True:
+        after = found[-1] if found else None
+        if segment.kind == service.STATIC:
+            page = service.static_members(session, segment=segment, after_id=after, limit=10_000)
+        else:
+            page = [customer_id for customer_id, _ in membership.members(segment_id=segment.id, after_id=after,
+                                                                          limit=10_000)]
+        found += page
+        if len(page) < 10_000:
+            return found

@@ -261,7 +261,8 @@ def _parse(data: Any, path: str, depth: int, errors: list[FieldError], counter: 
             loc = tuple(error["loc"])
             if loc and loc[0] == kind:
                 loc = loc[1:]
-            errors.append(FieldError(field=_path(path, loc), message=error["msg"]))
+            errors.append(FieldError(field=_path(path, loc), message=error["msg"], kind=error["type"],
+                                     context=dict(error.get("ctx") or {})))
         return None
     before = len(errors)
     _check(condition, path, errors)

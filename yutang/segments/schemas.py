@@ -38,6 +38,12 @@ class SegmentPatch(BaseModel):
     tag_id: NonNegative | None = Field(default=None, description="0 removes the auto-tag")
 
 
+class DuplicateIn(BaseModel):
+    """The name of a segment's copy."""
+
+    name: str = Field(min_length=1, max_length=100)
+
+
 class SegmentOut(BaseModel):
     """A segment with its member count."""
 

@@ -40,6 +40,9 @@ class Topic(StrEnum):
     COUPON_REDEEMED = "coupon.redeemed"
     COUPON_EXPIRED = "coupon.expired"
     TIER_CHANGED = "tier.changed"
+    OWNER_CHANGED = "owner.changed"
+    TASK_CREATED = "task.created"
+    TASK_DONE = "task.done"
 
     @classmethod
     def message(cls, state: str) -> "Topic":
@@ -239,9 +242,33 @@ class TierChanged(TypedDict):
     reason: str
 
 
+class OwnerChanged(TypedDict):
+    """A customer's owning guide changed (to none: released)."""
+
+    customer_id: int
+    from_member_id: int | None
+    to_member_id: int | None
+    store_id: int | None
+    reason: str
+
+
+class TaskChanged(TypedDict):
+    """A staff task was created or done (a group send: confirmed in WeCom); late when done after it was due."""
+
+    task_id: int
+    staff_id: int
+    member_id: int | None
+    customer_id: int | None
+    kind: str
+    due_at: str
+    done_at: str | None
+    late: bool
+    source_key: str | None
+
+
 Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
            | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
-           | CouponExpired | TierChanged)
+           | CouponExpired | TierChanged | OwnerChanged | TaskChanged)
 
 PAYLOADS: dict[Topic, type] = {
     Topic.CUSTOMER_CHANGED: CustomerChanged,
@@ -261,6 +288,9 @@ PAYLOADS: dict[Topic, type] = {
     Topic.COUPON_REDEEMED: CouponRedeemed,
     Topic.COUPON_EXPIRED: CouponExpired,
     Topic.TIER_CHANGED: TierChanged,
+    Topic.OWNER_CHANGED: OwnerChanged,
+    Topic.TASK_CREATED: TaskChanged,
+    Topic.TASK_DONE: TaskChanged,
 }
 
 

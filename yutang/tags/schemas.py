@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from yutang.kit.fields import Id, Int64
+from yutang.kit.fields import Id, Int64, Patch
 
 
 class TagGroupIn(BaseModel):
@@ -21,6 +21,20 @@ class TagIn(BaseModel):
     group_id: Id
     name: str = Field(min_length=1, max_length=100)
     order: Int64 = 0
+
+
+class TagGroupPatch(Patch):
+    """A tag group's new name or order."""
+
+    name: str = Field(None, min_length=1, max_length=100)
+    order: Int64 = Field(None)
+
+
+class TagPatch(Patch):
+    """A tag's new name or order."""
+
+    name: str = Field(None, min_length=1, max_length=100)
+    order: Int64 = Field(None)
 
 
 class TagOut(BaseModel):
@@ -76,10 +90,19 @@ class TaggingIn(BaseModel):
     create_missing: bool = False
 
 
-class BulkTaggingIn(TaggingIn):
-    """Tags to add to and remove from many customers at once."""
+class CustomerMatch(BaseModel):
+    """A customer search, as the list takes it: every active customer it matches."""
 
-    customer_ids: list[Id] = Field(min_length=1, max_length=10_000)
+    q: str | None = Field(None, max_length=200, description="name, any id, #id or a phone's last four digits")
+    tag: list[Id] = Field(default_factory=list, description="tag ids; all must be present")
+    channel_id: Id | None = None
+
+
+class BulkTaggingIn(TaggingIn):
+    """Tags to add to and remove from many customers at once: listed by id, or all a search matches."""
+
+    customer_ids: list[Id] = Field(default_factory=list, max_length=10_000)
+    match: CustomerMatch | None = Field(None, description="instead of customer_ids: all active customers matching")
 
 
 class BulkTaggingOut(BaseModel):

@@ -1,15 +1,27 @@
 """Tag groups and tags, tagging one customer or many, and tag lookups for search."""
 
-from sqlalchemy import Select, delete, func, select
+from dataclasses import replace
+
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
+from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, FieldError, Invalid
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
 from yutang.storage.topics import Topic
 from yutang.tags.models import CustomerTag, Tag, TagGroup
-from yutang.tags.schemas import CustomerTagOut, TagGroupIn, TagGroupOut, TagIn, TagOut, TagRef
+from yutang.tags.schemas import (
+    CustomerTagOut,
+    TagGroupIn,
+    TagGroupOut,
+    TagGroupPatch,
+    TagIn,
+    TagOut,
+    TagPatch,
+    TagRef,
+)
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
@@ -56,12 +68,66 @@ def delete_tag(session: Session, *, actor: Actor, tag_id: int) -> None:
     """Delete a tag and take it off every customer."""
     actor.require(Permission.BULK)
     tag = get_tag(session, actor=actor, tag_id=tag_id)
-    holders = list(session.scalars(select(CustomerTag.customer_id).where(CustomerTag.tag_id == tag.id)))
-    for customer_id in holders:
-        _emit(session, actor, customer_id, tag.id, added=False)
+    holders = _drop_tags(session, actor, [tag.id])
     session.delete(tag)
     workspaces_service.record(session, actor=actor, action="tag.deleted", entity_type="tag", entity_id=tag_id,
-                              changes={"name": tag.name, "customers": len(holders)})
+                              changes={"name": tag.name, "customers": holders})
+
+
+def _drop_tags(session: Session, actor: Actor, tag_ids: list[int]) -> int:
+    # Tag Removed for every holder, then the rows go with the tag (cascade); returns how many were removed.
+    removed = 0
+    for tag_id in tag_ids:
+        holders = sorted(session.scalars(select(CustomerTag.customer_id).where(CustomerTag.tag_id == tag_id)))
+        _emit_many(session, actor, holders, tag_id, added=False)
+        session.execute(delete(CustomerTag).where(CustomerTag.tag_id == tag_id))
+        removed += len(holders)
+    return removed
+
+
+def rename_tag(session: Session, *, actor: Actor, tag_id: int, data: TagPatch) -> Tag:
+    """Rename or reorder a tag; names stay unique within the group."""
+    actor.require(Permission.BULK)
+    tag = get_tag(session, actor=actor, tag_id=tag_id)
+    changes = data.changes()
+    if "name" in changes and changes["name"] != tag.name and session.scalar(
+            select(Tag.id).where(Tag.group_id == tag.group_id, Tag.name == changes["name"])):
+        raise Conflict(f"a tag named {changes['name']!r} exists in this group", field="name")
+    for key, value in changes.items():
+        setattr(tag, key, value)
+    session.flush()
+    workspaces_service.record(session, actor=actor, action="tag.updated", entity_type="tag", entity_id=tag.id,
+                              changes=changes)
+    return tag
+
+
+def rename_group(session: Session, *, actor: Actor, group_id: int, data: TagGroupPatch) -> TagGroup:
+    """Rename or reorder a tag group; group names stay unique in the workspace."""
+    actor.require(Permission.BULK)
+    group = _group(session, actor, group_id)
+    changes = data.changes()
+    if "name" in changes and changes["name"] != group.name and session.scalar(
+            select(TagGroup.id).where(TagGroup.workspace_id == actor.workspace_id, TagGroup.name == changes["name"])):
+        raise Conflict(f"a tag group named {changes['name']!r} exists already", field="name")
+    for key, value in changes.items():
+        setattr(group, key, value)
+    session.flush()
+    workspaces_service.record(session, actor=actor, action="tag_group.updated", entity_type="tag_group",
+                              entity_id=group.id, changes=changes)
+    return group
+
+
+def delete_group(session: Session, *, actor: Actor, group_id: int) -> None:
+    """Delete a tag group with its tags, taking them off every customer."""
+    actor.require(Permission.BULK)
+    group = _group(session, actor, group_id)
+    tag_ids = list(session.scalars(select(Tag.id).where(Tag.group_id == group.id)))
+    removed = _drop_tags(session, actor, tag_ids)
+    session.execute(delete(Tag).where(Tag.group_id == group.id))
+    session.delete(group)
+    workspaces_service.record(session, actor=actor, action="tag_group.deleted", entity_type="tag_group",
+                              entity_id=group_id, changes={"name": group.name, "tags": len(tag_ids),
+                                                           "customers": removed})
 
 
 def get_tag(session: Session, *, actor: Actor, tag_id: int) -> Tag:
@@ -69,10 +135,10 @@ def get_tag(session: Session, *, actor: Actor, tag_id: int) -> Tag:
     return get_in_workspace(session, Tag, tag_id, workspace_id=actor.workspace_id, what="tag", field="tag_id")
 
 
-def list_groups(session: Session, *, actor: Actor, q: str | None = None) -> list[TagGroupOut]:
-    """Tag groups with their tags (filtered by a name search) and how many customers carry each."""
+def list_groups(session: Session, *, actor: Actor, q: str | None = None, counted: bool = True) -> list[TagGroupOut]:
+    """Tag groups with their tags (filtered by a name search) and, when counted, how many customers carry each."""
     actor.require(Permission.READ)
-    counts = dict(session.execute(
+    counts = {} if not counted else dict(session.execute(
         select(CustomerTag.tag_id, func.count())
         .where(CustomerTag.workspace_id == actor.workspace_id,
                CustomerTag.customer_id.in_(customers_service.active_ids(workspace_id=actor.workspace_id)))
@@ -85,7 +151,7 @@ def list_groups(session: Session, *, actor: Actor, q: str | None = None) -> list
     out = []
     for group in groups:
         members = [TagOut(id=t.id, group_id=group.id, group_name=group.name, name=t.name, order=t.order,
-                          customer_count=counts.get(t.id, 0))
+                          customer_count=counts.get(t.id, 0) if counted else None)
                    for t in tags if t.group_id == group.id
                    and (not needle or needle in t.name.lower() or needle in group.name.lower())]
         if members or not needle:
@@ -136,41 +202,82 @@ def _create_by_name(session: Session, actor: Actor, group_name: str, tag_name: s
 
 def apply(session: Session, *, actor: Actor, customer_ids: list[int], add: list[Tag], remove: list[Tag],
           source: str = "manual") -> tuple[int, int]:
-    """Add and remove tags on customers the actor may change; returns (added, removed) counts."""
+    """Add and remove tags on customers the actor may change (all or none); returns (added, removed) counts."""
     actor.require(Permission.WRITE)
-    if len(customer_ids) > 1:
+    wanted = sorted(set(customer_ids))
+    if len(wanted) > 1:
         actor.require(Permission.BULK)
+    found = customers_service.visible_active(session, actor=actor, customer_ids=wanted)
+    for customer_id in wanted:
+        if customer_id not in found:  # not visible: not found; merged or erased: a conflict
+            customers_service.require_active(customers_service.get_customer(session, actor=actor,
+                                                                            customer_id=customer_id))
+    return _apply_set(session, actor, wanted, add, remove, source)
+
+
+def apply_matching(session: Session, *, actor: Actor, criteria: customers_service.Criteria, add: list[Tag],
+                   remove: list[Tag]) -> tuple[int, tuple[int, int]]:
+    """Tag every active customer a search matches; returns (how many customers, (added, removed))."""
+    actor.require(Permission.WRITE)
+    actor.require(Permission.BULK)
+    active = replace(criteria, status=customers_service.ACTIVE)
+    wanted = sorted(session.scalars(customers_service.matching_ids(session, actor=actor, criteria=active)))
+    return len(wanted), _apply_set(session, actor, wanted, add, remove, "manual")
+
+
+def _apply_set(session: Session, actor: Actor, customer_ids: list[int], add: list[Tag], remove: list[Tag],
+               source: str) -> tuple[int, int]:
+    # Set-based: per tag, one lookup of who has it and one insert or delete per chunk of customers.
     added = removed = 0
-    for customer_id in sorted(set(customer_ids)):
-        customer = customers_service.get_customer(session, actor=actor, customer_id=customer_id)
-        customers_service.require_active(customer)
-        have = set(session.scalars(select(CustomerTag.tag_id).where(CustomerTag.customer_id == customer.id)))
-        for tag in add:
-            if tag.id not in have:
-                session.add(CustomerTag(workspace_id=actor.workspace_id, customer_id=customer.id, tag_id=tag.id,
-                                        source=source, member_id=actor.member_id))
-                have.add(tag.id)
-                added += 1
-                _emit(session, actor, customer.id, tag.id, added=True)
-        gone = [tag.id for tag in remove if tag.id in have]
-        if gone:
-            session.execute(delete(CustomerTag).where(CustomerTag.customer_id == customer.id,
-                                                      CustomerTag.tag_id.in_(gone)))
-            removed += len(gone)
-            for tag_id in gone:
-                _emit(session, actor, customer.id, tag_id, added=False)
-    session.flush()
+    now = utcnow()
+    for tag in _unique(add):
+        have = _holders(session, tag.id, customer_ids)
+        new = [cid for cid in customer_ids if cid not in have]
+        for chunk in _chunks(new):
+            session.connection().execute(insert(CustomerTag.__table__), [
+                {"workspace_id": actor.workspace_id, "customer_id": cid, "tag_id": tag.id, "source": source,
+                 "member_id": actor.member_id, "created_at": now} for cid in chunk])
+        _emit_many(session, actor, new, tag.id, added=True)
+        added += len(new)
+    for tag in _unique(remove):
+        gone = sorted(_holders(session, tag.id, customer_ids))
+        for chunk in _chunks(gone):
+            session.execute(delete(CustomerTag).where(CustomerTag.tag_id == tag.id,
+                                                      CustomerTag.customer_id.in_(chunk)))
+        _emit_many(session, actor, gone, tag.id, added=False)
+        removed += len(gone)
     if added or removed:
         workspaces_service.record(session, actor=actor, action="customer.tagged", entity_type="customer",
                                   entity_id=customer_ids[0] if len(customer_ids) == 1 else None,
-                                  changes={"customers": len(set(customer_ids)), "add": [t.id for t in add],
+                                  changes={"customers": len(customer_ids), "add": [t.id for t in add],
                                            "remove": [t.id for t in remove], "added": added, "removed": removed})
     return added, removed
 
 
+def _unique(tags: list[Tag]) -> list[Tag]:
+    return list({tag.id: tag for tag in tags}.values())
+
+
+def _chunks(ids: list[int], size: int = 1000) -> list[list[int]]:
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
+
+
+def _holders(session: Session, tag_id: int, customer_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(customer_ids):
+        found.update(session.scalars(select(CustomerTag.customer_id).where(CustomerTag.tag_id == tag_id,
+                                                                           CustomerTag.customer_id.in_(chunk))))
+    return found
+
+
 def _emit(session: Session, actor: Actor, customer_id: int, tag_id: int, *, added: bool) -> None:
-    outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.TAG_ADDED if added else Topic.TAG_REMOVED,
-                entity_id=customer_id, payload={"customer_id": customer_id, "tag_id": tag_id})
+    _emit_many(session, actor, [customer_id], tag_id, added=added)
+
+
+def _emit_many(session: Session, actor: Actor, customer_ids: list[int], tag_id: int, *, added: bool) -> None:
+    outbox.emit_many(session, workspace_id=actor.workspace_id,
+                     topic=Topic.TAG_ADDED if added else Topic.TAG_REMOVED,
+                     changes=[(cid, {"customer_id": cid, "tag_id": tag_id}) for cid in customer_ids])
 
 
 def tags_of(session: Session, *, customer_id: int) -> list[CustomerTagOut]:

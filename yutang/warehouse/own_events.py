@@ -35,6 +35,9 @@ TOPIC_EVENTS: dict[str, str] = {
     Topic.COUPON_REDEEMED: "Coupon Redeemed",
     Topic.COUPON_EXPIRED: "Coupon Expired",
     Topic.TIER_CHANGED: "Tier Changed",
+    Topic.OWNER_CHANGED: "Owner Changed",
+    Topic.TASK_CREATED: "Task Created",
+    Topic.TASK_DONE: "Task Done",
 }
 # Many messages changing state at once: one outbox row, one `Message <state>` event per message.
 BATCH_TOPIC = Topic.MESSAGE_BATCH
@@ -75,7 +78,7 @@ def events_of(change: OutboxChange) -> list[OwnEvent]:
     p = change.payload
     if change.topic == BATCH_TOPIC:
         name = TOPIC_EVENTS[Topic.message(p["state"])]
-        shared = {k: p[k] for k in ("channel_config_id", "purpose", "template_id") if k in p}
+        shared = {k: p[k] for k in ("channel_config_id", "purpose", "template_id", "broadcast_id") if k in p}
         return [OwnEvent(id=f"{SOURCE}:outbox:{change.id}:{message_id}", workspace_id=change.workspace_id, name=name,
                          customer_id=customer_id,
                          properties={**shared, "message_id": message_id, "customer_id": customer_id,

@@ -20,7 +20,6 @@ from yutang.storage.topics import (
     MembershipChanged,
     MessageBatch,
     OrderChanged,
-    TagChanged,
     Topic,
 )
 from yutang.warehouse.backends import Tx
@@ -137,17 +136,28 @@ def _membership_changed(tx: Tx, change: Change, membership: MembershipChanged) -
          "left_at": _time(membership.get("left_at"))})
 
 
-def _tag_added(tx: Tx, change: Change, tagging: TagChanged) -> None:
+def _tags_added(tx: Tx, changes: list[Change]) -> None:
+    # Bulk tagging emits one change per customer: one statement for the run (first time per pair wins).
+    first: dict[tuple[int, int], Change] = {}
+    for change in changes:
+        first.setdefault((change.payload["customer_id"], change.payload["tag_id"]), change)
     tx.execute("INSERT INTO customer_tags (workspace_id, customer_id, tag_id, added_at) "
-               "VALUES (%(workspace_id)s, %(customer_id)s, %(tag_id)s, %(added_at)s) "
+               "SELECT unnest(CAST(%(workspace_ids)s AS BIGINT[])), unnest(CAST(%(customer_ids)s AS BIGINT[])), "
+               "unnest(CAST(%(tag_ids)s AS BIGINT[])), unnest(CAST(%(added_at)s AS TIMESTAMPTZ[])) "
                "ON CONFLICT (customer_id, tag_id) DO NOTHING",
-               {"workspace_id": change.workspace_id, "customer_id": tagging["customer_id"],
-                "tag_id": tagging["tag_id"], "added_at": change.created_at})
+               {"workspace_ids": [c.workspace_id for c in first.values()],
+                "customer_ids": [customer_id for customer_id, _ in first],
+                "tag_ids": [tag_id for _, tag_id in first], "added_at": [c.created_at for c in first.values()]})
 
 
-def _tag_removed(tx: Tx, change: Change, tagging: TagChanged) -> None:
-    tx.execute("DELETE FROM customer_tags WHERE customer_id = %(customer_id)s AND tag_id = %(tag_id)s",
-               {"customer_id": tagging["customer_id"], "tag_id": tagging["tag_id"]})
+def _tags_removed(tx: Tx, changes: list[Change]) -> None:
+    by_tag: dict[int, set[int]] = {}
+    for change in changes:
+        by_tag.setdefault(change.payload["tag_id"], set()).add(change.payload["customer_id"])
+    for tag_id, customer_ids in by_tag.items():
+        tx.execute("DELETE FROM customer_tags WHERE tag_id = %(tag_id)s "
+                   "AND customer_id IN (SELECT unnest(CAST(%(customer_ids)s AS BIGINT[])))",
+                   {"tag_id": tag_id, "customer_ids": sorted(customer_ids)})
 
 
 def _order_changed(tx: Tx, change: Change, order: OrderChanged) -> None:
@@ -219,11 +229,11 @@ def _customer_erased(tx: Tx, change: Change, erased: CustomerErased) -> None:
 # Handlers take (tx, change, payload), the payload typed by its topic (storage/topics.py).
 BULK_HANDLERS: dict[str, Callable[[Tx, list[Change]], None]] = {
     Topic.CUSTOMER_CHANGED: _customers_changed,
+    Topic.TAG_ADDED: _tags_added,
+    Topic.TAG_REMOVED: _tags_removed,
 }
 HANDLERS: dict[str, Callable[[Tx, Change, Any], None]] = {
     Topic.MEMBERSHIP_CHANGED: _membership_changed,
-    Topic.TAG_ADDED: _tag_added,
-    Topic.TAG_REMOVED: _tag_removed,
     Topic.ORDER_CHANGED: _order_changed,
     Topic.CUSTOMER_MERGED: _customer_merged,
     Topic.CUSTOMER_ERASED: _customer_erased,

@@ -1,5 +1,6 @@
-"""Console request plumbing: the signed session cookie, one unit of work per request as the signed-in Actor,
-and HTML answers (sign-in redirects, error pages) where the API would answer problem+json."""
+"""Console request plumbing: the session cookie (a server-side console session's token), one unit of work per
+request as the signed-in Actor, and HTML answers (sign-in redirects, error pages) where the API would answer
+problem+json."""
 
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -11,33 +12,32 @@ from babel.support import Translations
 from fastapi import Depends
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from yutang.kit.errors import DomainError, Invalid, Unauthorized
+from yutang.kit.errors import DomainError, Invalid, NotFound, Unauthorized
 from yutang.runtime.database import Database
 from yutang.runtime.pipeline import Pipeline
+from yutang.stores import service as stores_service
 from yutang.web.errors import domain_message, validation_message
-from yutang.web.i18n import chosen_locale, supported
+from yutang.web.i18n import N_, chosen_locale, supported
 from yutang.web.templating import Templates
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor
 
 SESSION_COOKIE = "yutang_console"
-SESSION_MAX_AGE = 12 * 3600
-HOME = "/console/customers"
+SESSION_MAX_AGE = int(workspaces_service.SESSION_TTL.total_seconds())
+HOME = "/console/analytics"  # the overview (数据概览)
 
 
 @dataclass
 class Web:
-    """What install() prepared for the console: templates, catalogues, the cookie signer."""
+    """What install() prepared for the console: templates, catalogues, the default language."""
 
     templates: Templates
     translations: dict[str, Translations]
-    signer: URLSafeTimedSerializer
     default_locale: str
 
 
@@ -65,10 +65,10 @@ def safe_next(target: str | None) -> str:
 # ---- the session cookie ---------------------------------------------------------------------------------
 
 
-def start_session(request: Request, response: Response, *, secret: str) -> None:
-    """Keep the workspace key in a signed, http-only cookie; it is re-checked on every request."""
-    response.set_cookie(SESSION_COOKIE, web_of(request).signer.dumps(secret), max_age=SESSION_MAX_AGE,
-                        path="/console", httponly=True, samesite="lax", secure=request.url.scheme == "https")
+def start_session(request: Request, response: Response, *, token: str) -> None:
+    """Hand the browser its console session token in an http-only cookie (the server keeps only its digest)."""
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_MAX_AGE, path="/console", httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
 
 
 def end_session(response: Response) -> None:
@@ -76,15 +76,9 @@ def end_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/console")
 
 
-def session_key(request: Request) -> str | None:
-    """The workspace key from a valid, unexpired session cookie."""
-    raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        return None
-    try:
-        return web_of(request).signer.loads(raw, max_age=SESSION_MAX_AGE)
-    except BadSignature:
-        return None
+def session_token(request: Request) -> str | None:
+    """The console session token the browser sent, if any (checked against the server's sessions on use)."""
+    return request.cookies.get(SESSION_COOKIE) or None
 
 
 # ---- pages ----------------------------------------------------------------------------------------------
@@ -138,7 +132,7 @@ def caught_up(request: Request) -> Pipeline:
     """The pipeline brought up to every commit and acknowledged event (read-your-writes), before the page's unit
     of work opens (on SQLite a write unit holds the lock the relay needs)."""
     found = pipeline(request)
-    if session_key(request):  # signed-out requests go to sign-in without making the pipeline work
+    if session_token(request):  # signed-out requests go to sign-in without making the pipeline work
         found.catch_up()
     return found
 
@@ -151,14 +145,14 @@ CaughtUp = Annotated[Pipeline, Depends(caught_up)]
 def console(request: Request, *, read_only: bool = False) -> Iterator[Page]:
     """One unit of work acting as the signed-in member (read-only when asked: a page that only reads, or one whose
     flow opens units of its own); SignInRequired without a valid session."""
-    secret = session_key(request)
-    if secret is None:
+    token = session_token(request)
+    if token is None:
         raise SignInRequired
     db = database(request)
     with (db.read_only() if read_only else db.unit_of_work()) as session:
         try:
-            actor = workspaces_service.authenticate(session, secret=secret)
-        except Unauthorized as exc:  # revoked or deactivated since sign-in
+            actor = stores_service.with_team(session, actor=workspaces_service.console_actor(session, token=token))
+        except Unauthorized as exc:  # expired, signed out, revoked or deactivated since sign-in
             raise SignInRequired from exc
         workspace = workspaces_service.get_workspace(session, workspace_id=actor.workspace_id)
         request.state.locale = locale_of(request, workspace.locale)  # error pages speak it too
@@ -166,17 +160,28 @@ def console(request: Request, *, read_only: bool = False) -> Iterator[Page]:
                    locale=request.state.locale)
 
 
-def form_errors(exc: ValidationError | DomainError, gettext: Callable[[str], str], *,
-                fields: Collection[str]) -> dict[str, str]:
-    """The first message per form field, and under '' what concerns the form as a whole."""
+def form_errors(exc: ValidationError | DomainError, gettext: Callable[[str], str], *, fields: Collection[str],
+                nested: bool = False, patterns: dict[str, str] | None = None,
+                domain: dict[str, str] | None = None) -> dict[str, str]:
+    """The first message per form field, and under '' what concerns the form as a whole. `nested` keys rows'
+    fields by path ("caps.0.limit"); `patterns` words a pattern mismatch per field name, `domain` a domain error
+    per field."""
+    found: list[tuple[str, str]] = []
     if isinstance(exc, DomainError):
-        found = ([(e.field.split(".")[0].split("[")[0], domain_message(e.message, gettext)) for e in exc.errors]
-                 or [("", domain_message(exc.detail, gettext))])
+        for error in exc.errors:
+            key = error.field.replace("[", ".").replace("]", "")
+            own = (domain or {}).get(key) or (domain or {}).get(key.split(".")[0])
+            found.append((key, gettext(own) if own else domain_message(error.message, gettext)))
+        found = found or [("", domain_message(exc.detail, gettext))]
     else:
-        found = [(str(e["loc"][0]) if e["loc"] else "", validation_message(e, gettext)) for e in exc.errors()]
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+            own = (patterns or {}).get(key.split(".")[-1]) if error["type"] == "string_pattern_mismatch" else None
+            found.append((key, gettext(own) if own else validation_message(error, gettext)))
     errors: dict[str, str] = {}
-    for field, message in found:
-        errors.setdefault(field if field in fields else "", message)
+    for key, message in found:
+        top = key.split(".")[0]
+        errors.setdefault((key if nested else top) if top in fields else "", message)
     return errors
 
 
@@ -201,6 +206,17 @@ def error_page(request: Request, exc: DomainError) -> HTMLResponse:
     return render(request, name, locale=locale, status=exc.status, error=exc)
 
 
+NO_SUCH_PAGE = N_("There is no console page at this address. Check the link, or start again from the menu.")
+
+
+def missing_page(request: Request) -> HTMLResponse:
+    """The console's 404 page for a path no console route serves."""
+    locale = locale_of(request)
+    detail = web_of(request).translations[locale].gettext(NO_SUCH_PAGE)
+    return render(request, "_error.html" if is_htmx(request) else "error.html", locale=locale, status=404,
+                  error=NotFound(detail))
+
+
 class ConsoleRoute(APIRoute):
     """Console routes answer in HTML: sign-in redirects and error pages instead of problem+json."""
 
@@ -215,6 +231,8 @@ class ConsoleRoute(APIRoute):
             except DomainError as exc:
                 return error_page(request, exc)
             except RequestValidationError as exc:
-                return error_page(request, Invalid("; ".join(str(e["msg"]) for e in exc.errors())))
+                gettext = web_of(request).translations[locale_of(request)].gettext
+                return error_page(request, Invalid(" ".join(dict.fromkeys(
+                    validation_message(e, gettext) for e in exc.errors()))))
 
         return guarded

@@ -45,13 +45,21 @@ DOMAIN = (
     N_("cap names are unique"),
     N_("this messaging channel is disabled"),
     N_("a quick reply is not broadcast"),
+    N_("a hand-over goes to another staff member"),
+    N_("staff belong to a store or, for region managers, a region"),
+    N_("a single-person code names exactly one staff member (set multi for rotation)"),
+    N_("say which channel the code acquires for (or give a store)"),
+    N_("a store code names its store"),
+    N_("a campaign code names its campaign"),
+    N_("customers of staff who left get WeCom's own notice, not a message"),
 )
 
 
 def validation_message(error: dict, gettext: Callable[[str], str]) -> str:
     """One pydantic error as a sentence in the operator's language."""
     kind = error.get("type", "")
-    if kind == "missing" or error.get("input") == "":
+    if kind == "missing" or error.get("input") == "" or (
+            kind == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1):
         return gettext(REQUIRED)
     if kind == "value_error":  # a validator's own words: "Value error, <message>"
         return domain_message(str(error.get("msg", "")).removeprefix("Value error, "), gettext)

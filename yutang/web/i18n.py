@@ -23,6 +23,16 @@ def N_(message: str) -> str:
 LABELS = {
     "active": N_("Active"), "merged": N_("Merged"), "erased": N_("Erased"),
     "owner": N_("Owner"), "operator": N_("Operator"), "analyst": N_("Analyst"), "guide": N_("Shopping guide"),
+    "store_manager": N_("Store manager"), "region_manager": N_("Region manager"),
+    "first_add": N_("First add"), "store_assignment": N_("Store assignment"), "rule": N_("By rule"),
+    "handover": N_("Hand-over"), "first_add_wins": N_("First add wins"),
+    "planned": N_("Planned"), "running": N_("Running"), "finished": N_("Finished"), "in_service": N_("In service"),
+    "resigned": N_("Left the company"), "waiting": N_("Waiting"), "done": N_("Taken over"),
+    "refused": N_("Customer refused"), "over_limit": N_("Receiver at limit"), "limited": N_("Moved twice in 90 days"),
+    "no_contact": N_("Not a WeCom contact"), "unsent": N_("Not sent yet"),
+    "corp_secret": N_("Corp secret"), "app_secret": N_("App secret"), "api_key": N_("API key"),
+    "callback_token": N_("Callback token"), "encoding_aes_key": N_("EncodingAESKey"), "password": N_("Password"),
+    "guide_code": N_("Guide"), "campaign": N_("Campaign"), "channel": N_("Channel"),
     "female": N_("Female"), "male": N_("Male"), "other": N_("Other"), "unknown": N_("Unknown"),
     "phone": N_("Phone"), "email": N_("Email"), "wechat_openid": N_("WeChat OpenID"),
     "wechat_unionid": N_("WeChat UnionID"), "wecom_external_userid": N_("WeCom external contact"),
@@ -87,6 +97,16 @@ LABELS = {
     "deferred": N_("Deferred past quiet hours"), "partly_deferred": N_("Sent, part deferred past quiet hours"),
     "none_sent": N_("Nobody sent to"), "broadcast_cancelled": N_("Broadcast cancelled"),
     "Segment Entered": N_("Entered a segment"), "Segment Exited": N_("Left a segment"),
+}
+
+# A customer's profile fields, as the change log names them.
+FIELD_LABELS = {
+    "name": N_("Name"), "gender": N_("Gender"), "birthday": N_("Birthday"), "province": N_("Province"),
+    "city": N_("City"), "attributes": N_("Custom attributes"), "first_channel_id": N_("First channel"),
+    "first_channel": N_("First channel"), "source_campaign": N_("Source campaign"),
+    "first_seen_at": N_("First seen"), "assigned_member_id": N_("Assigned staff"), "status": N_("Status"),
+    "refuses_personalised": N_("Refuses personalised marketing"), "nickname": N_("Nickname"),
+    "avatar_url": N_("Avatar"),
 }
 
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from yutang.kit.money import fen_to_yuan_text
-from yutang.web.i18n import HTML_LANG, LABELS
+from yutang.web.i18n import FIELD_LABELS, HTML_LANG, LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -51,6 +51,8 @@ class Templates:
         env.filters["money"] = money
         env.filters["local_time"] = local_time
         env.filters["label"] = lambda value: translations.gettext(LABELS[value]) if value in LABELS else value
+        env.filters["field"] = lambda value: (translations.gettext(FIELD_LABELS[value]) if value in FIELD_LABELS
+                                              else value)
         return env
 
     def render(self, request: Request, name: str, *, locale: str, status: int = 200,

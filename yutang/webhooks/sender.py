@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.kit.background import Worker
@@ -161,8 +161,12 @@ class Sender:
         while True:
             total += self.run_until_idle(now=now)
             with unit_of_work(self.factory) as session:
-                busy = session.scalar(select(WebhookDelivery.id).where(
-                    WebhookDelivery.status == DeliveryStatus.SENDING).limit(1))
+                # A due row another thread is claiming is still PENDING to us (its lock is skipped), so wait on it too.
+                busy = session.scalar(select(WebhookDelivery.id).where(or_(
+                    WebhookDelivery.status == DeliveryStatus.SENDING,
+                    (WebhookDelivery.status == DeliveryStatus.PENDING)
+                    & (WebhookDelivery.next_attempt_at <= (now or utcnow()))
+                    & WebhookDelivery.endpoint_id.in_(service.enabled_endpoints()))).limit(1))
             if busy is None or time.monotonic() > deadline:
                 return total
             time.sleep(0.02)

@@ -9,7 +9,7 @@ import json
 import secrets as random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from yutang.kit.clock import utcnow
@@ -253,12 +253,16 @@ def _aware(value: datetime) -> datetime:
 # ---- the sender's side: claim, then record ------------------------------------------------------------------
 
 
+def enabled_endpoints() -> Select:
+    """The ids of endpoints that are sent to (any workspace)."""
+    return select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
+
+
 def claim_due(session: Session, *, now: datetime, limit: int) -> list[tuple[WebhookDelivery, WebhookEndpoint]]:
     """Take due deliveries of enabled endpoints (any workspace); stale claims of a dead sender come back first."""
-    enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
     deliveries = claims.claim_due(session, WebhookDelivery, now=now, limit=limit, waiting=DeliveryStatus.PENDING.value,
                                   taken=DeliveryStatus.SENDING.value, stale_after=STALE_CLAIM,
-                                  where=(WebhookDelivery.endpoint_id.in_(enabled),))
+                                  where=(WebhookDelivery.endpoint_id.in_(enabled_endpoints()),))
     endpoints: dict[int, WebhookEndpoint] = {}
     for delivery in deliveries:
         if delivery.endpoint_id not in endpoints:

@@ -7,12 +7,14 @@ from yutang.kit.errors import Forbidden
 
 
 class Role(StrEnum):
-    """The four roles of the design brief."""
+    """The roles of the design brief, with the store hierarchy above the shopping guide."""
 
     OWNER = "owner"
     OPERATOR = "operator"
     ANALYST = "analyst"
     GUIDE = "guide"
+    STORE_MANAGER = "store_manager"
+    REGION_MANAGER = "region_manager"
 
 
 class Permission(StrEnum):
@@ -32,7 +34,11 @@ GRANTS: dict[Role, frozenset[Permission]] = {
                               Permission.MANAGE}),
     Role.ANALYST: frozenset({Permission.READ}),
     Role.GUIDE: frozenset({Permission.READ, Permission.WRITE}),
+    Role.STORE_MANAGER: frozenset({Permission.READ, Permission.WRITE}),
+    Role.REGION_MANAGER: frozenset({Permission.READ, Permission.WRITE}),
 }
+# Roles that see the customers of a team only: their own (guide), their store's or their region's guides'.
+SCOPED_ROLES = frozenset({Role.GUIDE, Role.STORE_MANAGER, Role.REGION_MANAGER})
 
 
 class Need(StrEnum):
@@ -49,7 +55,7 @@ class Need(StrEnum):
 
 
 class Grant(StrEnum):
-    """A role's answer for a need: allowed, refused (403), or allowed for the guide's own customers only."""
+    """A role's answer for a need: allowed, refused (403), or allowed for the team's own customers only."""
 
     ALLOW = "allow"
     DENY = "deny"
@@ -69,11 +75,11 @@ def grant(role: Role, need: Need) -> Grant:
     """The role matrix: what a role may do with an operation that has this need."""
     if need is Need.WRITE_KEY:
         return Grant.NONE
-    if need is Need.READ_POOL and role is Role.GUIDE:
+    if need is Need.READ_POOL and role in SCOPED_ROLES:
         return Grant.DENY
     if _NEEDS[need] not in GRANTS[role]:
         return Grant.DENY
-    return Grant.OWN if role is Role.GUIDE and need in _GUIDE_SCOPED else Grant.ALLOW
+    return Grant.OWN if role in SCOPED_ROLES and need in _GUIDE_SCOPED else Grant.ALLOW
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class Actor:
     role: Role
     api_key_id: int | None = None
     timezone: str = "Asia/Shanghai"
+    team: frozenset[int] = frozenset()  # store and region managers: the members whose customers they see
 
     def can(self, permission: Permission) -> bool:
         """Whether this actor's role grants the permission."""
@@ -102,8 +109,13 @@ class Actor:
 
     @property
     def sees_own_customers_only(self) -> bool:
-        """Guides see only the customers assigned to them."""
-        return self.role is Role.GUIDE
+        """Guides see only the customers assigned to them, managers only their store's or region's."""
+        return self.role in SCOPED_ROLES
+
+    @property
+    def owners_seen(self) -> frozenset[int]:
+        """The members whose assigned customers a scoped actor sees (themselves and their team)."""
+        return self.team | ({self.member_id} if self.member_id is not None else frozenset())
 
 
 def system_actor(workspace_id: int, *, timezone: str = "Asia/Shanghai") -> Actor:

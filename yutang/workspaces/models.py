@@ -59,3 +59,29 @@ class AuditEntry(WorkspaceScoped, Base):
     entity_type: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[int | None]
     changes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class ConsoleSession(WorkspaceScoped, Base):
+    """A signed-in console browser: only the SHA-256 of its cookie's token is stored."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    # The key signed in with, if any: revoking it ends the session too (None for a sign-in link).
+    api_key_id: Mapped[int | None] = mapped_column(Id, ForeignKey("api_keys.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInLink(WorkspaceScoped, Base):
+    """A one-time console sign-in link for a member: short-lived, used once, only its token's SHA-256 stored."""
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    member_id: Mapped[int] = mapped_column(Id, ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

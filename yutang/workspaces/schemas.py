@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from yutang.kit.fields import Patch
 from yutang.workspaces.access import Role
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -57,6 +58,14 @@ class MemberIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: Role
     email: str | None = None
+
+
+class MemberPatch(Patch):
+    """Changes to a member: name, role, email (null clears the email)."""
+
+    name: str = Field(None, min_length=1, max_length=200)
+    role: Role = Field(None)
+    email: str | None = Field(default=None, max_length=320)
 
 
 class MemberOut(BaseModel):

@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,9 +12,12 @@ from yutang.kit import tokens
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, NotFound, Unauthorized
 from yutang.storage.scoped import get_in_workspace
+from yutang.workspaces import console_sign_in
 from yutang.workspaces.access import Actor, Permission, Role
+from yutang.workspaces.console_sign_in import SESSION_TTL as SESSION_TTL
+from yutang.workspaces.console_sign_in import IssuedToken
 from yutang.workspaces.models import ApiKey, AuditEntry, Member, Workspace
-from yutang.workspaces.schemas import MemberIn, WorkspaceIn
+from yutang.workspaces.schemas import MemberIn, MemberPatch, WorkspaceIn
 
 KEY_PREFIX = "yt_"
 
@@ -104,10 +107,54 @@ def get_member(session: Session, *, actor: Actor, member_id: int) -> Member:
                             field="member_id")
 
 
+def update_member(session: Session, *, actor: Actor, member_id: int, data: MemberPatch) -> Member:
+    """Rename a member or change their role or email; the last owner keeps the owner role."""
+    actor.require(Permission.ADMIN)
+    member = get_member(session, actor=actor, member_id=member_id)
+    changes = data.changes()
+    if not member.active:
+        raise Conflict("this member has been removed", field="member_id")
+    if changes.get("role", Role.OWNER.value) != Role.OWNER.value and member.role == Role.OWNER.value:
+        _keep_an_owner(session, actor=actor, member=member, field="role")
+    changes = {k: v for k, v in changes.items() if getattr(member, k) != v}
+    for name, value in changes.items():
+        setattr(member, name, value)
+    if changes:
+        record(session, actor=actor, action="member.updated", entity_type="member", entity_id=member.id,
+               changes=changes)
+    return member
+
+
+def remove_member(session: Session, *, actor: Actor, member_id: int) -> Member:
+    """Deactivate a member and revoke their keys (their past work stays attributed); never the last owner."""
+    actor.require(Permission.ADMIN)
+    member = get_member(session, actor=actor, member_id=member_id)
+    if not member.active:
+        return member
+    if member.role == Role.OWNER.value:
+        _keep_an_owner(session, actor=actor, member=member, field="member_id")
+    member.active = False
+    now = utcnow()
+    for key in session.scalars(select(ApiKey).where(ApiKey.member_id == member.id, ApiKey.revoked_at.is_(None))):
+        key.revoked_at = now
+    record(session, actor=actor, action="member.removed", entity_type="member", entity_id=member.id)
+    return member
+
+
+def _keep_an_owner(session: Session, *, actor: Actor, member: Member, field: str) -> None:
+    others = session.scalar(select(func.count()).select_from(Member).where(
+        Member.workspace_id == actor.workspace_id, Member.role == Role.OWNER.value, Member.active.is_(True),
+        Member.id != member.id))
+    if not others:
+        raise Conflict("a workspace keeps at least one owner", field=field)
+
+
 def issue_key(session: Session, *, actor: Actor, member_id: int, name: str) -> IssuedKey:
     """Issue another key for a member of the workspace."""
     actor.require(Permission.ADMIN)
     member = get_member(session, actor=actor, member_id=member_id)
+    if not member.active:
+        raise Conflict("this member has been removed", field="member_id")
     issued = _issue_key(session, member=member, name=name)
     record(session, actor=actor, action="api_key.issued", entity_type="api_key", entity_id=issued.key.id,
            changes={"member_id": member.id, "name": name})
@@ -147,6 +194,46 @@ def authenticate(session: Session, *, secret: str) -> Actor:
         raise Unauthorized("this API key has been revoked")
     return Actor(workspace_id=workspace.id, member_id=member.id, role=Role(member.role), api_key_id=key.id,
                  timezone=workspace.timezone)
+
+
+def sign_in_with_key(session: Session, *, secret: str) -> IssuedToken:
+    """Start a console session with an API key (the sign-in form); the key itself is never kept in the browser."""
+    return console_sign_in.start_for_key(session, actor=authenticate(session, secret=secret))
+
+
+def sign_in_link_holder(session: Session, *, token: str) -> tuple[str, str]:
+    """Whom a usable sign-in link would sign in, and to which workspace (the link is not used up)."""
+    return console_sign_in.link_holder(session, token=token)
+
+
+def sign_in_with_link(session: Session, *, token: str) -> IssuedToken:
+    """Start a console session with a one-time sign-in link."""
+    return console_sign_in.use_link(session, token=token)
+
+
+def mint_sign_in_link(session: Session, *, actor: Actor, member_id: int) -> IssuedToken:
+    """A one-time console sign-in link token for a member (short-lived, single use)."""
+    issued = console_sign_in.mint_link(session, actor=actor, member_id=member_id)
+    record(session, actor=actor, action="sign_in_link.issued", entity_type="member", entity_id=member_id)
+    return issued
+
+
+def console_actor(session: Session, *, token: str) -> Actor:
+    """The Actor a console session token acts as; Unauthorized once it expired, was signed out or revoked."""
+    return console_sign_in.actor_of(session, token=token)
+
+
+def sign_out(session: Session, *, token: str) -> None:
+    """End a console session."""
+    console_sign_in.end(session, token=token)
+
+
+def revoke_console_sessions(session: Session, *, actor: Actor, member_id: int) -> int:
+    """End every live console session of a member; how many ended."""
+    ended = console_sign_in.revoke_all(session, actor=actor, member_id=member_id)
+    record(session, actor=actor, action="console_sessions.revoked", entity_type="member", entity_id=member_id,
+           changes={"sessions": ended})
+    return ended
 
 
 def record(session: Session, *, actor: Actor, action: str, entity_type: str, entity_id: int | None,

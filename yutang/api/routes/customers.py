@@ -3,13 +3,14 @@
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from yutang.api.deps import ActorDep, CaughtUp, IdPath, PipelineDep, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
-from yutang.archive import importing
+from yutang.archive import importing, listing
 from yutang.archive import service as archive_service
-from yutang.archive.schemas import ArchiveOut, MergeIn, UpsertOut
+from yutang.archive.schemas import ArchiveOut, ListPageOut, ListRowOut, MergeIn, UpsertOut
 from yutang.customers import service
 from yutang.customers.schemas import (
     ConsentIn,
@@ -69,6 +70,48 @@ def search_customers(request: Request, actor: ActorDep,
                               before_id=decode_cursor(cursor), limit=limit + 1)
         shapes = service.present(session, actor=actor, customers=rows)
         return page_of(shapes, ids=[r.id for r in rows], limit=limit)
+
+
+@router.get("/list", response_model=ListPageOut)
+def list_customers(request: Request, actor: ActorDep, pipeline: CaughtUp,
+                   q: Annotated[str | None, Query(max_length=200, description="name, any id, #id or a phone's last "
+                                                                               "four digits")] = None,
+                   tag: Annotated[list[Id] | None, Query(description="tag ids; all must be present")] = None,
+                   channel_id: Id | None = None,
+                   status: Annotated[str, Query(pattern="^(active|merged|erased)$")] = "active",
+                   sort: Annotated[str, Query(pattern="^(created|name|spend|last_purchase)$")] = "created",
+                   order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+                   page: int = Query(1, ge=1, le=1_000_000), per_page: int = Query(50, ge=1, le=200)):
+    """The console's customer list: the total a search matches and one numbered page sorted by name, creation,
+    spend or last purchase, with spend, last purchase, lifecycle stage and tier (past the end: the last page)."""
+    search = listing.Search(q=q, tag_ids=tuple(tag or ()), channel_id=channel_id, status=status, sort=sort,
+                            descending=order == "desc")
+    with read_only(request) as session:
+        found = listing.list_page(session, actor=actor, warehouse=pipeline.warehouse, search=search, page=page,
+                                  per_page=per_page)
+    return ListPageOut(items=[ListRowOut(customer=row.customer, first_channel=row.channel, tags=row.tags,
+                                         spend_fen=row.spend_fen, last_paid_at=row.last_paid_at,
+                                         lifecycle_stage=row.stage, tier=row.tier) for row in found.rows],
+                       total=found.total, page=found.page, pages=found.pages, per_page=found.per_page)
+
+
+@router.get("/export.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def export_customers(request: Request, actor: ActorDep, pipeline: CaughtUp,
+                     q: Annotated[str | None, Query(max_length=200, description="name, any id, #id or a phone's last "
+                                                                                 "four digits")] = None,
+                     tag: Annotated[list[Id] | None, Query(description="tag ids; all must be present")] = None,
+                     channel_id: Id | None = None,
+                     status: Annotated[str, Query(pattern="^(active|merged|erased)$")] = "active",
+                     sort: Annotated[str, Query(pattern="^(created|name|spend|last_purchase)$")] = "created",
+                     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc"):
+    """The customers a search matches as CSV (spend in yuan, times in the workspace's zone), streamed; personal
+    data masked unless the role may see it."""
+    search = listing.Search(q=q, tag_ids=tuple(tag or ()), channel_id=channel_id, status=status, sort=sort,
+                            descending=order == "desc")
+    body = listing.stream_csv(lambda: read_only(request), actor=actor, warehouse=pipeline.warehouse, search=search)
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
 
 @router.post("", response_model=UpsertOut)

@@ -9,13 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
+from yutang.api.deps import ActorDep, IdPath, database, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
 from yutang.archive import service as archive_service
+from yutang.groups import service as groups_service
 from yutang.kit.errors import Forbidden, Invalid
 from yutang.kit.fields import Id
 from yutang.kit.pagination import decode_cursor
-from yutang.messaging import inbox, service, wecom
+from yutang.messaging import flows, inbox, service, wecom
 from yutang.messaging.adapters.wecom_crypto import CallbackError, WXBizMsgCrypt, parse_xml
 from yutang.messaging.schemas import (
     AssignIn,
@@ -23,6 +24,7 @@ from yutang.messaging.schemas import (
     ChannelConfigIn,
     ChannelConfigOut,
     ChannelConfigPatch,
+    CheckOut,
     DeliveryIn,
     InboundIn,
     MessageIn,
@@ -41,6 +43,7 @@ from yutang.messaging.schemas import (
     WeComSyncIn,
     WeComSyncOut,
 )
+from yutang.stores import service as stores_service
 
 router = APIRouter(tags=["messaging"])
 public = APIRouter(include_in_schema=False)
@@ -82,6 +85,14 @@ def update_channel(request: Request, actor: ActorDep, config_id: IdPath, data: C
     with unit_of_work(request) as session:
         config = service.update_channel(session, actor=actor, config_id=config_id, data=data)
         return service.present_channel(session, config)
+
+
+@router.post("/messaging/channels/{config_id}/check", response_model=CheckOut)
+def check_channel(request: Request, actor: ActorDep, config_id: IdPath):
+    """Test the adapter against its peer (WeCom gettoken, SMTP EHLO and login, the SMS status call, a signed
+    webhook ping); nothing is sent to a customer."""
+    result = flows.check_channel(database(request).factory, actor=actor, config_id=config_id)
+    return CheckOut(ok=result.ok, code=result.code, message=result.message)
 
 
 @router.post("/messaging/channels/{config_id}/wecom/contacts-sync", response_model=WeComSyncOut)
@@ -300,7 +311,8 @@ async def wecom_event(request: Request, config_id: IdPath, msg_signature: str, t
         except CallbackError as exc:
             raise Forbidden(str(exc), field="msg_signature") from exc
         wecom.check_fresh(session, config=config, timestamp=timestamp, nonce=nonce)
-        wecom.handle_event(session, config=config, fields=fields, upsert=archive_service.upsert_customer)
+        wecom.handle_event(session, config=config, fields=fields, upsert=archive_service.upsert_customer,
+                           on_contact=stores_service.contact_changed, on_chat=groups_service.chat_changed)
     return "success"
 
 

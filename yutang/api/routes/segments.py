@@ -1,9 +1,11 @@
 """Segments: definitions, preview, explain, rebuild and members (dynamic from the warehouse, static lists)."""
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
 
 from yutang.api.deps import ActorDep, CaughtUp, IdPath, PipelineDep, database, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
+from yutang.archive import listing
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import IdentityIn
 from yutang.kit.errors import Invalid
@@ -13,6 +15,7 @@ from yutang.runtime.pipeline import Pipeline
 from yutang.segments import evaluate, flows, service
 from yutang.segments.rules import parse_rule
 from yutang.segments.schemas import (
+    DuplicateIn,
     ExplainOut,
     MemberOut,
     MembersIn,
@@ -129,6 +132,25 @@ def members(request: Request, actor: ActorDep, pipeline: CaughtUp, segment_id: I
             rows = pipeline.segments.members(segment_id=segment.id, after_id=after, limit=limit + 1)
     items = [MemberOut(customer_id=cid, entered_at=at) for cid, at in rows]
     return page_of(items, ids=[cid for cid, _ in rows], limit=limit)
+
+
+@router.get("/{segment_id}/members.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def members_csv(request: Request, actor: ActorDep, pipeline: CaughtUp, segment_id: IdPath):
+    """Members as the customer list's CSV (spend in yuan, times in the workspace's zone), streamed; personal data
+    masked unless the role may see it."""
+    body = listing.stream_members_csv(lambda: read_only(request), pipeline.segments, actor=actor,
+                                      warehouse=pipeline.warehouse, segment_id=segment_id)
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'})
+
+
+@router.post("/{segment_id}/duplicate", response_model=SegmentOut, status_code=201)
+def duplicate_segment(request: Request, actor: ActorDep, pipeline: CaughtUp, segment_id: IdPath, data: DuplicateIn):
+    """A copy under a new name: a dynamic segment's rule (built now) or a static segment's list."""
+    new_id = flows.duplicate(database(request).factory, pipeline.segments, actor=actor, segment_id=segment_id,
+                             name=data.name)
+    return _one(request, pipeline, actor, new_id)
 
 
 @router.post("/{segment_id}/members", response_model=SegmentOut)

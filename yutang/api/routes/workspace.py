@@ -7,7 +7,7 @@ from yutang.api.pages import Page, page_of
 from yutang.kit.fields import Id
 from yutang.kit.pagination import decode_cursor
 from yutang.workspaces import service
-from yutang.workspaces.schemas import ApiKeyOut, AuditEntryOut, MemberIn, MemberOut, WorkspaceOut
+from yutang.workspaces.schemas import ApiKeyOut, AuditEntryOut, MemberIn, MemberOut, MemberPatch, WorkspaceOut
 
 router = APIRouter(tags=["workspace"])
 
@@ -42,6 +42,20 @@ def add_member(request: Request, actor: ActorDep, data: MemberIn) -> dict:
                 .model_dump(mode="json")}
 
 
+@router.patch("/members/{member_id}", response_model=MemberOut)
+def update_member(request: Request, actor: ActorDep, member_id: IdPath, data: MemberPatch):
+    """Rename a member or change their role or email; a workspace keeps at least one owner."""
+    with unit_of_work(request) as session:
+        return service.update_member(session, actor=actor, member_id=member_id, data=data)
+
+
+@router.delete("/members/{member_id}", response_model=MemberOut)
+def remove_member(request: Request, actor: ActorDep, member_id: IdPath):
+    """Remove a member: they can no longer sign in and their keys are revoked; their past work stays theirs."""
+    with unit_of_work(request) as session:
+        return service.remove_member(session, actor=actor, member_id=member_id)
+
+
 @router.get("/api-keys", response_model=list[ApiKeyOut])
 def list_keys(request: Request, actor: ActorDep):
     """Keys of the workspace (no secrets)."""
@@ -62,6 +76,14 @@ def revoke_key(request: Request, actor: ActorDep, key_id: IdPath):
     """Revoke a key."""
     with unit_of_work(request) as session:
         return service.revoke_key(session, actor=actor, key_id=key_id)
+
+
+@router.delete("/members/{member_id}/console-sessions")
+def revoke_console_sessions(request: Request, actor: ActorDep, member_id: IdPath) -> dict:
+    """Sign a member out of the console everywhere: every live console session of theirs ends at once."""
+    with unit_of_work(request) as session:
+        return {"member_id": member_id,
+                "revoked": service.revoke_console_sessions(session, actor=actor, member_id=member_id)}
 
 
 @router.get("/audit-log", response_model=Page[AuditEntryOut])

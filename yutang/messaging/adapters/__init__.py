@@ -30,7 +30,7 @@ def build(kind: str, settings: dict[str, Any], secrets: dict[str, str]) -> Chann
                            starttls=bool(settings.get("starttls")), use_ssl=bool(settings.get("ssl")))
     if kind == "sms":
         return HttpSmsAdapter(url=settings["url"], api_key=secrets["api_key"],
-                              sign_name=settings.get("sign_name", ""))
+                              sign_name=settings.get("sign_name", ""), status_url=settings.get("status_url"))
     if kind == "webhook":
         return WebhookAdapter(url=settings["url"], secret=secrets["secret"])
     if kind == "null":

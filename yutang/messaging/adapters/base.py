@@ -37,6 +37,20 @@ class SendResult:
         return cls(ok=False, error_code=str(code), error_message=message[:500], retryable=retryable)
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """What a connection test found: reached and accepted, or the peer's (or the network's) error code."""
+
+    ok: bool
+    code: str | None = None
+    message: str = ""
+
+    @classmethod
+    def failed(cls, code: object, message: str) -> "CheckResult":
+        """The peer refused, or could not be reached ("network")."""
+        return cls(ok=False, code=str(code), message=message[:500])
+
+
 class ChannelAdapter(Protocol):
     """A channel Yutang can send through."""
 
@@ -44,6 +58,9 @@ class ChannelAdapter(Protocol):
 
     def send(self, message: Outbound) -> SendResult:
         """Send one message; never raises for the channel's refusals, only returns them."""
+
+    def check(self) -> CheckResult:
+        """Reach the peer with the configured credentials without sending anything to a customer."""
 
     def close(self) -> None:
         """Release connections."""
@@ -62,6 +79,10 @@ class ChannelError(Exception):
         """The error as a failed send."""
         return SendResult.failed(self.code, self.message, retryable=self.retryable)
 
+    def checked(self) -> CheckResult:
+        """The error as a failed connection test."""
+        return CheckResult.failed(self.code, self.message)
+
 
 class NullAdapter:
     """Accepts everything and sends nowhere (benchmarks, dry runs)."""
@@ -75,6 +96,10 @@ class NullAdapter:
         """Count and accept."""
         self.sent += 1
         return SendResult.sent(f"null-{message.message_id}")
+
+    def check(self) -> CheckResult:
+        """Nothing to reach."""
+        return CheckResult(ok=True)
 
     def close(self) -> None:
         """Nothing to release."""

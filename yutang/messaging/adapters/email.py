@@ -5,7 +5,7 @@ import threading
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from yutang.messaging.adapters.base import Outbound, SendResult
+from yutang.messaging.adapters.base import CheckResult, Outbound, SendResult
 
 
 class SmtpAdapter:
@@ -29,6 +29,27 @@ class SmtpAdapter:
         if self.username:
             conn.login(self.username, self.password or "")
         return conn
+
+    def check(self) -> CheckResult:
+        """Connect, EHLO, STARTTLS and log in as configured, then QUIT: the server's reply code when it refuses."""
+        try:
+            conn = self._connect()
+            try:
+                code, reply = conn.ehlo()
+                if code >= 400:
+                    return CheckResult.failed(code, _text(reply))
+            finally:
+                try:
+                    conn.quit()
+                except (OSError, smtplib.SMTPException):
+                    conn.close()
+        except smtplib.SMTPResponseException as exc:
+            return CheckResult.failed(exc.smtp_code, _text(exc.smtp_error))
+        except smtplib.SMTPNotSupportedError as exc:
+            return CheckResult.failed("not_supported", str(exc))
+        except (OSError, smtplib.SMTPException) as exc:
+            return CheckResult.failed("network", str(exc) or type(exc).__name__)
+        return CheckResult(ok=True)
 
     def compose(self, message: Outbound) -> EmailMessage:
         """The MIME message: From, To, Subject, Date, a Message-ID naming the Yutang message."""

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from yutang.messaging.adapters.base import Outbound, SendResult
+from yutang.messaging.adapters.base import CheckResult, Outbound, SendResult
 
 RETRY_STATUSES = {408, 409, 425, 429}
 
@@ -40,6 +40,19 @@ class WebhookAdapter:
     def close(self) -> None:
         """Close the HTTP connections."""
         self.http.close()
+
+    def check(self) -> CheckResult:
+        """POST a signed `{"type": "ping"}` event; any 2xx answer passes."""
+        msg_id = f"msg_yutang_check_{int(datetime.now(UTC).timestamp() * 1000)}"
+        body = json.dumps({"type": "ping", "data": {}}, separators=(",", ":"))
+        try:
+            response = self.http.post(self.url, content=body.encode(),
+                                      headers=headers_for(self.secret, msg_id=msg_id, body=body))
+        except httpx.HTTPError as exc:
+            return CheckResult.failed("network", str(exc) or type(exc).__name__)
+        if 200 <= response.status_code < 300:
+            return CheckResult(ok=True)
+        return CheckResult.failed(f"http_{response.status_code}", response.text[:200])
 
     def send(self, message: Outbound) -> SendResult:
         """Deliver; 2xx is success, 408/429/5xx and network faults are retried, other 4xx are final."""

@@ -5,7 +5,7 @@ import time
 
 import httpx
 
-from yutang.messaging.adapters.base import ChannelError, Outbound, SendResult
+from yutang.messaging.adapters.base import ChannelError, CheckResult, Outbound, SendResult
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 TOKEN_INVALID = {40001, 40014, 42001}
@@ -32,6 +32,16 @@ class WeChatClient:
     def close(self) -> None:
         """Close the HTTP connections."""
         self.http.close()
+
+    def check(self) -> CheckResult:
+        """Ask for a fresh access token with the appid and secret."""
+        try:
+            self.access_token(refresh=True)
+        except ChannelError as exc:
+            return exc.checked()
+        except ValueError:
+            return CheckResult.failed("http_200", "answer is not JSON")
+        return CheckResult(ok=True)
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
         try:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from yutang.messaging.adapters.base import ChannelError, Outbound, SendResult
+from yutang.messaging.adapters.base import ChannelError, CheckResult, Outbound, SendResult
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 TOKEN_INVALID = {40014, 42001}  # invalid / expired access_token: fetch a new one and retry once
@@ -63,6 +63,14 @@ class WeComClient:
     def close(self) -> None:
         """Close the HTTP connections."""
         self.http.close()
+
+    def check(self) -> CheckResult:
+        """Ask gettoken for a fresh access token with the corp id and secret."""
+        try:
+            self.access_token(refresh=True)
+        except ChannelError as exc:
+            return exc.checked()
+        return CheckResult(ok=True)
 
     # ---- transport --------------------------------------------------------------------------------------
 
@@ -177,10 +185,81 @@ class WeComClient:
             if not cursor:
                 return
 
+    def send_task(self, *, msgid: str) -> list[dict]:
+        """The senders of a group send and whether each confirmed it (get_groupmsg_task: status 0 unsent, 2 sent)."""
+        rows, cursor = [], ""
+        while True:
+            data = self.api("/cgi-bin/externalcontact/get_groupmsg_task", {"msgid": msgid, "limit": 1000,
+                                                                           "cursor": cursor})
+            rows.extend(data.get("task_list", []))
+            cursor = data.get("next_cursor", "")
+            if not cursor:
+                return rows
+
+    def behavior(self, *, userids: list[str], start: int, end: int) -> list[dict]:
+        """Contact statistics per day (get_user_behavior_data) of these members, epoch seconds, at most 30 days."""
+        data = self.api("/cgi-bin/externalcontact/get_user_behavior_data",
+                        {"userid": list(userids), "start_time": start, "end_time": end})
+        return list(data.get("behavior_data", []))
+
     def send_welcome(self, *, welcome_code: str, text: str, attachments: list[dict] = ()) -> None:
         """The welcome message for a new contact, with the welcome_code from the add callback."""
         self.api("/cgi-bin/externalcontact/send_welcome_msg",
                  {"welcome_code": welcome_code, "text": {"content": text}, "attachments": list(attachments)})
+
+    def follow_users(self) -> list[str]:
+        """The userids of members allowed to have external contacts (get_follow_user_list)."""
+        path = "/cgi-bin/externalcontact/get_follow_user_list"
+        try:
+            data = self._call("GET", path, params={"access_token": self.access_token()})
+        except ChannelError as exc:
+            if not exc.code.lstrip("-").isdigit() or int(exc.code) not in TOKEN_INVALID:
+                raise
+            data = self._call("GET", path, params={"access_token": self.access_token(refresh=True)})
+        return list(data.get("follow_user", []))
+
+    # ---- contact ways (渠道活码) and hand-over ------------------------------------------------------------
+
+    def add_contact_way(self, *, users: list[str], state: str, multi: bool, skip_verify: bool,
+                        remark: str = "") -> tuple[str, str]:
+        """A 「联系我」 QR code for one staff member (type 1) or several in rotation (type 2): (config_id, qr_code)."""
+        data = self.api("/cgi-bin/externalcontact/add_contact_way", {
+            "type": 2 if multi else 1, "scene": 2, "remark": remark[:30], "skip_verify": skip_verify,
+            "state": state, "user": users})
+        return data["config_id"], data.get("qr_code", "")
+
+    def update_contact_way(self, *, config_id: str, users: list[str], state: str, skip_verify: bool,
+                           remark: str = "") -> None:
+        """Change a contact way's staff, state or verification (its QR code stays the same)."""
+        self.api("/cgi-bin/externalcontact/update_contact_way", {
+            "config_id": config_id, "remark": remark[:30], "skip_verify": skip_verify, "state": state,
+            "user": users})
+
+    def del_contact_way(self, *, config_id: str) -> None:
+        """Delete a contact way; its QR code stops working."""
+        self.api("/cgi-bin/externalcontact/del_contact_way", {"config_id": config_id})
+
+    def transfer_customer(self, *, handover: str, takeover: str, external_userids: list[str],
+                          message: str | None = None, resigned: bool = False) -> dict[str, int]:
+        """Hand ≤100 customers to another staff member (resigned/… for staff who left): errcode per customer."""
+        body = {"handover_userid": handover, "takeover_userid": takeover, "external_userid": external_userids}
+        if message and not resigned:
+            body["transfer_success_msg"] = message
+        path = "/cgi-bin/externalcontact/" + ("resigned/transfer_customer" if resigned else "transfer_customer")
+        data = self.api(path, body)
+        return {row["external_userid"]: int(row.get("errcode", 0)) for row in data.get("customer", [])}
+
+    def transfer_result(self, *, handover: str, takeover: str, resigned: bool = False) -> dict[str, tuple[int, int]]:
+        """Each handed-over customer's status (1 done, 2 waiting, 3 refused, 4 receiver at limit) and take-over time."""
+        path = "/cgi-bin/externalcontact/" + ("resigned/transfer_result" if resigned else "transfer_result")
+        found, cursor = {}, ""
+        while True:
+            data = self.api(path, {"handover_userid": handover, "takeover_userid": takeover, "cursor": cursor})
+            for row in data.get("customer", []):
+                found[row["external_userid"]] = (int(row["status"]), int(row.get("takeover_time") or 0))
+            cursor = data.get("next_cursor", "")
+            if not cursor:
+                return found
 
     def send(self, message: Outbound) -> SendResult:
         """One customer's message as a single-chat add_msg_template (staff confirm it in WeCom)."""
@@ -194,3 +273,59 @@ class WeComClient:
             return SendResult.failed("fail_list", "WeCom did not accept this recipient (not a contact of the "
                                      "sender, or over the group-send cap)")
         return SendResult.sent(msgid)
+
+    # ---- customer groups (客户群) ------------------------------------------------------------------------
+
+    def group_chats_page(self, *, cursor: str = "", limit: int = 1000, status_filter: int = 0,
+                         owners: list[str] = ()) -> tuple[list[str], str]:
+        """One page of groupchat/list (chat ids) and the next cursor ('' at the end)."""
+        body: dict[str, Any] = {"status_filter": status_filter, "cursor": cursor, "limit": limit}
+        if owners:
+            body["owner_filter"] = {"userid_list": list(owners)}
+        data = self.api("/cgi-bin/externalcontact/groupchat/list", body)
+        return [row["chat_id"] for row in data.get("group_chat_list", [])], data.get("next_cursor", "")
+
+    def group_chat_ids(self, *, limit: int = 1000) -> Iterator[str]:
+        """Every customer group's chat id, following the cursor to the end."""
+        cursor = ""
+        while True:
+            page, cursor = self.group_chats_page(cursor=cursor, limit=limit)
+            yield from page
+            if not cursor:
+                return
+
+    def group_chat(self, *, chat_id: str) -> dict:
+        """groupchat/get: name, owner, notice, create_time, member_list (userid, type 1 staff / 2 external,
+        join_time, join_scene, invitor, state), admin_list."""
+        return self.api("/cgi-bin/externalcontact/groupchat/get", {"chat_id": chat_id, "need_name": 1})["group_chat"]
+
+    def add_join_way(self, *, chat_ids: list[str], state: str, remark: str = "", auto_create_room: bool = True,
+                     room_base_name: str = "", room_base_id: int = 1) -> str:
+        """A group QR code (群活码, scene 2) over up to five groups; returns its config_id."""
+        body: dict[str, Any] = {"scene": 2, "remark": remark[:30], "auto_create_room": int(auto_create_room),
+                                "chat_id_list": list(chat_ids), "state": state}
+        if auto_create_room:
+            body.update(room_base_name=room_base_name[:40], room_base_id=room_base_id)
+        return self.api("/cgi-bin/externalcontact/groupchat/add_join_way", body)["config_id"]
+
+    def get_join_way(self, *, config_id: str) -> dict:
+        """groupchat/get_join_way: the code's settings and qr_code URL."""
+        return self.api("/cgi-bin/externalcontact/groupchat/get_join_way", {"config_id": config_id})["join_way"]
+
+    def del_join_way(self, *, config_id: str) -> None:
+        """Delete a group QR code; it stops working."""
+        self.api("/cgi-bin/externalcontact/groupchat/del_join_way", {"config_id": config_id})
+
+    def group_statistic(self, *, day_begin: int, day_end: int, owners: list[str]) -> list[dict]:
+        """groupchat/statistic by owner over whole days (epoch seconds of local midnights): per owner chat_total,
+        chat_has_msg, new_member_cnt, member_total, member_has_msg, msg_total, across pages."""
+        found, offset = [], 0
+        while True:
+            data = self.api("/cgi-bin/externalcontact/groupchat/statistic", {
+                "day_begin_time": day_begin, "day_end_time": day_end, "owner_filter": {"userid_list": list(owners)},
+                "order_by": 1, "order_asc": 0, "offset": offset, "limit": 1000})
+            rows = data.get("items", [])
+            found.extend(rows)
+            offset = int(data.get("next_offset") or 0)
+            if not rows or offset == 0 or offset >= int(data.get("total") or 0):
+                return found

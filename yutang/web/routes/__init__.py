@@ -3,21 +3,28 @@
 from fastapi import APIRouter
 
 from yutang.web.routes import (
+    adapters,
+    analytics,
     auth,
     broadcasts,
     channels,
     customers,
     dead_letters,
+    groups,
     lifecycle,
     loyalty,
     messaging,
+    pressure,
     segments,
+    settings,
+    stores,
     tags,
     webhooks,
+    workbench,
 )
 
-SECTIONS = (auth, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle, dead_letters,
-            webhooks)
+SECTIONS = (auth, analytics, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle,
+            dead_letters, webhooks, stores, workbench, groups, settings, pressure, adapters)
 PREFIX = "/console"
 
 

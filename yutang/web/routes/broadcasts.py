@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from yutang.customers import service as customers_service
 from yutang.kit.errors import DomainError
 from yutang.messaging import broadcasts, service
-from yutang.messaging.schemas import BroadcastIn
+from yutang.messaging.schemas import BroadcastIn, PreviewIn
 from yutang.segments import service as segments_service
 from yutang.web.deps import CaughtUp, ConsoleRoute, Page, console, form_errors
 from yutang.workspaces.access import Permission
@@ -58,14 +58,22 @@ def broadcast_preview(request: Request, pipeline: CaughtUp, name: Annotated[str,
                       priority: Annotated[str, Form()] = "0", send_at: Annotated[str, Form()] = ""):
     """The audience before and after suppression, by reason (HTMX partial)."""
     with console(request, read_only=True) as page:
-        counts, error = None, None
+        counts, error, sample, name_of = None, None, None, {}
         try:
-            counts = broadcasts.preview(page.session, pipeline.warehouse, actor=page.actor,
-                                        data=_data(name, segment_ids, channel_id, template_id, priority, send_at))
+            data = _data(name, segment_ids, channel_id, template_id, priority, send_at)
+            counts = broadcasts.preview(page.session, pipeline.warehouse, actor=page.actor, data=data)
+            if counts["sample_customer_id"]:
+                # A role that sees personal data masked reads the message filled with sample values instead.
+                own = counts["sample_customer_id"] if page.actor.can(Permission.SEE_PII) else None
+                sample = service.preview(page.session, actor=page.actor, data=PreviewIn(
+                    template_id=data.template_id, customer_id=own))
+                name_of = customers_service.display_names(page.session, actor=page.actor,
+                                                          customer_ids=[counts["sample_customer_id"]])
         except (ValidationError, DomainError, ValueError) as exc:
             error = (next(iter(form_errors(exc, page.gettext, fields=()).values()))
                      if isinstance(exc, ValidationError | DomainError) else str(exc))
-        return page.render("messaging/_audience.html", counts=counts, error=error)
+        return page.render("messaging/_audience.html", counts=counts, error=error, sample=sample, names=name_of,
+                           can_see_pii=page.actor.can(Permission.SEE_PII))
 
 
 @router.post("/broadcasts")

@@ -1,6 +1,7 @@
 """Loyalty pages: earn rules, tiers, coupon templates with statistics, the points liability, the task review
 queue (approve / reject with a reason), and the points and coupons section of the customer archive."""
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -11,7 +12,8 @@ from yutang.kit.errors import DomainError, Invalid
 from yutang.kit.money import yuan_to_fen
 from yutang.loyalty import coupons, point_tasks, points, rules, tiers
 from yutang.loyalty.schemas import Benefit, CouponKind, CouponTemplateIn, EarnRuleIn, ReviewIn, TierIn
-from yutang.web.deps import ConsoleRoute, Page, console, form_errors, is_htmx
+from yutang.segments import service as segments_service
+from yutang.web.deps import CaughtUp, ConsoleRoute, Page, console, form_errors, is_htmx
 from yutang.workspaces.access import Permission
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -26,13 +28,29 @@ def customer_section(page: Page, customer_id: int) -> dict:
             "tier": tiers.customer_tier(session, actor=actor, customer_id=customer_id),
             "tier_names": {tid: tier.name for tid, tier in tier_list.items()},
             "coupons": coupons.coupons_of(session, actor=actor, customer_id=customer_id),
-            "templates": {t.id: t.name for t in coupons.list_templates(session, actor=actor)}}
+            "templates": {t.id: t.name for t in coupons.list_templates(session, actor=actor)},
+            "customer_id": customer_id, "can_issue": actor.can(Permission.WRITE), "issue_key": secrets.token_hex(12)}
+
+
+@router.post("/loyalty/customers/{customer_id}/coupons")
+def issue_to_customer(request: Request, customer_id: int, template_id: Annotated[str, Form()] = "",
+                      key: Annotated[str, Form()] = ""):
+    """Issue one coupon to the customer from their archive; the form's key makes a repeated submit issue one."""
+    with console(request) as page:
+        if not template_id.isdigit():
+            raise Invalid(page.gettext("Choose a coupon to issue."), field="template_id")
+        if not key:
+            raise Invalid(page.gettext("The form has expired; please try again."), field="key")
+        coupons.issue(page.session, actor=page.actor, template_id=int(template_id), customer_id=customer_id,
+                      key=f"console:{key}", reason="console: issued from the archive")
+        return RedirectResponse(f"/console/customers/{customer_id}#loyalty", status_code=303)
 
 
 def _overview(page: Page, **extra) -> dict:
     session, actor = page.session, page.actor
     return {"section": "loyalty", "tab": "overview", "rules": rules.list_rules(session, actor=actor),
-            "tiers": tiers.list_tiers(session, actor=actor), "liability": points.liability(session, actor=actor),
+            "tiers": tiers.list_tiers(session, actor=actor), "tier_basis": tiers.basis(session, actor=actor),
+            "liability": points.liability(session, actor=actor),
             "can_admin": actor.can(Permission.ADMIN), "benefits": list(Benefit), "rule_form": {}, "tier_form": {},
             "rule_errors": {}, "tier_errors": {}} | extra
 
@@ -82,6 +100,12 @@ def create_tier(request: Request, name: Annotated[str, Form()] = "", rank: Annot
     with console(request) as page:
         try:
             with page.session.begin_nested():
+                if tiers.basis(page.session, actor=page.actor) == "spend" and threshold.strip():
+                    try:
+                        threshold = str(yuan_to_fen(threshold))
+                    except ValueError as exc:
+                        raise Invalid(page.gettext("Enter an amount in yuan, e.g. 1000 or 99.50."),
+                                      field="threshold") from exc
                 data = TierIn(name=name.strip(), rank=rank, threshold=threshold, multiplier_pct=multiplier_pct,
                               benefits=list(benefits))
                 tiers.create_tier(page.session, actor=page.actor, data=data)
@@ -97,7 +121,9 @@ def _coupons(page: Page, **extra) -> dict:
     return {"section": "loyalty", "tab": "coupons", "templates": templates,
             "stats": coupons.stats(page.session, actor=page.actor, template_ids=[t.id for t in templates]),
             "can_manage": page.actor.can(Permission.BULK), "kinds": list(CouponKind), "form": {},
-            "errors": {}} | extra
+            "errors": {}, "segments": segments_service.list_segments(page.session, actor=page.actor, limit=200)
+            if page.actor.can(Permission.BULK) else [], "issue_key": secrets.token_hex(12), "issue_form": {},
+            "issue_errors": {}, "issued": None} | extra
 
 
 @router.get("/loyalty/coupons")
@@ -133,6 +159,31 @@ def create_template(request: Request, name: Annotated[str, Form()] = "", kind: A
                                                             "total_stock"))
             return page.render("loyalty/coupons.html", status=422, **_coupons(page, form=form, errors=errors))
         return RedirectResponse("/console/loyalty/coupons", status_code=303)
+
+
+@router.post("/loyalty/coupons/issue")
+def issue_to_segment(request: Request, pipeline: CaughtUp, template_id: Annotated[str, Form()] = "",
+                     segment_id: Annotated[str, Form()] = "", key: Annotated[str, Form()] = ""):
+    """Issue a template's coupons to a segment's members; the form's key makes a repeated submit issue nothing."""
+    form = {"template_id": template_id, "segment_id": segment_id}
+    with console(request) as page:
+        errors = {field: page.gettext("This field is required.")
+                  for field, value in form.items() if not value.isdigit()}
+        if not key:
+            errors[""] = page.gettext("The form has expired; please try again.")
+        if not errors:
+            try:
+                with page.session.begin_nested():
+                    done = coupons.bulk_issue(page.session, actor=page.actor, template_id=int(template_id),
+                                              key=f"console:{key}", segment_id=int(segment_id),
+                                              membership=pipeline.segments, reason="console: segment issue")
+            except DomainError as exc:
+                errors = form_errors(exc, page.gettext, fields=("template_id", "segment_id"))
+        if errors:
+            return page.render("loyalty/coupons.html", status=422, **_coupons(
+                page, issue_form=form, issue_errors=errors, issue_key=key or secrets.token_hex(12)))
+        return page.render("loyalty/coupons.html", **_coupons(page, issued={
+            "issued": done.issued, "already": done.already, "skipped": sum(done.skipped.values())}))
 
 
 def _fen(text: str, field: str) -> int:

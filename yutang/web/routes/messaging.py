@@ -12,7 +12,6 @@ from yutang.customers import service as customers_service
 from yutang.kit.errors import DomainError, Invalid
 from yutang.messaging import inbox, service
 from yutang.messaging.schemas import (
-    ChannelConfigIn,
     ChannelKind,
     PreviewIn,
     ReplyIn,
@@ -186,26 +185,3 @@ def message_log(request: Request):
         context = _channels(page)
         return page.render("messaging/messages.html", names=_names(page, {m.customer_id for m in context["messages"]
                                                                           if m.customer_id}), **context)
-
-
-@router.post("/messaging/channels")
-def channel_create(request: Request, kind: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
-                   settings: Annotated[str, Form()] = "", secrets: Annotated[str, Form()] = ""):
-    """Configure an adapter (owner); secrets are stored encrypted and never shown again."""
-    errors: dict[str, str] = {}
-    with console(request) as page:
-        try:
-            with page.session.begin_nested():
-                try:
-                    parsed = {key: json.loads(text) if text.strip() else {}
-                              for key, text in (("settings", settings), ("secrets", secrets))}
-                except ValueError as exc:
-                    raise Invalid(page.gettext("Settings and secrets are JSON objects."), field="settings") from exc
-                service.create_channel(page.session, actor=page.actor,
-                                       data=ChannelConfigIn(kind=kind, name=name.strip(), **parsed))
-        except (ValidationError, DomainError) as exc:
-            errors = form_errors(exc, page.gettext, fields=("name", "settings", "secrets"))
-        if not errors:
-            return RedirectResponse("/console/messages", status_code=303)
-        context = _channels(page, errors=errors, form={"kind": kind, "name": name, "settings": settings})
-        return page.render("messaging/messages.html", status=422, names={}, **context)

@@ -1,18 +1,20 @@
 """The segments pages: the list, a builder made of form controls with a live count, a segment's members and
 explanations of why a customer is or is not in it."""
 
-import json
+import re
 from decimal import InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from yutang.archive import listing
 from yutang.channels import service as channels_service
 from yutang.customers import service as customers_service
-from yutang.kit.errors import DomainError, Invalid
-from yutang.kit.money import yuan_to_fen
+from yutang.kit.errors import Conflict, DomainError, Invalid
+from yutang.kit.money import fen_to_yuan_text, yuan_to_fen
 from yutang.segments import evaluate
 from yutang.segments import flows as segments_flows
 from yutang.segments import service as segments_service
@@ -25,13 +27,19 @@ from yutang.segments.rules import (
     AttributeField,
     parse_rule,
 )
-from yutang.segments.schemas import SegmentIn
+from yutang.segments.schemas import SegmentIn, SegmentPatch
 from yutang.tags import service as tags_service
 from yutang.web.deps import CaughtUp, ConsoleRoute, Page, PipelineDep, console, database, is_htmx
+from yutang.web.errors import REQUIRED, domain_message, validation_message
 from yutang.web.i18n import N_
+from yutang.web.rule_words import Words, explain_tree, rule_tree
 from yutang.workspaces.access import Permission
 
 router = APIRouter(route_class=ConsoleRoute)
+NEW_TITLE = N_("New segment")
+EDIT_TITLE = N_("Edit segment")
+COPY_NAME = N_("%(name)s (copy)")
+NAME_TAKEN = N_("A segment with this name exists: pick another.")
 
 
 async def read_form(request: Request) -> FormData:
@@ -148,14 +156,55 @@ def rule_from_form(form: FormData) -> dict:
     return {"any" if form.get("match") == "any" else "all": conditions}
 
 
-def _row_errors(exc: DomainError) -> dict:
+# The builder's controls, by the last part of a rule path, and the rule checks' messages in words.
+ROW_FIELDS = {"value": N_("Value to compare"), "tag_ids": N_("Tags"), "channel_ids": N_("Channels"),
+              "stages": N_("Stages"), "classes": N_("RFM classes"), "property": N_("Property"),
+              "event": N_("Event name"), "days": N_("Days"), "sku": N_("SKU or category"),
+              "category": N_("SKU or category"), "op": N_("Comparison"), "type": N_("Condition type"),
+              "field": N_("Attribute"), "measure": N_("Measure"), "kind": N_("Identity")}
+FIELD_MESSAGE = N_("%(field)s: %(message)s")
+RULE_MESSAGES = [
+    (re.compile(r"^expected a number$"), N_("Enter a number.")),
+    (re.compile(r"^expected true or false$"), N_("Choose yes or no.")),
+    (re.compile(r"^expected text$"), N_("Enter text.")),
+    (re.compile(r"^expected an ISO date$"), N_("Enter a date, such as 2026-01-31.")),
+    (re.compile(r"^expected an ISO date-time"), N_("Enter a date and time, such as 2026-01-31 20:00.")),
+    (re.compile(r"needs a property$"), N_("Enter the property to add up or count.")),
+    (re.compile(r"^property is for sum and distinct"), N_("Leave the property empty for this measure.")),
+    (re.compile(r"^give either sku or category$"), N_("Enter a SKU or a category.")),
+    (re.compile(r"takes one value$"), N_("Enter one value.")),
+    (re.compile(r"takes a list of"), N_("Enter one or more values, separated by commas.")),
+    (re.compile(r"^between takes"), N_("Enter the low and the high value.")),
+    (re.compile(r"takes no value$"), N_("Leave the value empty for this comparison.")),
+    (re.compile(r"^(text attributes take|a yes/no attribute takes|.* applies to)"),
+     N_("This comparison does not apply to this attribute.")),
+    (re.compile(r"needs days"), N_("Enter the number of days (1–3650).")),
+    (re.compile(r"^unknown (tag|channel)"), N_("Choose from the list.")),
+]
+
+
+def _rule_message(error, gettext) -> str:
+    """A rule fault in the operator's words: pydantic's by its type, the rule checks' by their wording."""
+    if error.kind:
+        return validation_message({"type": error.kind, "ctx": error.context, "msg": error.message}, gettext)
+    for pattern, words in RULE_MESSAGES:
+        if pattern.search(error.message):
+            return gettext(words)
+    return domain_message(error.message, gettext)
+
+
+def _row_errors(exc: DomainError, gettext) -> dict:
     """Errors by builder row ('' for the form as a whole), from the rule paths the parser names."""
     found: dict = {}
     for error in exc.errors:
         parts = error.field.split("[", 2)
         key = parts[1].split("]")[0] if len(parts) > 1 and parts[1].split("]")[0].isdigit() else ""
-        found.setdefault(int(key) if key else "", f"{error.field}: {error.message}")
-    return found or {"": exc.detail}
+        last = re.sub(r"\[\d+\]$", "", error.field.rsplit(".", 1)[-1])
+        label = gettext(ROW_FIELDS[last]) if last in ROW_FIELDS else None
+        message = _rule_message(error, gettext)
+        found.setdefault(int(key) if key else "", gettext(FIELD_MESSAGE) % {"field": label, "message": message}
+                         if label else message)
+    return found or {"": domain_message(exc.detail, gettext)}
 
 
 def _choices(page: Page) -> dict:
@@ -169,14 +218,25 @@ def _choices(page: Page) -> dict:
             "text_ops": TEXT_OPS}
 
 
+def _words(page: Page) -> Words:
+    """Sentences for rules in the page's language, with tag and channel names."""
+    tags = {t.id: f"{g.name} / {t.name}" for g in tags_service.list_groups(page.session, actor=page.actor)
+            for t in g.tags}
+    channels = {c.id: c.name for c in channels_service.list_channels(page.session, actor=page.actor)}
+    return Words(page.gettext, tags=tags, channels=channels, timezone=page.actor.timezone)
+
+
 def _builder(page: Page, form: FormData | None, *, rows: list[dict] | None = None, errors: dict | None = None,
-             status: int = 200, fragment: bool = False):
-    context = {"rows": rows if rows is not None else (_rows(form) if form else [{"type": "tag"}]),
+             status: int = 200, fragment: bool = False, **extra):
+    segment_id = _digits(form.get("segment_id")) if form else None
+    context = {"segment_id": segment_id, "rule_editable": True, **extra,
+               "rows": rows if rows is not None else (_rows(form) if form else [{"type": "tag"}]),
                "match": (form.get("match") if form else None) or "all", "kind": form.get("kind") if form else None,
                "seg_name": (form.get("name") if form else "") or "", "description": (form.get("description") if form
                                                                                else "") or "",
                "errors": errors or {}, **_choices(page)}
     template = "segments/_builder.html" if fragment else "segments/new.html"
+    context["title"] = page.gettext(EDIT_TITLE) if context["segment_id"] else page.gettext(NEW_TITLE)
     return page.render(template, status=status, **context)
 
 
@@ -221,7 +281,7 @@ def preview(request: Request, form: FormDep, pipeline: CaughtUp):
         try:
             node = segments_service.parse(page.session, actor=page.actor, rule=rule_from_form(form))
         except DomainError as exc:
-            return page.render("segments/_count.html", errors=_row_errors(exc), result=None)
+            return page.render("segments/_count.html", errors=_row_errors(exc, page.gettext), result=None)
         result = evaluate.preview(pipeline.warehouse, node, workspace_id=page.actor.workspace_id,
                                   timezone=page.actor.timezone, sample_size=10)
         names = channels_service.channels_by_id(page.session, actor=page.actor,
@@ -244,10 +304,7 @@ def create_segment(request: Request, form: FormDep, pipeline: CaughtUp):
             segment_id = segments_flows.create(database(request).factory, pipeline.segments, actor=page.actor,
                                                data=data)
         except DomainError as exc:
-            errors = _row_errors(exc)
-            if exc.errors and exc.errors[0].field == "name":
-                errors = {"name": exc.errors[0].message}
-            return _builder(page, form, errors=errors, status=422, fragment=is_htmx(request))
+            return _builder(page, form, errors=_name_or_rows(page, exc), status=422, fragment=is_htmx(request))
     target = f"/console/segments/{segment_id}"
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})  # a followed 303 would hide the header
@@ -272,8 +329,10 @@ def segment_page(request: Request, pipeline: CaughtUp, segment_id: int, after: i
         return page.render("segments/detail.html", segment=segment, members=rows[:50], total=total, words=WORDS,
                            names=names,
                            can_pick=segment.kind == segments_service.STATIC and page.actor.can(Permission.WRITE),
+                           can_manage=page.actor.can(Permission.MANAGE),
+                           can_export=not page.actor.sees_own_customers_only,
                            next_after=rows[49][0] if len(rows) > 50 else None,
-                           rule_text=json.dumps(segment.rule, ensure_ascii=False, indent=2) if segment.rule else "")
+                           rule=rule_tree(segment.rule, _words(page)) if segment.rule else None)
 
 
 @router.post("/segments/{segment_id}/members")
@@ -301,5 +360,151 @@ def explain(request: Request, pipeline: CaughtUp, segment_id: int, customer_id: 
         active, tree = evaluate.explain(pipeline.warehouse, parse_rule(segment.rule),
                                         workspace_id=page.actor.workspace_id, timezone=page.actor.timezone,
                                         customer_id=int(customer_id))
-        return page.render("segments/_explain.html", tree=tree, matches=active and tree["held"], active=active,
+        return page.render("segments/_explain.html", tree=explain_tree(tree, _words(page)),
+                           matches=active and tree["held"], active=active,
                            customer_id=int(customer_id))
+
+
+# ---- editing, copying, deleting, exporting ----------------------------------------------------------------
+
+
+def _digits(value: object) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def rows_from_rule(rule: dict | None) -> tuple[str, list[dict]] | None:
+    """The builder's match and rows for a rule it can show (one level of all/any over conditions), else None."""
+    if not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in ("all", "any"):
+        return None
+    match, conditions = next(iter(rule.items()))
+    rows = [_row(condition) for condition in conditions]
+    return None if any(row is None for row in rows) else (match, rows)
+
+
+def _row(condition: dict) -> dict | None:
+    negate = "not" in condition
+    condition = condition.get("not", condition)
+    kind = condition.get("type")
+    row: dict = {"type": kind, "negate": "1" if negate else "", "tag_ids": [], "channel_ids": [], "stages": [],
+                 "classes": []}
+    window = condition.get("window")
+    if window is not None:
+        if window.get("kind") != "last_days":
+            return None
+        row["days"] = str(window["days"])
+    if kind == "attribute":
+        value = condition.get("value", "")
+        row |= {"field": condition["field"], "op": condition["op"],
+                "value": ", ".join(map(str, value)) if isinstance(value, list) else
+                {True: "true", False: "false"}.get(value, str(value)) if isinstance(value, bool) else str(value)}
+    elif kind == "identity":
+        row |= {"kind": condition["kind"], "present": "yes" if condition.get("present", True) else "no"}
+    elif kind == "tag":
+        row |= {"tag_ids": [str(t) for t in condition["tag_ids"]], "match": condition.get("match", "any")}
+    elif kind == "channel":
+        row |= {"channel_ids": [str(c) for c in condition["channel_ids"]],
+                "relation": condition.get("relation", "member")}
+    elif kind == "consent":
+        row |= {"consent": condition["channel"], "status": condition["status"]}
+    elif kind in ("event", "order", "customer_value"):
+        value = condition.get("value", "")
+        if condition["measure"] in MONEY_MEASURES and isinstance(value, int):
+            value = fen_to_yuan_text(value)
+        row |= {"measure": condition["measure"], "op": condition["op"], "value": str(value),
+                "event": condition.get("event", ""), "property": condition.get("property", "")}
+    elif kind == "bought":
+        what = "sku" if "sku" in condition else "category"
+        row |= {"what": what, "value": condition.get(what, ""), "did": "yes" if condition.get("did", True) else "no"}
+    elif kind == "lifecycle_stage":
+        row["stages"] = list(condition["stages"])
+    elif kind == "rfm_class":
+        row["classes"] = list(condition["classes"])
+    else:
+        return None
+    return row
+
+
+@router.get("/segments/{segment_id}/edit")
+def edit_segment(request: Request, segment_id: int):
+    """The builder filled in with the segment (a static list or a nested rule: name and description only)."""
+    with console(request, read_only=True) as page:
+        page.actor.require(Permission.MANAGE)
+        segment = segments_service.get(page.session, actor=page.actor, segment_id=segment_id)
+        shown = rows_from_rule(segment.rule) if segment.kind == segments_service.DYNAMIC else None
+        form = FormData([("segment_id", str(segment.id)), ("name", segment.name),
+                         ("description", segment.description or ""), ("match", shown[0] if shown else "all")])
+        return _builder(page, form, rows=shown[1] if shown else [], rule_editable=shown is not None)
+
+
+@router.post("/segments/{segment_id}")
+def update_segment(request: Request, segment_id: int, form: FormDep, pipeline: CaughtUp):
+    """Save the edited segment and go back to its page; errors come back in the builder."""
+    with console(request, read_only=True) as page:  # the flow opens its own units of work
+        page.actor.require(Permission.MANAGE)
+        segment = segments_service.get(page.session, actor=page.actor, segment_id=segment_id)
+        editable = segment.kind == segments_service.DYNAMIC and rows_from_rule(segment.rule) is not None
+        name = str(form.get("name") or "").strip()
+        try:
+            if not name:
+                raise Invalid(page.gettext("Give the segment a name."), field="name")
+            changes = {"name": name, "description": str(form.get("description") or "").strip() or None}
+            if editable:
+                changes["rule"] = rule_from_form(form)
+            segments_flows.update(database(request).factory, pipeline.segments, actor=page.actor,
+                                  segment_id=segment_id, data=SegmentPatch(**changes))
+        except (DomainError, ValidationError) as exc:
+            errors = _name_or_rows(page, exc)
+            return _builder(page, form, errors=errors, status=422, fragment=is_htmx(request), rule_editable=editable)
+    return _go(request, f"/console/segments/{segment_id}")
+
+
+def _name_or_rows(page: Page, exc: DomainError | ValidationError) -> dict:
+    if isinstance(exc, ValidationError):
+        return {"name": page.gettext(REQUIRED)}
+    if isinstance(exc, Conflict):
+        return {"name": page.gettext(NAME_TAKEN)}
+    if exc.errors and exc.errors[0].field == "name":
+        return {"name": exc.errors[0].message}
+    return _row_errors(exc, page.gettext)
+
+
+def _go(request: Request, target: str) -> Response:
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})  # a followed 303 would hide the header
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/segments/{segment_id}/duplicate")
+def duplicate_segment(request: Request, segment_id: int, pipeline: CaughtUp):
+    """Copy the segment under a free name, then open the copy."""
+    with console(request, read_only=True) as page:
+        page.actor.require(Permission.MANAGE)
+        source = segments_service.get(page.session, actor=page.actor, segment_id=segment_id)
+        taken = {s.name for s in segments_service.list_segments(page.session, actor=page.actor, limit=10_000)}
+        base = page.gettext(COPY_NAME) % {"name": source.name}
+        name = next(candidate for candidate in (base if n == 1 else f"{base} {n}" for n in range(1, 10_000))
+                    if candidate not in taken)[:100]
+        new_id = segments_flows.duplicate(database(request).factory, pipeline.segments, actor=page.actor,
+                                          segment_id=segment_id, name=name)
+    return _go(request, f"/console/segments/{new_id}")
+
+
+@router.post("/segments/{segment_id}/delete")
+def delete_segment(request: Request, segment_id: int, pipeline: PipelineDep):
+    """Delete the segment (the page asked for confirmation) and go back to the list."""
+    with console(request, read_only=True) as page:
+        page.actor.require(Permission.MANAGE)
+        segments_flows.delete(database(request).factory, pipeline.segments, actor=page.actor, segment_id=segment_id)
+    return _go(request, "/console/segments")
+
+
+@router.get("/segments/{segment_id}/members.csv")
+def members_csv(request: Request, segment_id: int, pipeline: CaughtUp):
+    """The members as the customer list's CSV, masked as the role requires (the API's flow), streamed."""
+    with console(request, read_only=True) as page:
+        actor = page.actor
+    body = listing.stream_members_csv(lambda: database(request).read_only(), pipeline.segments, actor=actor,
+                                      warehouse=pipeline.warehouse, segment_id=segment_id)
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'})

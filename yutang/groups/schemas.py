@@ -1,0 +1,169 @@
+"""In/Out shapes for customer groups, group QR codes and group health."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from yutang.kit.fields import Id, Text
+
+# WeCom's limit on a join way (群活码): at most five groups behind one code.
+MAX_CODE_GROUPS = 5
+
+
+class GroupSyncIn(BaseModel):
+    """Which WeCom configuration to pull customer groups from."""
+
+    config_id: Id
+    page_size: int = Field(1000, ge=1, le=1000, description="groups per groupchat/list page")
+
+
+class GroupSyncOut(BaseModel):
+    """What a sync found: groups read, members who joined and who left since the last look."""
+
+    groups: int
+    joined: int
+    left: int
+
+
+class GroupOut(BaseModel):
+    """A customer group."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    chat_id: str
+    name: str
+    owner_userid: str
+    owner_staff_id: int | None
+    notice: str | None
+    admin_userids: list[str]
+    opened_at: datetime | None
+    dismissed_at: datetime | None
+    members: int = 0
+
+
+class MemberOut(BaseModel):
+    """Someone in a group."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    userid: str
+    external: bool
+    customer_id: int | None
+    staff_id: int | None
+    join_scene: int | None
+    state: str | None
+    joined_at: datetime | None
+    left_at: datetime | None
+
+
+class CustomerGroupOut(BaseModel):
+    """One of a customer's groups, for the archive."""
+
+    group_id: int
+    name: str
+    joined_at: datetime | None
+    left_at: datetime | None
+
+
+class GroupCodeIn(BaseModel):
+    """A group QR code over up to five groups; `state` names the source (poster, store, campaign)."""
+
+    config_id: Id
+    name: Text = Field(min_length=1, max_length=100)
+    state: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,30}$", description="WeCom's state, ≤ 30 characters")
+    group_ids: list[Id] = Field(min_length=1)
+    auto_create_room: bool = True
+    room_base_name: Text | None = Field(None, max_length=40)
+    room_base_id: int = Field(1, ge=1, le=10_000)
+
+
+class GroupCodeOut(BaseModel):
+    """A group QR code."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    state: str
+    chat_ids: list[str]
+    auto_create_room: bool
+    room_base_name: str | None
+    room_base_id: int
+    wecom_config_id: str
+    qr_url: str | None
+    deleted_at: datetime | None
+    created_at: datetime
+
+
+class GroupCodeStatsOut(BaseModel):
+    """Joins and quits through one code (members whose join state is the code's)."""
+
+    code_id: int
+    joins: int
+    quits: int
+    staying: int
+
+
+class StatsPullIn(BaseModel):
+    """Which days to pull WeCom's group statistics (groupchat/statistic) for."""
+
+    config_id: Id
+    start: date
+    end: date
+
+
+class HealthOut(BaseModel):
+    """One group's (or owner's) health: members, joins and quits over the window, who spoke, and the flag."""
+
+    group_id: int | None = None
+    owner_userid: str
+    name: str = ""
+    members: int
+    joins_30d: int
+    quits_30d: int
+    messages_30d: int
+    spoke_7d: float = Field(description="share of members who spoke in the last 7 days")
+    spoke_30d: float = Field(description="share of members who spoke in the last 30 days")
+    silent: bool
+
+
+class StatsPullOut(BaseModel):
+    """What a statistics pull stored."""
+
+    owners: int
+    days: int
+    rows: int
+
+
+class ActivityIn(BaseModel):
+    """One group's talk on one day: how many messages, and the user ids of the members who spoke."""
+
+    day: date
+    messages: int = Field(ge=0, le=1_000_000)
+    speakers: list[Text] = Field(default_factory=list, max_length=2000)
+
+
+class ActivityOut(BaseModel):
+    """A group's recorded day."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    group_id: int
+    day: date
+    messages: int
+    speakers: int
+
+
+class OwnerHealthOut(BaseModel):
+    """One owner's groups: sums of their health, and WeCom's statistics over 30 days."""
+
+    owner_userid: str
+    groups: int = 0
+    members: int = 0
+    joins_30d: int = 0
+    quits_30d: int = 0
+    silent_groups: int = 0
+    wecom_messages_30d: int = 0
+    wecom_member_total: int = 0
+    wecom_speakers_per_day: float = 0.0

@@ -1,0 +1,1 @@
+"""Stores, their staff, customer ownership, channel QR codes and hand-overs."""
