@@ -98,6 +98,30 @@ def test_the_retention_page_shows_the_grid_and_repurchase(app, database, pipelin
     assert browser.get("/console/analytics/retention", params={**query, "unit": "year"}).status_code == 422
 
 
+def test_a_retention_cell_opens_its_customers_and_becomes_a_segment(app, database, pipeline, client, api, tenant):
+    brand = seed_analytics(database, pipeline, client, api, tenant)
+    browser = signed_in(app, tenant.key)
+    query = {"cohort": "first_purchase", "returning": "purchase", "unit": "week", "periods": "2", "period": "custom",
+             "start": "2026-11-01", "end": LAST}
+    page = browser.get("/console/analytics/retention", params=query).text
+    row = re.search(r'<tr data-cohort="2026-11-02">(.*?)</tr>', page, re.S).group(1)
+    back = re.search(r'href="([^"]+)" class="drill" title="共 2 位客户">100.0%<', row).group(1).replace("&amp;", "&")
+    listed = browser.get(back)
+    assert listed.status_code == 200 and "2026-11-02 同期群，第 +1 期回访" in listed.text
+    assert brand.names(int(x) for x in re.findall(r'data-customer="(\d+)"', listed.text)) == {"A", "D"}
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', listed.text))
+    made = browser.post("/console/analytics/cells/segments", data={**form, "name": "首购次周回购"},
+                        follow_redirects=False)
+    assert made.status_code == 303, made.text
+    members = api.get(f"/v1/segments/{made.headers['location'].rsplit('/', 1)[1]}/members").json()["items"]
+    assert brand.names(m["customer_id"] for m in members) == {"A", "D"}
+    assert browser.get("/console/analytics/cells", params={**query, "report": "retention"}).status_code == 422
+    _, guide_key = add_member_key(database, tenant, "guide")
+    guide = signed_in(app, guide_key)
+    assert "/console/analytics/cells" not in guide.get("/console/analytics/retention", params=query).text
+    assert guide.get(back).status_code == 403
+
+
 def test_the_acquisition_page_shows_cac_per_channel(app, database, pipeline, client, api, tenant):
     brand = seed_analytics(database, pipeline, client, api, tenant)
     api.post(f"/v1/channels/{brand.channels['mp']}/costs", json={"period_start": "2026-11-01",

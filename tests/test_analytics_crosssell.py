@@ -113,6 +113,21 @@ def test_category_fit_places_each_category_in_its_quadrant(database, pipeline, c
         "tea": "community", "teaware": "lead_nurturing", "snacks": "repurchase_reminders"}
 
 
+def test_a_category_drills_down_to_its_buyers_and_repeat_buyers(database, pipeline, client, api, tenant):
+    brand = seed_baskets(database, pipeline, client, api, tenant)
+
+    def who(category: str, outcome: str) -> set[str]:
+        answer = api.post("/v1/analytics/cells/customers", json={
+            **RANGE, "report": "category_fit", "category": category, "outcome": outcome})
+        assert answer.status_code == 200, answer.text
+        return brand.names(c["customer_id"] for c in answer.json()["items"])
+
+    # The figures above by name: tea A B C (A twice), teaware A B D (nobody twice), snacks B and C (both twice).
+    assert who("tea", "buyers") == {"A", "B", "C"} and who("tea", "repeat_buyers") == {"A"}
+    assert who("teaware", "buyers") == {"A", "B", "D"} and who("teaware", "repeat_buyers") == set()
+    assert who("snacks", "repeat_buyers") == {"B", "C"} and who("coffee", "buyers") == set()
+
+
 def test_both_reports_export_csv(database, pipeline, client, api, tenant):
     seed_baskets(database, pipeline, client, api, tenant)
     answer = api.get("/v1/analytics/cross-sell", params={**RANGE, "format": "csv"})

@@ -7,7 +7,7 @@ import pytest
 from tests.helpers.analytics import bj, seed_pond
 from yutang.analytics import health
 from yutang.analytics import service as analytics_service
-from yutang.analytics.schemas import FatiguePoint, PondHealthIn
+from yutang.analytics.schemas import FatiguePoint, HealthCell, PondHealthIn
 
 # Monday 30 November: with N = 7 the newest complete watch is the week of 16–22 November (watched to the 29th).
 NOW = bj("2026-11-30 12:00")
@@ -45,6 +45,24 @@ def test_harm_after_touches_against_matched_untouched_customers(database, pipeli
     assert (curve[1].customers, curve[1].harmed) == (3, 2) and curve[3].rate == 1.0
     # Three customers are too few to suggest a cap from.
     assert report.suggested_weekly_cap is None and report.evidence_up_to == 0
+
+
+def test_a_point_of_the_curve_drills_down_to_its_customers(database, pipeline, client, api, tenant):
+    brand, _ = seed_pond(database, pipeline, client, api, tenant, monday=date(2026, 11, 16))
+    cell = HealthCell(report="pond_health", weeks=1, days_after=7, touches=0)
+
+    def who(**more) -> set[str]:
+        found = analytics_service.cell_customers(pipeline.warehouse, actor=tenant.actor,
+                                                 cell=cell.model_copy(update=more), now=NOW)
+        assert found.total == len(found.items)
+        return brand.names(c.customer_id for c in found.items)
+
+    # The curve above by name: no marketing message D, E, F, G, I, J and K (service only); E went quiet, J left.
+    assert who(harm="all") == {"D", "E", "F", "G", "I", "J", "K"}
+    assert who() == {"E", "J"} and who(harm="left") == {"J"} and who(harm="quiet") == {"E"}
+    # One marketing message: A, B (quiet) and H (left); three: C, who withdrew.
+    assert who(touches=1) == {"B", "H"} and who(touches=1, harm="all") == {"A", "B", "H"}
+    assert who(touches=3, harm="withdrew") == {"C"} and who(touches=2, harm="all") == set()
 
 
 def test_the_watch_only_uses_weeks_that_have_ended(database, pipeline, client, api, tenant):

@@ -34,6 +34,37 @@ def test_weekly_purchase_cohorts(database, pipeline, client, api, tenant):
     assert grid["cohorts"][0]["rates"] == [1.0, 0.0] and grid["overall"] == [0.5, 0.0]
 
 
+def test_a_cohort_and_its_returns_drill_down_to_their_customers(database, pipeline, client, api, tenant):
+    brand = seed_analytics(database, pipeline, client, api, tenant)
+    cell = {**NOVEMBER, "report": "retention", "cohort": "first_purchase", "returning": "purchase", "unit": "week"}
+
+    def who(**more) -> set[str]:
+        answer = api.post("/v1/analytics/cells/customers", json={**cell, **more})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["total"] == len(body["items"])
+        return brand.names(c["customer_id"] for c in body["items"])
+
+    # The grid's figures above, by name: the week of the 2nd is A and D, both back the week after; the week of the
+    # 9th is B and C, neither back.
+    assert who(cohort_start="2026-11-02", k=0) == {"A", "D"}
+    assert who(cohort_start="2026-11-02", k=1) == {"A", "D"}
+    assert who(cohort_start="2026-11-02", k=2) == set()
+    assert who(cohort_start="2026-11-09", k=0) == {"B", "C"}
+    assert who(cohort_start="2026-11-09", k=1) == set()
+    made = api.post("/v1/analytics/cells/segments", json={"cell": {**cell, "cohort_start": "2026-11-02", "k": 1},
+                                                          "name": "11月首购周 次周回购"})
+    assert made.status_code == 201, made.text
+    assert made.json()["customers"] == 2
+    for body, field in (({**cell, "k": -1, "cohort_start": "2026-11-02"}, "k"),
+                        ({**cell, "k": 1}, "cohort_start"),
+                        ({**cell, "report": "funnel", "k": 1, "cohort_start": "2026-11-02"}, "report"),
+                        ({**cell, "returning": "event", "k": 1, "cohort_start": "2026-11-02"}, "return_event")):
+        answer = api.post("/v1/analytics/cells/customers", json=body)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["field"].split(".")[-1] == field, answer.text
+
+
 def test_daily_cohorts_by_first_event_returning_on_any_event_or_a_purchase(database, pipeline, client, api, tenant):
     seed_funnel(database, pipeline, client, api, tenant)
     # First events 8–14 Nov: P and T the 9th, Q the 10th, R the 11th, S the 12th, V the 13th (U's first was the

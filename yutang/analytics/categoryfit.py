@@ -40,6 +40,15 @@ def figures_sql() -> str:
             "FROM buyers b LEFT JOIN repeat r ON r.k = b.k ORDER BY b.k")
 
 
+def cell_sql(*, outcome: str) -> str:
+    """A SELECT of the customer ids who bought category %(k)s in the range, or bought it on two days or more."""
+    lines = f"{purchased_lines('l.category')} AND {within('o.paid_at', 's', 'e')} AND l.category = %(k)s"
+    if outcome == "buyers":
+        return f"SELECT DISTINCT o.customer_id {lines}"
+    return (f"SELECT o.customer_id {lines} GROUP BY o.customer_id "
+            "HAVING count(DISTINCT CAST(o.paid_at AT TIME ZONE %(zone)s AS DATE)) > 1")
+
+
 def compute(warehouse: Warehouse, data: CategoryFitIn, *, workspace_id: int, window: Window) -> CategoryFitOut:
     """Each category's frequency and interaction, the split points (medians across categories unless set) and its
     quadrant; a category nobody bought twice in the range is low-frequency."""

@@ -80,13 +80,6 @@ def params(workspace_id: int, window: Window, filters: Filters) -> dict:
             "channel": filters.channel_id, "tier": filters.tier_id}
 
 
-def page(warehouse: Warehouse, *, metric: str, workspace_id: int, window: Window, filters: Filters,
-         after_id: int | None, limit: int) -> tuple[int, list[DrillCustomer]]:
-    """How many customers stand behind a metric, and a page of them by ascending id."""
-    return page_of(warehouse, ids_sql(metric, filters), params(workspace_id, window, filters), after_id=after_id,
-                   limit=limit)
-
-
 def page_of(warehouse: Warehouse, ids: str, p: dict, *, after_id: int | None,
             limit: int) -> tuple[int, list[DrillCustomer]]:
     """How many customers a SELECT of ids names, and a page of them by ascending id."""

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.analytics import service
-from yutang.analytics.schemas import CrossSellSegmentIn, FunnelSegmentIn, SegmentFromIn, SegmentFromOut
+from yutang.analytics.schemas import CellSegmentIn, CrossSellSegmentIn, FunnelSegmentIn, SegmentFromIn, SegmentFromOut
 from yutang.analytics.sql import Warehouse
 from yutang.customers import service as customers_service
 from yutang.segments import service as segments_service
@@ -37,6 +37,15 @@ def cross_sell_segment(factory: sessionmaker[Session], warehouse: Warehouse, *, 
     return _freeze(factory, actor=actor, name=data.name, ids=ids,
                    description=f"cross-sell {data.level}: bought {data.antecedent}, not yet {data.consequent} "
                                f"({data.period} {data.start or ''}–{data.end or ''})"[:2000])
+
+
+def cell_segment(factory: sessionmaker[Session], warehouse: Warehouse, *, actor, data: CellSegmentIn,
+                 now: datetime | None = None) -> SegmentFromOut:
+    """Freeze the customers behind a report's cell (a retention cohort, a fatigue point, a category) into a new
+    static segment."""
+    ids = service.cell_ids(warehouse, actor=actor, cell=data.cell, now=now)
+    return _freeze(factory, actor=actor, name=data.name, ids=ids,
+                   description=f"{data.cell.report}: {data.cell.model_dump_json(exclude={'report'})}"[:2000])
 
 
 def _freeze(factory: sessionmaker[Session], *, actor, name: str, ids: list[int], description: str) -> SegmentFromOut:

@@ -33,12 +33,13 @@ def _names(funnel: FunnelIn) -> str:
     return ", ".join(f"%(ev{i})s" for i in range(len(funnel.steps)))
 
 
-def reached_sql(funnel: FunnelIn, *, workspace_id: int, window: Window) -> tuple[str, dict]:
+def reached_sql(funnel: FunnelIn, *, workspace_id: int, window: Window, dialect: str) -> tuple[str, dict]:
     """One row per customer who entered: customer_id, breakdown value b, and t1..tn (null from the step they
     missed on)."""
     if funnel.breakdown not in (None, CHANNEL) and not (funnel.breakdown or "").startswith(PROPERTY):
         raise Invalid("breakdown is channel or property:<name>", field="breakdown")
-    p = {"w": workspace_id, "s": window.start, "e": window.end, "window": timedelta(days=funnel.window_days)}
+    p = {"w": workspace_id, "s": window.start, "e": window.end, "window": timedelta(days=funnel.window_days),
+         "until": window.end + timedelta(days=funnel.window_days)}
     events = "events ev"
     scope = "ev.workspace_id = %(w)s AND ev.customer_id IS NOT NULL"
     breakdown = "CAST(NULL AS VARCHAR)"
@@ -47,7 +48,15 @@ def reached_sql(funnel: FunnelIn, *, workspace_id: int, window: Window) -> tuple
         if not p["bkey"]:
             raise Invalid("name the property: property:<name>", field="breakdown")
         breakdown = "(ev.properties ->> %(bkey)s)"
-    ctes = [
+    ctes = []
+    if dialect == "duckdb":
+        # One scan of the events: the steps' events of the range and its window, kept for every step to join. On
+        # PostgreSQL each step probes the events' index per customer instead (a CTE has no index to probe).
+        kept = ", properties" if "properties" in breakdown or any(step.properties for step in funnel.steps) else ""
+        ctes.append(f"cand AS MATERIALIZED (SELECT customer_id, event, ts, message_id{kept} FROM events ev "
+                    f"WHERE {scope} AND ev.event IN ({_names(funnel)}) AND ev.ts >= %(s)s AND ev.ts < %(until)s)")
+        events, scope = "cand ev", "TRUE"
+    ctes += [
         f"s1 AS (SELECT customer_id, t1, b FROM (SELECT ev.customer_id, ev.ts AS t1, {breakdown} AS b, row_number() "
         f"OVER (PARTITION BY ev.customer_id ORDER BY ev.ts, ev.message_id) AS n FROM {events} WHERE {scope} "
         f"AND {_matches(funnel, 0, 'ev', p)} AND ev.ts >= %(s)s AND ev.ts < %(e)s "
@@ -61,7 +70,8 @@ def reached_sql(funnel: FunnelIn, *, workspace_id: int, window: Window) -> tuple
         before = f"t{k - 1}"
         # A scalar subquery per customer: an index probe on PostgreSQL, a join after DuckDB decorrelates it.
         nearest = (f"(SELECT min(ev.ts) FROM {events} WHERE {scope} AND ev.customer_id = q.customer_id "
-                   f"AND {_matches(funnel, k - 1, 'ev', p)} AND ev.ts > q.{before} AND ev.ts <= q.t1 + %(window)s)")
+                   f"AND {_matches(funnel, k - 1, 'ev', p)} AND ev.ts > q.{before} AND ev.ts <= q.t1 + %(window)s "
+                   "AND ev.ts < %(until)s)")
         kept = "p.n IS NOT NULL"
         if funnel.order == "strict":
             kept += (" AND NOT EXISTS (SELECT 1 FROM events o WHERE o.workspace_id = %(w)s "
@@ -84,7 +94,7 @@ def reached_sql(funnel: FunnelIn, *, workspace_id: int, window: Window) -> tuple
 def compute(warehouse: Warehouse, funnel: FunnelIn, *, workspace_id: int, window: Window,
             channels: dict[int, tuple]) -> FunnelOut:
     """Counts, conversions, drop-offs and median times per step, overall and per breakdown value."""
-    sql, p = reached_sql(funnel, workspace_id=workspace_id, window=window)
+    sql, p = reached_sql(funnel, workspace_id=workspace_id, window=window, dialect=warehouse.dialect)
     n = len(funnel.steps)
     counts = ", ".join(f"count(t{k})" for k in range(1, n + 1))
     medians = ", ".join(f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds(f't{k}', f't{k - 1}')})"
@@ -112,12 +122,13 @@ def compute(warehouse: Warehouse, funnel: FunnelIn, *, workspace_id: int, window
                      order=funnel.order, steps=steps, breakdown=breakdown)
 
 
-def customers_sql(funnel: FunnelIn, *, step: int, outcome: str, workspace_id: int, window: Window) -> tuple[str, dict]:
+def customers_sql(funnel: FunnelIn, *, step: int, outcome: str, workspace_id: int, window: Window,
+                  dialect: str) -> tuple[str, dict]:
     """A SELECT of the customer ids who reached a step, or who reached the step before it and not it."""
     if step > len(funnel.steps):
         raise Invalid(f"the funnel has {len(funnel.steps)} steps", field="step")
     if outcome == "dropped" and step == 1:
         raise Invalid("nobody drops before the first step: ask for step 2 or more, or outcome reached", field="step")
-    sql, p = reached_sql(funnel, workspace_id=workspace_id, window=window)
+    sql, p = reached_sql(funnel, workspace_id=workspace_id, window=window, dialect=dialect)
     where = f"t{step} IS NOT NULL" if outcome == "reached" else f"t{step - 1} IS NOT NULL AND t{step} IS NULL"
     return f"SELECT customer_id FROM ({sql}) f WHERE {where}", p

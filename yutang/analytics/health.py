@@ -100,6 +100,18 @@ flags AS (SELECT p.wk, p.customer_id, COALESCE(a.was, 0) AS was_active,
 HARMS = ("count(*), sum(left_), sum(withdrew), sum(quiet), "
          "sum(CASE WHEN left_ + withdrew + quiet > 0 THEN 1 ELSE 0 END)")
 
+# Which of a fatigue point's customer-weeks a drill-down names.
+HARMED = {"harmed": "left_ + withdrew + quiet > 0", "left": "left_ = 1", "withdrew": "withdrew = 1",
+          "quiet": "quiet = 1", "all": "1 = 1"}
+
+
+def cell_sql(*, workspace_id: int, weeks: list[Week], touches: int, harm: str, p: dict) -> str:
+    """A SELECT of the customer ids behind a point of the fatigue curve (a customer counted in two weeks once)."""
+    p.update({"w": workspace_id, "k": touches})
+    return (f"{_flags_sql(weeks, p)} SELECT DISTINCT customer_id FROM flags "
+            f"WHERE LEAST(marketing, {TOP}) = %(k)s AND {HARMED[harm]}")
+
+
 Stratum = tuple[int, int, int]  # week, active before, bought before
 
 

@@ -46,21 +46,40 @@ def _source(kind: str, event: str | None, key: str, p: dict) -> str:
     return f"SELECT customer_id, ts {ACTIVITY}"
 
 
-def grid(warehouse: Warehouse, data: RetentionIn, *, workspace_id: int, window: Window, today: date) -> RetentionOut:
-    """Cohort sizes and returns per later period, with each period's rate over the cohorts that have reached it by
-    today (local)."""
+def cohort_sql(data: RetentionIn, p: dict) -> tuple[str, str]:
+    """Two SELECTs: each cohort customer's first time t0 and its local day d0 in the range, and their return
+    rows (customer_id, ts); parameters w, s, e, zone and those set into p."""
     if data.returning == "event" and not data.return_event:
         raise Invalid("returning=event needs return_event", field="return_event")
     if data.cohort == "first_purchase" and data.cohort_event:
         raise Invalid("cohort_event goes with cohort=first_event", field="cohort_event")
-    p = {"w": workspace_id, "s": window.start, "e": window.end, "zone": window.timezone, "periods": data.periods}
     cohort = _source("purchase" if data.cohort == "first_purchase" else "event", data.cohort_event, "cev", p)
     back = _source("purchase" if data.returning == "purchase" else "event",
                    data.return_event if data.returning == "event" else None, "rev", p)
-    day = "CAST(x.ts AT TIME ZONE %(zone)s AS DATE)"
     anchors = (f"SELECT customer_id, t0, CAST(t0 AT TIME ZONE %(zone)s AS DATE) AS d0 FROM (SELECT customer_id, "
                f"min(ts) AS t0 FROM ({cohort}) c GROUP BY customer_id) f WHERE t0 >= %(s)s AND t0 < %(e)s "
                f"AND customer_id IN ({CUSTOMERS})")
+    return anchors, back
+
+
+def cell_sql(data: RetentionIn, *, cohort: date, k: int, p: dict) -> str:
+    """A SELECT of the customer ids of one cohort (k = 0) or of those who came back in its k-th later period."""
+    anchors, back = cohort_sql(data, p)
+    p.update({"cohort": cohort, "k": k})
+    if k == 0:
+        return f"SELECT customer_id FROM ({anchors}) a WHERE {_start(data.unit, 'a.d0')} = %(cohort)s"
+    day = "CAST(x.ts AT TIME ZONE %(zone)s AS DATE)"
+    return (f"SELECT DISTINCT a.customer_id FROM ({anchors}) a JOIN ({back}) x ON x.customer_id = a.customer_id "
+            f"AND x.ts > a.t0 WHERE {_start(data.unit, 'a.d0')} = %(cohort)s "
+            f"AND {_index(data.unit, day, 'a.d0')} = %(k)s")
+
+
+def grid(warehouse: Warehouse, data: RetentionIn, *, workspace_id: int, window: Window, today: date) -> RetentionOut:
+    """Cohort sizes and returns per later period, with each period's rate over the cohorts that have reached it by
+    today (local)."""
+    p = {"w": workspace_id, "s": window.start, "e": window.end, "zone": window.timezone, "periods": data.periods}
+    anchors, back = cohort_sql(data, p)
+    day = "CAST(x.ts AT TIME ZONE %(zone)s AS DATE)"
     sizes = warehouse.query(f"SELECT {_start(data.unit, 'd0')} AS cohort, count(*) FROM ({anchors}) a GROUP BY 1 "
                             "ORDER BY 1", p)
     returns = warehouse.query(

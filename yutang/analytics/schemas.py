@@ -1,7 +1,7 @@
 """In/Out shapes of the analytics reports."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -521,3 +521,38 @@ class CategoryFitOut(BaseModel):
     frequency_split_days: float | None
     interaction_split: float | None
     categories: list[CategoryFit]
+
+
+class RetentionCell(RetentionIn):
+    """A retention grid's cohort (k = 0) or those of it who came back in its k-th later period."""
+
+    report: Literal["retention"]
+    cohort_start: date = Field(description="the cohort's first day (a Monday for weeks, the 1st for months)")
+    k: int = Field(ge=0, le=52, description="0: the cohort; n: who came back in its n-th later period")
+
+
+class HealthCell(PondHealthIn):
+    """A point of the pond-health fatigue curve: customers with this many marketing messages in a week."""
+
+    report: Literal["pond_health"]
+    touches: int = Field(ge=0, le=5, description="marketing messages in the week (5: five or more)")
+    harm: Literal["harmed", "left", "withdrew", "quiet", "all"] = Field(
+        default="harmed", description="which of them: harmed (any harm), left, withdrew, quiet, or all")
+
+
+class CategoryCell(CategoryFitIn):
+    """A category's buyers in the range, or those who bought it on two days or more."""
+
+    report: Literal["category_fit"]
+    category: Text = Field(min_length=1, max_length=128)
+    outcome: Literal["buyers", "repeat_buyers"] = "buyers"
+
+
+Cell = Annotated[RetentionCell | HealthCell | CategoryCell, Field(discriminator="report")]
+
+
+class CellSegmentIn(BaseModel):
+    """A static segment of the customers behind a report's cell (一键创建分群)."""
+
+    cell: Cell
+    name: Text = Field(min_length=1, max_length=100)

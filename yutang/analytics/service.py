@@ -16,6 +16,7 @@ from yutang.analytics.schemas import (
     CapInForce,
     CategoryFitIn,
     CategoryFitOut,
+    Cell,
     CrossSellIn,
     CrossSellOut,
     CrossSellSegmentIn,
@@ -25,11 +26,13 @@ from yutang.analytics.schemas import (
     FunnelIn,
     FunnelOut,
     Headline,
+    HealthCell,
     Metric,
     PondHealthIn,
     PondHealthOut,
     RepurchaseIn,
     RepurchaseOut,
+    RetentionCell,
     RetentionIn,
     RetentionOut,
     SavedReportIn,
@@ -75,12 +78,9 @@ def customers_behind(warehouse: Warehouse, *, actor: Actor, query: Metric, after
     """The customers a figure counts, by id, keyset-paged."""
     actor.require_need(Need.READ_POOL)
     chosen = window(actor=actor, period=query.period, start=query.start, end=query.end, now=now)
-    total, items = drill.page(warehouse, metric=query.metric, workspace_id=actor.workspace_id, window=chosen,
-                              filters=_filters(query), after_id=after_id, limit=limit + 1)
-    more = len(items) > limit
-    items = items[:limit]
-    return DrillOut(metric=query.metric, first_day=chosen.first, last_day=chosen.last, total=total, items=items,
-                    next_cursor=encode_cursor(items[-1].customer_id) if more else None)
+    filters = _filters(query)
+    return _drill(warehouse, query.metric, chosen.first, chosen.last, drill.ids_sql(query.metric, filters),
+                  drill.params(actor.workspace_id, chosen, filters), after_id=after_id, limit=limit)
 
 
 def ids_behind(warehouse: Warehouse, *, actor: Actor, query: Metric, now: datetime | None = None) -> list[int]:
@@ -100,29 +100,27 @@ def funnel(session: Session, warehouse: Warehouse, *, actor: Actor, data: Funnel
                            channels=channel_names(session, actor=actor))
 
 
-def _funnel_ids(actor: Actor, data: FunnelCustomersIn, now: datetime | None) -> tuple[Window, str, dict]:
+def _funnel_ids(warehouse: Warehouse, actor: Actor, data: FunnelCustomersIn,
+                now: datetime | None) -> tuple[Window, str, dict]:
     actor.require_need(Need.READ_POOL)
     chosen = window(actor=actor, period=data.period, start=data.start, end=data.end, now=now)
     sql, p = funnels.customers_sql(data, step=data.step, outcome=data.outcome, workspace_id=actor.workspace_id,
-                                   window=chosen)
+                                   window=chosen, dialect=warehouse.dialect)
     return chosen, sql, p
 
 
 def funnel_customers(warehouse: Warehouse, *, actor: Actor, data: FunnelCustomersIn, after_id: int | None = None,
                      limit: int = 50, now: datetime | None = None) -> DrillOut:
     """The customers who reached a funnel step, or dropped before it, by id, keyset-paged."""
-    chosen, sql, p = _funnel_ids(actor, data, now)
-    total, items = drill.page_of(warehouse, sql, p, after_id=after_id, limit=limit + 1)
-    more = len(items) > limit
-    items = items[:limit]
-    return DrillOut(metric=f"funnel:{data.outcome}:{data.step}", first_day=chosen.first, last_day=chosen.last,
-                    total=total, items=items, next_cursor=encode_cursor(items[-1].customer_id) if more else None)
+    chosen, sql, p = _funnel_ids(warehouse, actor, data, now)
+    return _drill(warehouse, f"funnel:{data.outcome}:{data.step}", chosen.first, chosen.last, sql, p,
+                  after_id=after_id, limit=limit)
 
 
 def funnel_ids(warehouse: Warehouse, *, actor: Actor, data: FunnelCustomersIn,
                now: datetime | None = None) -> list[int]:
     """Every customer id who reached a funnel step, or dropped before it."""
-    _, sql, p = _funnel_ids(actor, data, now)
+    _, sql, p = _funnel_ids(warehouse, actor, data, now)
     return [row[0] for row in warehouse.query(f"{sql} ORDER BY 1", p)]
 
 
@@ -260,3 +258,46 @@ def category_fit(warehouse: Warehouse, *, actor: Actor, data: CategoryFitIn,
     actor.require(Permission.READ)
     chosen = window(actor=actor, period=data.period, start=data.start, end=data.end, now=now)
     return categoryfit.compute(warehouse, data, workspace_id=actor.workspace_id, window=chosen)
+
+
+def _cell(warehouse: Warehouse, actor: Actor, cell, now: datetime | None) -> tuple[date, date, str, dict]:
+    """The days a report cell covers and a SELECT of its customer ids."""
+    actor.require_need(Need.READ_POOL)
+    now = now or utcnow()
+    if isinstance(cell, HealthCell):
+        weeks = health.weeks_of(cell, timezone=actor.timezone, now=now)
+        p: dict = {}
+        sql = health.cell_sql(workspace_id=actor.workspace_id, weeks=weeks, touches=cell.touches, harm=cell.harm, p=p)
+        return weeks[0].start_day, weeks[-1].start_day + timedelta(days=6), sql, p
+    chosen = window(actor=actor, period=cell.period, start=cell.start, end=cell.end, now=now)
+    p = {"w": actor.workspace_id, "s": chosen.start, "e": chosen.end, "zone": chosen.timezone}
+    if isinstance(cell, RetentionCell):
+        sql = retention.cell_sql(cell, cohort=cell.cohort_start, k=cell.k, p=p)
+    else:
+        p["k"] = cell.category
+        sql = categoryfit.cell_sql(outcome=cell.outcome)
+    return chosen.first, chosen.last, sql, p
+
+
+def cell_customers(warehouse: Warehouse, *, actor: Actor, cell: Cell, after_id: int | None = None, limit: int = 50,
+                   now: datetime | None = None) -> DrillOut:
+    """The customers behind a report's cell (a retention cohort or return, a fatigue point, a category's buyers),
+    by id, keyset-paged."""
+    first, last, sql, p = _cell(warehouse, actor, cell, now)
+    return _drill(warehouse, cell.report, first, last, sql, p, after_id=after_id, limit=limit)
+
+
+def _drill(warehouse: Warehouse, metric: str, first: date, last: date, sql: str, p: dict, *, after_id: int | None,
+           limit: int) -> DrillOut:
+    """A page of the customers a SELECT of ids names, with the cursor to the next."""
+    total, items = drill.page_of(warehouse, sql, p, after_id=after_id, limit=limit + 1)
+    more = len(items) > limit
+    items = items[:limit]
+    return DrillOut(metric=metric, first_day=first, last_day=last, total=total, items=items,
+                    next_cursor=encode_cursor(items[-1].customer_id) if more else None)
+
+
+def cell_ids(warehouse: Warehouse, *, actor: Actor, cell: Cell, now: datetime | None = None) -> list[int]:
+    """Every customer id behind a report's cell."""
+    _, _, sql, p = _cell(warehouse, actor, cell, now)
+    return [row[0] for row in warehouse.query(f"{sql} ORDER BY 1", p)]

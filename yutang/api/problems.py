@@ -36,6 +36,14 @@ def _location(loc: tuple) -> str:
     return text or "body"
 
 
+def _loc(error: dict) -> tuple:
+    """Where an error is; a union's missing or unknown tag is the discriminating field's fault."""
+    loc = tuple(error["loc"])
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc += (str(error.get("ctx", {}).get("discriminator", "")).strip("'"),)
+    return loc
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -46,7 +54,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        errors = [{"field": _location(tuple(e["loc"])), "detail": e["msg"]} for e in exc.errors()]
+        errors = [{"field": _location(_loc(e)), "detail": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['detail']}" for e in errors[:5])
         return problem(422, "invalid", "Invalid input", detail, errors, str(request.url.path))
 

@@ -99,7 +99,8 @@ NEEDS: dict[str, Need] = {
     "GET /v1/analytics/reports": R, "GET /v1/analytics/reports/pinned/headlines": R,
     "PATCH /v1/analytics/reports/{report_id}": M, "DELETE /v1/analytics/reports/{report_id}": M,
     "GET /v1/analytics/cross-sell": R, "POST /v1/analytics/cross-sell/segments": M,
-    "GET /v1/analytics/category-fit": R,
+    "GET /v1/analytics/category-fit": R, "POST /v1/analytics/cells/customers": P,
+    "POST /v1/analytics/cells/segments": M,
     # webhooks for Yutang's own events (owners)
     "GET /v1/webhooks/event-types": R, "GET /v1/webhooks/endpoints": A, "POST /v1/webhooks/endpoints": A,
     "GET /v1/webhooks/endpoints/{endpoint_id}": A, "PATCH /v1/webhooks/endpoints/{endpoint_id}": A,

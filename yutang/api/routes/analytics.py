@@ -10,6 +10,8 @@ from yutang.analytics.schemas import (
     AcquisitionOut,
     CategoryFitIn,
     CategoryFitOut,
+    Cell,
+    CellSegmentIn,
     CrossSellIn,
     CrossSellOut,
     CrossSellSegmentIn,
@@ -135,6 +137,22 @@ def pond_health(request: Request, actor: ActorDep, pipeline: PipelineDep,
     in force."""
     with read_only(request) as session:
         return service.pond_health(session, pipeline.warehouse, actor=actor, data=query)
+
+
+@router.post("/cells/customers", response_model=DrillOut)
+def cell_customers(actor: ActorDep, pipeline: PipelineDep, cell: Cell, cursor: str | None = None,
+                   limit: int = Query(50, ge=1, le=1000)):
+    """The customers behind a cell of a report, by id, cursor-paged: `report=retention` (a cohort, k = 0, or who of
+    it came back in its k-th later period), `pond_health` (a point of the fatigue curve: the customers with that many
+    marketing messages in a week, harmed or not) or `category_fit` (a category's buyers or repeat buyers)."""
+    return service.cell_customers(pipeline.warehouse, actor=actor, cell=cell, after_id=decode_cursor(cursor),
+                                  limit=limit)
+
+
+@router.post("/cells/segments", response_model=SegmentFromOut, status_code=201)
+def cell_segment(request: Request, actor: ActorDep, pipeline: CaughtUp, data: CellSegmentIn):
+    """Create a static segment of the customers behind a cell of a report (一键创建分群)."""
+    return flows.cell_segment(database(request).factory, pipeline.warehouse, actor=actor, data=data)
 
 
 @router.post("/reports", response_model=SavedReportOut, status_code=201)

@@ -7,6 +7,7 @@ from yutang.web.routes import (
     analytics,
     auth,
     broadcasts,
+    cells,
     channels,
     customers,
     dead_letters,
@@ -23,7 +24,7 @@ from yutang.web.routes import (
     workbench,
 )
 
-SECTIONS = (auth, analytics, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle,
+SECTIONS = (auth, analytics, cells, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle,
             dead_letters, webhooks, stores, workbench, groups, settings, pressure, adapters)
 PREFIX = "/console"
 

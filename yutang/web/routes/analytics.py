@@ -3,6 +3,7 @@ figure or a funnel step, and segments of them."""
 
 import json
 from datetime import date
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -35,6 +36,7 @@ from yutang.kit.errors import Invalid
 from yutang.web.deps import CaughtUp, ConsoleRoute, Page, PipelineDep, console, database
 from yutang.web.errors import validation_message
 from yutang.web.i18n import LABELS, N_
+from yutang.web.routes.cells import link as cell_link
 from yutang.workspaces.access import Grant, Need, grant
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -250,7 +252,8 @@ def retention_page(request: Request, pipeline: PipelineDep):
                                       "end": params.get("end") or "", "days": params.get("days") or ""}, page)
         repurchase = analytics_service.repurchase(pipeline.warehouse, actor=page.actor, data=again)
         return page.render("analytics/retention.html", grid=grid, data=data, repurchase=repurchase, again=again,
-                           fields={k: v for k, v in params.items()}, pin=_pin(page, "retention", data))
+                           fields={k: v for k, v in params.items()}, pin=_pin(page, "retention", data),
+                           cell=partial(cell_link, page, "retention", data))
 
 
 @router.get("/analytics/acquisition")
@@ -278,7 +281,7 @@ def health_page(request: Request, pipeline: PipelineDep):
                  "matched": [_percent(p.matched_rate) for p in report.fatigue],
                  "series": [page.gettext("Touched"), page.gettext("Matched untouched")]}
         return page.render("analytics/health.html", report=report, data=data, charts={"fatigue": curve},
-                           pin=_pin(page, "pond_health", data))
+                           pin=_pin(page, "pond_health", data), cell=partial(cell_link, page, "pond_health", data))
 
 
 def _percent(rate: float | None) -> float | None:
@@ -418,4 +421,4 @@ def category_fit_page(request: Request, pipeline: PipelineDep, format: str = "ht
         fields = {k: v for k, v in params.items() if k in CategoryFitIn.model_fields and v != ""}
         return page.render("analytics/category_fit.html", report=report, data=data, fields=fields,
                            query=urlencode(fields), chart=fit_chart(page, report), names=QUADRANT_NAMES,
-                           readings=QUADRANT_READINGS)
+                           readings=QUADRANT_READINGS, cell=partial(cell_link, page, "category_fit", data))
