@@ -53,7 +53,11 @@ def load(warehouse, data: Path, events_limit: int | None) -> dict:
     """The generator's tables into the warehouse replicas and events table."""
     began = time.perf_counter()
     counts = {}
-    for name, table in (("customers", _customers(data)), ("orders", _orders(data))):
+    tables = [("customers", _customers(data)), ("orders", _orders(data))]
+    if (data / "order_lines.parquet").exists():
+        lines = pq.read_table(data / "order_lines.parquet").drop_columns(["unit_price_fen"])
+        tables.append(("order_lines", lines))
+    for name, table in tables:
         with warehouse.transaction() as tx:
             for start in range(0, table.num_rows, CHUNK):
                 warehouse.append_arrow(tx, name, table.slice(start, CHUNK))
