@@ -74,7 +74,7 @@ withdrawn AS (SELECT DISTINCT wk.wk, e.customer_id FROM events e JOIN weeks wk O
 by_broadcast AS (SELECT DISTINCT properties ->> 'message_id' AS mid FROM events WHERE workspace_id = %(w)s
                  AND source = '{SOURCE}' AND event = 'Message Queued' AND properties ->> 'broadcast_id' IS NOT NULL
                  AND ts >= %(lo)s AND ts < %(hi)s),
-touch AS (SELECT wk.wk, e.customer_id, CAST(e.properties ->> 'channel_config_id' AS BIGINT) AS cfg,
+touch AS MATERIALIZED (SELECT wk.wk, e.customer_id, CAST(e.properties ->> 'channel_config_id' AS BIGINT) AS cfg,
                  COALESCE(e.properties ->> 'purpose', 'service') AS purpose,
                  CASE WHEN q.mid IS NULL THEN 'single' ELSE 'broadcast' END AS origin
           FROM events e JOIN weeks wk ON e.ts >= wk.ws AND e.ts < wk.we
@@ -83,7 +83,7 @@ touch AS (SELECT wk.wk, e.customer_id, CAST(e.properties ->> 'channel_config_id'
           AND e.event = 'Message Sent' AND e.ts >= %(lo)s AND e.ts < %(hi)s),
 counts AS (SELECT wk, customer_id, count(*) AS n, sum(CASE WHEN purpose = 'marketing' THEN 1 ELSE 0 END) AS mk
            FROM touch GROUP BY 1, 2),
-flags AS (SELECT p.wk, p.customer_id, COALESCE(a.was, 0) AS was_active,
+flags AS MATERIALIZED (SELECT p.wk, p.customer_id, COALESCE(a.was, 0) AS was_active,
                  CASE WHEN b.first_paid < wk.ws THEN 1 ELSE 0 END AS was_buyer,
                  CASE WHEN l.customer_id IS NULL THEN 0 ELSE 1 END AS left_,
                  CASE WHEN d.customer_id IS NULL THEN 0 ELSE 1 END AS withdrew,
@@ -160,26 +160,29 @@ class Tallies:
 
 
 def tally(warehouse: Warehouse, *, workspace_id: int, weeks: list[Week]) -> Tallies:
-    """Two passes over the customer-weeks: by marketing touches (and touched at all), and by kind of touch."""
+    """One statement over the customer-weeks, counted twice: by marketing touches (and touched at all), and by
+    kind of touch."""
     p: dict = {"w": workspace_id}
-    ctes = _flags_sql(weeks, p)
-    untouched, fatigue = Tally(), {k: Tally() for k in range(TOP + 1)}
     rows = warehouse.query(
-        f"{ctes} SELECT wk, was_active, was_buyer, LEAST(marketing, {TOP}), CASE WHEN touches > 0 THEN 1 ELSE 0 END, "
-        f"{HARMS} FROM flags GROUP BY 1, 2, 3, 4, 5", p)
-    for wk, active, buyer, k, touched, *counts in rows:
-        stratum = (int(wk), int(active), int(buyer))
-        fatigue[int(k)].add(stratum, counts)
-        if not touched:
-            untouched.add(stratum, counts)
-    kinds: dict[tuple[int | None, str, str], Tally] = {}
-    rows = warehouse.query(
-        f"{ctes} SELECT t.cfg, t.purpose, t.origin, f.wk, f.was_active, f.was_buyer, {HARMS} "
+        f"{_flags_sql(weeks, p)} "
+        f"SELECT 'curve', wk, was_active, was_buyer, LEAST(marketing, {TOP}), CASE WHEN touches > 0 THEN 1 ELSE 0 END, "
+        f"CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), {HARMS} FROM flags "
+        f"GROUP BY wk, was_active, was_buyer, LEAST(marketing, {TOP}), CASE WHEN touches > 0 THEN 1 ELSE 0 END "
+        f"UNION ALL SELECT 'kind', f.wk, f.was_active, f.was_buyer, NULL, NULL, t.cfg, t.purpose, t.origin, {HARMS} "
         "FROM (SELECT DISTINCT wk, customer_id, cfg, purpose, origin FROM touch) t "
-        "JOIN flags f ON f.wk = t.wk AND f.customer_id = t.customer_id GROUP BY 1, 2, 3, 4, 5, 6", p)
-    for cfg, purpose, origin, wk, active, buyer, *counts in rows:
-        key = (int(cfg) if cfg is not None else None, purpose, origin)
-        kinds.setdefault(key, Tally()).add((int(wk), int(active), int(buyer)), counts)
+        "JOIN flags f ON f.wk = t.wk AND f.customer_id = t.customer_id "
+        "GROUP BY f.wk, f.was_active, f.was_buyer, t.cfg, t.purpose, t.origin", p)
+    untouched, fatigue = Tally(), {k: Tally() for k in range(TOP + 1)}
+    kinds: dict[tuple[int | None, str, str], Tally] = {}
+    for part, wk, active, buyer, k, touched, cfg, purpose, origin, *counts in rows:
+        stratum = (int(wk), int(active), int(buyer))
+        if part == "curve":
+            fatigue[int(k)].add(stratum, counts)
+            if not touched:
+                untouched.add(stratum, counts)
+        else:
+            key = (int(cfg) if cfg is not None else None, purpose, origin)
+            kinds.setdefault(key, Tally()).add(stratum, counts)
     return Tallies(untouched=untouched, fatigue=fatigue, kinds=kinds)
 
 
