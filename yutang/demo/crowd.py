@@ -155,10 +155,29 @@ def _browse(crowd, rng, workspace_id, prefix, customer_id, anonymous_id, since, 
                {"sku": sku, "product": name, "category": category})
 
 
+# What a tea brand's buyers put beside a category, and how often: the cross-sell report finds these pairs.
+COMPANIONS = {"绿茶": ("茶具", 0.45), "普洱": ("茶具", 0.35), "礼盒": ("红茶", 0.4), "乌龙茶": ("普洱", 0.25)}
+
+
+def _basket(rng, products) -> list[tuple]:
+    """One to three distinct products, the first one's companion category among them as often as COMPANIONS says."""
+    first = rng.choice(products)
+    picked = [first]
+    companion, share = COMPANIONS.get(first[2], (None, 0.0))
+    if companion and rng.random() < share:
+        picked.append(rng.choice([p for p in products if p[2] == companion]))
+    size = max(len(picked), rng.choice([1, 1, 1, 2, 3]))
+    while len(picked) < size:
+        extra = rng.choice(products)
+        if extra not in picked:
+            picked.append(extra)
+    return picked
+
+
 def _order(crowd, rng, workspace_id, customer_id, channels, code, placed, products, external_id) -> None:
     channel = code if code in ("mini-program", "store-jingan", "tmall-flagship", "jd-store", "douyin-shop") \
         else rng.choice(["mini-program", "store-jingan"])
-    picked = rng.sample(products, rng.choice([1, 1, 2, 3]))
+    picked = _basket(rng, products)
     total = 0
     for number, (sku, name, category, price) in enumerate(picked, start=1):
         quantity = rng.choice([1, 1, 1, 2])
