@@ -15,7 +15,8 @@ RANGE = within("o.paid_at", "s", "e")
 
 
 def rules_sql(data: CrossSellIn, *, workspace_id: int, window: Window) -> tuple[str, dict]:
-    """The rules meeting the thresholds, best lift first: a, b, both, baskets with a, with b, all baskets."""
+    """The rules meeting the thresholds, best lift first: a, b, both, baskets with a, with b, all baskets (one row
+    of nulls and the baskets when no rule meets them)."""
     p = {"w": workspace_id, "s": window.start, "e": window.end, "support": data.min_support - SLACK,
          "confidence": data.min_confidence - SLACK, "lift": data.min_lift - SLACK, "top": data.top}
     item = LEVELS[data.level]
@@ -31,20 +32,23 @@ def rules_sql(data: CrossSellIn, *, workspace_id: int, window: Window) -> tuple[
            "measured AS (SELECT p.a, p.b, p.c, sa.c AS ca, sb.c AS cb, n.n, "
            "CAST(p.c AS DOUBLE PRECISION) / sa.c AS confidence, "
            "CAST(p.c * n.n AS DOUBLE PRECISION) / (sa.c * sb.c) AS lift "
-           "FROM pairs p JOIN single sa ON sa.i = p.a JOIN single sb ON sb.i = p.b CROSS JOIN n) "
-           "SELECT a, b, c, ca, cb, n FROM measured WHERE confidence >= %(confidence)s AND lift >= %(lift)s "
-           "ORDER BY lift DESC, c DESC, a, b LIMIT %(top)s")
+           "FROM pairs p JOIN single sa ON sa.i = p.a JOIN single sb ON sb.i = p.b CROSS JOIN n), "
+           # The baskets counted once more as a row of their own, so an answer with no rule still has them.
+           "best AS (SELECT a, b, c, ca, cb, lift FROM measured WHERE confidence >= %(confidence)s "
+           "AND lift >= %(lift)s ORDER BY lift DESC, c DESC, a, b LIMIT %(top)s) "
+           "SELECT a, b, c, ca, cb, n.n FROM n LEFT JOIN best ON TRUE "
+           "ORDER BY best.lift DESC, best.c DESC, best.a, best.b")
     return sql, p
 
 
 def compute(warehouse: Warehouse, data: CrossSellIn, *, workspace_id: int, window: Window) -> CrossSellOut:
     """The rules, and how many baskets they were drawn from."""
     sql, p = rules_sql(data, workspace_id=workspace_id, window=window)
+    rows = warehouse.query(sql, p)
+    baskets = int(rows[0][5]) if rows else 0
     rules = [RuleOut(antecedent=a, consequent=b, baskets=int(c), antecedent_baskets=int(ca),
                      consequent_baskets=int(cb), support=c / n, confidence=c / ca, lift=(c * n) / (ca * cb))
-             for a, b, c, ca, cb, n in warehouse.query(sql, p)]
-    items = f"SELECT count(DISTINCT {BASKETS[data.basket]}) {purchased_lines(LEVELS[data.level])} AND {RANGE}"
-    (baskets,), = warehouse.query(items, {"w": workspace_id, "s": window.start, "e": window.end})
+             for a, b, c, ca, cb, n in rows if a is not None]
     return CrossSellOut(first_day=window.first, last_day=window.last, level=data.level, basket=data.basket,
                         baskets=int(baskets), rules=rules)
 
