@@ -12,21 +12,18 @@ the ratio. Prints JSON: rows loaded, p50 / min / max seconds per report, and the
 """
 
 import argparse
-import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from bench.generate import generate
-from bench.harness import pg_url, print_json, recreate_database
+from bench.harness import fresh_warehouse, print_json, timed
 from bench.lifecycle import load
 from yutang.analytics import dashboard, funnels, retention
 from yutang.analytics.periods import resolve
 from yutang.analytics.schemas import FunnelIn, RetentionIn
 from yutang.channels.schemas import DEFAULT_DOMAIN, ChannelKind, TrafficDomain
-from yutang.warehouse.backends import open_warehouse
 
 WORKSPACE = 1
 AS_OF = "2026-11-16T12:00:00+08:00"  # the generator's default window ends on 16 November
@@ -40,17 +37,6 @@ def channels(data: Path) -> dict[int, tuple[str, str]]:
 
 
 FUNNEL = ["Product Viewed", "Product Added", "Checkout Started", "Order Completed", "Product Viewed"]
-
-
-def timed(runs: int, call) -> tuple[dict, object]:
-    """p50, min and max seconds of `runs` calls after one untimed warm-up, and the warm-up's answer."""
-    seconds, first = [], call()
-    for _ in range(runs):
-        began = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - began)
-    return {"p50": round(statistics.median(seconds), 3), "min": round(min(seconds), 3),
-            "max": round(max(seconds), 3)}, first
 
 
 def clickhouse_funnel(data: Path, window, runs: int, order: str) -> tuple[dict, list[int], dict]:
@@ -93,16 +79,8 @@ def main() -> None:
     parser.add_argument("--database", default="yutang_bench_analytics")
     parser.add_argument("--chdb", action="store_true", help="also time the funnel through ClickHouse's windowFunnel")
     args = parser.parse_args()
-    if not (args.data / "customers.parquet").exists():
-        generate(str(args.data), customers=args.customers, events=args.events, seed=42)
-    if args.postgres:
-        recreate_database(args.database)
-        url = pg_url(args.database)
-    else:
-        path = args.data / "analytics-bench.duckdb"
-        path.unlink(missing_ok=True)
-        url = f"duckdb:///{path.resolve()}"
-    warehouse = open_warehouse(url)
+    warehouse = fresh_warehouse(args.data, customers=args.customers, events=args.events, postgres=args.postgres,
+                                database=args.database, file="analytics-bench.duckdb")
     now = datetime.fromisoformat(AS_OF).astimezone(UTC)
     named = channels(args.data)
     window = resolve("30d", start=None, end=None, timezone="Asia/Shanghai", now=now)

@@ -17,28 +17,15 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bench.generate import generate
-from bench.harness import pg_url, print_json, recreate_database
+from bench.harness import fresh_warehouse, print_json, timed
 from bench.lifecycle import load
 from yutang.analytics import crosssell
 from yutang.analytics.periods import Window
 from yutang.analytics.schemas import CrossSellIn
 from yutang.analytics.sql import purchased_lines, within
-from yutang.warehouse.backends import open_warehouse
 
 WORKSPACE = 1
 AS_OF = "2026-11-16T12:00:00+08:00"
-
-
-def timed(runs: int, call) -> tuple[dict, object]:
-    """p50, min and max seconds of `runs` calls after one untimed warm-up, and the last call's answer."""
-    seconds, answer = [], call()
-    for _ in range(runs):
-        began = time.perf_counter()
-        answer = call()
-        seconds.append(time.perf_counter() - began)
-    return {"p50": round(statistics.median(seconds), 3), "min": round(min(seconds), 3),
-            "max": round(max(seconds), 3)}, answer
 
 
 def mlxtend_rules(warehouse, level: str, window, min_support: float) -> tuple[dict, set]:
@@ -80,16 +67,8 @@ def main() -> None:
     parser.add_argument("--database", default="yutang_bench_crosssell")
     parser.add_argument("--no-mlxtend", action="store_true", help="only Yutang's statement")
     args = parser.parse_args()
-    if not (args.data / "customers.parquet").exists():
-        generate(str(args.data), customers=args.customers, events=args.events, seed=42)
-    if args.postgres:
-        recreate_database(args.database)
-        url = pg_url(args.database)
-    else:
-        path = args.data / "crosssell-bench.duckdb"
-        path.unlink(missing_ok=True)
-        url = f"duckdb:///{path.resolve()}"
-    warehouse = open_warehouse(url)
+    warehouse = fresh_warehouse(args.data, customers=args.customers, events=args.events, postgres=args.postgres,
+                                database=args.database, file="crosssell-bench.duckdb")
     now = datetime.fromisoformat(AS_OF).astimezone(UTC)
     # Every order line: the generator's two years, wider than a report's range may be (the API caps it at 366 days).
     window = Window(first=date(2024, 1, 1), last=now.date(), timezone="Asia/Shanghai")

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -174,3 +175,30 @@ def print_json(result: dict) -> int:
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
     return 0
+
+
+def timed(runs: int, call) -> tuple[dict, object]:
+    """p50, min and max seconds of `runs` calls after one untimed warm-up, and the warm-up's answer."""
+    seconds, first = [], call()
+    for _ in range(runs):
+        began = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - began)
+    return {"p50": round(statistics.median(seconds), 3), "min": round(min(seconds), 3),
+            "max": round(max(seconds), 3)}, first
+
+
+def fresh_warehouse(data: Path, *, customers: int, events: int, postgres: bool, database: str, file: str):
+    """The generator's brand under `data` (generated once) and an empty warehouse to load it into: a DuckDB file
+    under `data`, or the PostgreSQL database `database` (re)created."""
+    from bench.generate import generate
+    from yutang.warehouse.backends import open_warehouse
+
+    if not (data / "customers.parquet").exists():
+        generate(str(data), customers=customers, events=events, seed=42)
+    if postgres:
+        recreate_database(database)
+        return open_warehouse(pg_url(database))
+    path = data / file
+    path.unlink(missing_ok=True)
+    return open_warehouse(f"duckdb:///{path.resolve()}")
