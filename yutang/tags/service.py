@@ -302,6 +302,22 @@ def tag_names_of(session: Session, *, customer_ids: list[int]) -> dict[int, list
     return result
 
 
+def tag_ids_of(session: Session, *, customer_ids: list[int]) -> dict[int, set[int]]:
+    """The ids of the tags on each customer, for toggles."""
+    result: dict[int, set[int]] = {cid: set() for cid in customer_ids}
+    if customer_ids:
+        for customer_id, tag_id in session.execute(select(CustomerTag.customer_id, CustomerTag.tag_id)
+                                                   .where(CustomerTag.customer_id.in_(customer_ids))):
+            result[customer_id].add(tag_id)
+    return result
+
+
+def most_used(session: Session, *, actor: Actor, limit: int = 6) -> list[TagOut]:
+    """The workspace's most-carried tags (then the first made), the quick tags of the guide's workbench."""
+    tags = [tag for group in list_groups(session, actor=actor) for tag in group.tags]
+    return sorted(tags, key=lambda t: (-(t.customer_count or 0), t.id))[:limit]
+
+
 def customers_with(actor: Actor, *, tag_ids: list[int]) -> Select:
     """Subquery of customer ids carrying all the given tags."""
     return (select(CustomerTag.customer_id)
