@@ -12,7 +12,17 @@ from yutang.kit.errors import DomainError
 from yutang.kit.money import yuan_to_fen
 from yutang.messaging import service as messaging_service
 from yutang.stores import service as stores_service
-from yutang.stores.schemas import CodeIn, HandoverIn, KpiGroup, KpiMetric, StaffIn, StaffLeave, StoreIn, TargetIn
+from yutang.stores.schemas import (
+    CodeIn,
+    HandoverIn,
+    KpiGroup,
+    KpiMetric,
+    PersonaIn,
+    StaffIn,
+    StaffLeave,
+    StoreIn,
+    TargetIn,
+)
 from yutang.web.deps import ConsoleRoute, Page, console, form_errors
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Permission
@@ -294,3 +304,48 @@ def set_target(request: Request, staff_id: Annotated[str, Form()] = "", month: A
     first = date.fromisoformat(f"{month.strip()}-01")
     last = first.replace(day=monthrange(first.year, first.month)[1])
     return RedirectResponse(f"/console/stores/kpis?since={first}&until={last}#targets", status_code=303)
+
+
+# ---- personas -------------------------------------------------------------------------------------------
+
+PERSONA_FIELDS = ("name", "avatar_url", "wecom_alias", "external_position", "staff_ids")
+
+
+def _personas(page: Page) -> dict:
+    session, actor = page.session, page.actor
+    personas = stores_service.list_personas(session, actor=actor)
+    return _common(page) | {
+        "personas": stores_service.present_personas(session, personas=personas),
+        "activity": {p.id: stores_service.persona_activity(session, actor=actor, persona_id=p.id, limit=5)
+                     for p in personas},
+        "staff": stores_service.list_staff(session, actor=actor, current=True), "staff_names": _staff_names(page)}
+
+
+@router.get("/stores/personas")
+def persona_list(request: Request):
+    """Persona accounts, the staff behind each and what was last done in their name."""
+    with console(request, read_only=True) as page:
+        return page.render("stores/personas.html", **_personas(page))
+
+
+@router.post("/stores/personas")
+async def create_persona(request: Request):
+    """Open a persona and put the staff ticked behind it."""
+    data = await request.form()
+    form = {field: str(data.get(field, "")) for field in PERSONA_FIELDS if field != "staff_ids"}
+    form["staff_ids"] = [str(v) for v in data.getlist("staff_ids")]
+    with console(request) as page:
+        try:
+            with page.session.begin_nested():
+                stores_service.create_persona(page.session, actor=page.actor, data=PersonaIn(
+                    name=form["name"].strip(), avatar_url=form["avatar_url"].strip() or None,
+                    wecom_alias=form["wecom_alias"].strip() or None,
+                    external_position=form["external_position"].strip() or None,
+                    staff_ids=[int(v) for v in form["staff_ids"] if v.isdigit()]))
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc, page.gettext, fields=PERSONA_FIELDS, domain={
+                "name": page.gettext("A persona with this name exists."),
+                "staff_ids": page.gettext("Tick staff who are still employed and behind no other persona.")},
+                patterns={"avatar_url": page.gettext("An avatar address starts with http:// or https://.")})
+            return _render(page, "stores/personas.html", _personas(page), errors, form)
+    return RedirectResponse("/console/stores/personas", status_code=303)
