@@ -4,6 +4,7 @@ The work lives in the submodules imported below; other domains call this module 
 """
 
 from yutang.stores.behavior import fetch_day as fetch_behavior
+from yutang.stores.behavior import store_days as store_behavior
 from yutang.stores.behavior import yesterday
 from yutang.stores.codes import (
     code_stats,
@@ -54,7 +55,7 @@ __all__ = [
     "list_codes", "list_handovers", "list_personas", "list_staff", "list_stores", "list_targets", "list_tasks", "move",
     "owned_by", "owner_of", "persona_activity", "present", "present_personas", "present_tasks", "put_settings",
     "put_target", "qr_png", "reassign", "regions", "send_handover", "send_through_wecom", "settings_of",
-    "staff_by_wecom", "staff_leaves", "staff_of_member", "start_handover", "sync_group_send", "sync_handover",
-    "sync_staff", "today", "update_code", "update_persona", "update_staff", "update_store", "waiting_sends",
-    "with_team", "yesterday",
+    "staff_by_wecom", "staff_leaves", "staff_of_member", "start_handover", "store_behavior", "sync_group_send",
+    "sync_handover", "sync_staff", "today", "update_code", "update_persona", "update_staff", "update_store",
+    "waiting_sends", "with_team", "yesterday",
 ]
