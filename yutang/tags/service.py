@@ -312,10 +312,10 @@ def tag_ids_of(session: Session, *, customer_ids: list[int]) -> dict[int, set[in
     return result
 
 
-def most_used(session: Session, *, actor: Actor, limit: int = 6) -> list[TagOut]:
-    """The workspace's most-carried tags (then the first made), the quick tags of the guide's workbench."""
-    tags = [tag for group in list_groups(session, actor=actor) for tag in group.tags]
-    return sorted(tags, key=lambda t: (-(t.customer_count or 0), t.id))[:limit]
+def first_tags(session: Session, *, actor: Actor, limit: int = 6) -> list[TagOut]:
+    """The first tags in the order the tags page arranges them (groups, then tags): the workbench's quick tags.
+    Uncounted, so it costs the same however many customers carry them."""
+    return [tag for group in list_groups(session, actor=actor, counted=False) for tag in group.tags][:limit]
 
 
 def customers_with(actor: Actor, *, tag_ids: list[int]) -> Select:

@@ -41,7 +41,7 @@ def _context(page: Page, number: int = 1) -> dict:
     overdue = {t.id for t in tasks if t.status in ("open", "waiting")
                and (t.due_at if t.due_at.tzinfo else t.due_at.replace(tzinfo=UTC)) < now}
     return {"me": me, "customers": customers,
-            "quick_tags": tags_service.most_used(session, actor=actor),
+            "quick_tags": tags_service.first_tags(session, actor=actor),
             "tag_ids": tags_service.tag_ids_of(session, customer_ids=[row.customer.id for row in customers.rows]),
             "tasks": stores_service.present_tasks(session, tasks=tasks), "overdue": overdue,
             "configs": [c for c in messaging_service.list_channels(session, actor=actor) if c.kind == "wecom"],
