@@ -2,6 +2,7 @@
 
 import json
 import secrets
+from datetime import date, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -120,6 +121,14 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert len(threads) >= 3
     replied = api(f"/v1/inbox/threads/{threads[-1]['id']}")
     assert {m["direction"] for m in replied["messages"]} == {"in", "out"}
+
+    # Stores: tasks due today, late and done; a month of WeCom statistics and targets on the board; a persona.
+    tasks = api("/v1/stores/tasks")
+    assert {(t["status"], t["late"]) for t in tasks} == {("open", False), ("done", False), ("done", True)}
+    board = api(f"/v1/stores/kpis?since={date.today() - timedelta(days=30)}&until={date.today()}")["rows"]
+    assert all(r["chats"] > 0 and r["target_gmv_fen"] for r in board if r["name"] in {"小美", "阿杰", "婷婷"})
+    (persona,) = api("/v1/stores/personas")
+    assert persona["name"] == "小鱼 · 鱼塘茶事" and len(persona["staff_ids"]) == 1
 
     again = runner.invoke(app, ["demo", "--no-serve"])  # a second run reuses the brand and replaces the key
     assert again.exit_code == 0 and f"demo workspace 'demo-tea': {customers} customers" in again.output

@@ -87,6 +87,8 @@ SAMPLE_BODIES = {
                                        "to_staff_id": "{staff_id}"},
     ("POST", "/v1/stores/tasks"): {"staff_id": "{staff_id}", "title": "x", "due_at": "2099-01-01T00:00:00Z"},
     ("POST", "/v1/stores/kpis/behavior-sync"): {"config_id": "{config_id}", "day": "2026-01-01"},
+    ("PATCH", "/v1/stores/personas/{persona_id}"): {"name": "hijacked"},
+    ("PUT", "/v1/stores/kpis/targets"): {"staff_id": "{staff_id}", "month": "2026-01", "new_adds": 1},
     ("POST", "/v1/stores/tasks/send"): {"config_id": "{config_id}", "staff_id": "{staff_id}",
                                        "customer_ids": ["{customer_id}"], "text": "x"},
     ("POST", "/v1/groups/wecom-sync"): {"config_id": "{config_id}"},
@@ -166,6 +168,8 @@ def _stores(client, h, ids):
     taker = client.post("/v1/stores/staff", headers=h, json={
         "name": "Victim taker", "store_id": ids["store_id"], "wecom_userid": "victimtaker",
         "member_id": taker_member["member"]["id"]}).json()["id"]
+    ids["persona_id"] = client.post("/v1/stores/personas", headers=h, json={
+        "name": "Victim persona", "staff_ids": [taker]}).json()["id"]
     fake = FakeWeCom()
     fake.add_contact("victimguide", "wmVictim", "Victim contact")
     fake.add_chat("wrVictim", owner="victimguide", name="Victim group",

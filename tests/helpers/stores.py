@@ -54,3 +54,39 @@ def owned_contacts(api, fake, config, staff, count, prefix="wm"):
         ids.append(customer["items"][0]["id"])
         api.post(f"/v1/stores/owners/{ids[-1]}/claim", json={"member_id": staff["member_id"]})
     return ids
+
+
+def workbench_world(api, *, now=None):
+    """A guide (小美, with a key) owning two customers, one with a paid order and a tag, a second tag to tap on,
+    and three tasks: due today, overdue, and one for next week: (guide key, {name: customer id}, {title: task})."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = now or datetime.now(ZoneInfo("Asia/Shanghai"))
+    store = api.post("/v1/stores", json={"code": "jingan", "name": "静安店", "region": "华东"}).json()
+    body = api.post("/v1/members", json={"name": "小美", "role": "guide"}).json()
+    member, key = body["member"]["id"], body["api_key"]["secret"]
+    staff = api.post("/v1/stores/staff", json={"name": "小美", "member_id": member, "wecom_userid": "xiaomei",
+                                               "store_id": store["id"]}).json()
+    customers = {}
+    for name, phone in (("张三", "13900001111"), ("李四", "13900002222")):
+        created = api.post("/v1/customers", json={"name": name, "identities": [{"kind": "phone", "value": phone}]})
+        customers[name] = created.json()["customer"]["id"]
+        api.post(f"/v1/stores/owners/{customers[name]}/claim", json={"member_id": member})
+    paid = (now - timedelta(days=3)).isoformat()
+    assert api.post("/v1/orders", json={
+        "external_id": "WB1", "channel": "store.jingan", "status": "completed", "placed_at": paid, "paid_at": paid,
+        "customer_id": customers["张三"], "lines": [{"sku": "TEA", "quantity": 1, "unit_price_fen": 12800}]},
+    ).status_code in (200, 201)
+    api.post(f"/v1/customers/{customers['张三']}/tags",
+             json={"add": [{"group": "偏好", "name": "爱喝茶"}], "create_missing": True})
+    api.post(f"/v1/customers/{customers['李四']}/tags",
+             json={"add": [{"group": "偏好", "name": "送礼"}], "create_missing": True})
+    tasks = {}
+    for title, due in (("回访张三", now.replace(hour=23, minute=59)), ("给李四打电话", now - timedelta(days=1)),
+                       ("下周门店活动", now + timedelta(days=7))):
+        created = api.post("/v1/stores/tasks", json={"staff_id": staff["id"], "title": title,
+                                                     "due_at": due.isoformat(), "customer_id": customers["张三"]})
+        assert created.status_code == 201, created.text
+        tasks[title] = created.json()
+    return key, customers, tasks

@@ -124,6 +124,9 @@ NEEDS: dict[str, Need] = {
     "GET /v1/stores/tasks/{task_id}": C, "POST /v1/stores/tasks/{task_id}/done": S,
     "POST /v1/stores/tasks/{task_id}/cancel": S, "POST /v1/stores/tasks/{task_id}/sync": S,
     "GET /v1/stores/kpis": R, "POST /v1/stores/kpis/behavior-sync": M,
+    "GET /v1/stores/kpis/targets": R, "PUT /v1/stores/kpis/targets": S,
+    "GET /v1/stores/personas": R, "POST /v1/stores/personas": M, "GET /v1/stores/personas/{persona_id}": R,
+    "PATCH /v1/stores/personas/{persona_id}": M, "GET /v1/stores/personas/{persona_id}/activity": R,
     # customer groups
     "POST /v1/groups/wecom-sync": M, "GET /v1/groups": R, "GET /v1/groups/customers/{customer_id}": C,
     "POST /v1/groups/statistics/pull": M, "GET /v1/groups/health": R, "GET /v1/groups/health/owners": R,

@@ -1,6 +1,8 @@
 """The demo brand's stores: two regions, staff behind the guides, owners, channel codes and a planned hand-over."""
 
 import random
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -14,9 +16,13 @@ from yutang.stores.schemas import (
     HandoverIn,
     OwnershipReason,
     OwnershipSettingsIn,
+    PersonaIn,
     StaffIn,
     StoreIn,
     StorePatch,
+    TargetIn,
+    TaskIn,
+    TaskKind,
 )
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Role
@@ -56,8 +62,8 @@ def seed(session: Session, *, actor: Actor, guides: list, rng: random.Random) ->
                                                                 store_id=stores["sh-jingan"].id))
     stores_service.add_staff(session, actor=actor, data=StaffIn(name="陈涛", member_id=region.id,
                                                                 wecom_userid="region1", region="华东"))
-    stores_service.add_staff(session, actor=actor, data=StaffIn(name="阿芳", member_id=south.id, wecom_userid="guide4",
-                                                                store_id=stores["sz-mixc"].id))
+    fang = stores_service.add_staff(session, actor=actor, data=StaffIn(
+        name="阿芳", member_id=south.id, wecom_userid="guide4", store_id=stores["sz-mixc"].id))
     for member, record in zip(guides, staff, strict=True):
         for customer_id in stores_service.owned_by(session, actor=actor, member_id=member.id):
             stores_service.move(session, actor=actor, customer_id=customer_id, member_id=member.id,
@@ -84,8 +90,58 @@ def seed(session: Session, *, actor: Actor, guides: list, rng: random.Random) ->
         for customer_id, external in externals.items():
             wecom.record_follow(session, actor=actor, config_id=config.id, customer_id=customer_id,
                                 external_userid=external, staff_userid=record.wecom_userid)
+    # The centralised mode: 小鱼, one face for the Shenzhen store's customers, run by 阿芳 and the store manager.
+    stores_service.create_persona(session, actor=actor, data=PersonaIn(
+        name="小鱼 · 鱼塘茶事", avatar_url="https://static.yutang.example/avatars/xiaoyu.png", wecom_alias="xiaoyu",
+        external_position="茶饮顾问", external_profile={"external_corp_name": "鱼塘茶事"}, staff_ids=[fang.id]))
+    _tasks(session, actor, [*staff, fang])
+    _kpis(session, actor, [*staff, fang], rng)
     if stores_service.owned_by(session, actor=actor, member_id=guides[1].id):
         stores_service.start_handover(session, actor=actor, data=HandoverIn(
             config_id=config.id, from_staff_id=staff[1].id, to_staff_id=staff[0].id,
             message="阿杰调往新店，之后由小美继续为您服务", send=False))
 
+
+
+def _tasks(session: Session, actor: Actor, staff: list) -> None:
+    """Each guide's follow-ups: one due later today, one overdue, one next week, one done on time, one done late."""
+    zone = ZoneInfo(actor.timezone)
+    today = stores_service.today(actor)
+
+    def at(days: int, hour: int) -> datetime:
+        return datetime.combine(today + timedelta(days=days), time(hour), tzinfo=zone)
+
+    for record in staff:
+        owned = stores_service.owned_by(session, actor=actor, member_id=record.member_id) or [None]
+        plan = (("回访上周到店的客户，问问新茶口感", TaskKind.FOLLOW_UP, at(0, 23), False),
+                ("电话确认周六品鉴会到店", TaskKind.CALL, at(-1, 18), False),
+                ("上门送春茶礼盒", TaskKind.VISIT, at(6, 15), False),
+                ("生日祝福并送券", TaskKind.FOLLOW_UP, at(1, 12), True),
+                ("双11预热提醒", TaskKind.FOLLOW_UP, at(-2, 20), True))
+        for index, (title, kind, due, done) in enumerate(plan):
+            task, _ = stores_service.create_task(session, actor=actor, data=TaskIn(
+                staff_id=record.id, customer_id=owned[index % len(owned)], kind=kind, title=title, due_at=due,
+                remind_at=None if done else due - timedelta(hours=2), source_key=f"demo-{record.id}-{index}"))
+            if done:  # done now: the one due tomorrow on time, the one due two days ago late
+                stores_service.complete_task(session, actor=actor, task_id=task.id)
+
+
+def _kpis(session: Session, actor: Actor, staff: list, rng: random.Random, days: int = 60) -> None:
+    """Sixty days of WeCom contact statistics per guide, as the daily fetch keeps them, and this month's targets."""
+    today = stores_service.today(actor)
+    rows = []
+    for rank, record in enumerate(staff):
+        pace = 1.0 - rank * 0.15
+        for back in range(1, days + 1):
+            chats = max(0, round(rng.gauss(18 * pace, 5)))
+            rows.append((record.id, today - timedelta(days=back), {
+                "new_contact_cnt": max(0, round(rng.gauss(3 * pace, 1.5))), "new_apply_cnt": rng.randint(0, 4),
+                "negative_feedback_cnt": int(rng.random() < 0.15), "chat_cnt": chats,
+                "message_cnt": chats * rng.randint(3, 8),
+                "reply_percentage": round(rng.uniform(70, 99), 1) if chats else None,
+                "avg_reply_time": rng.randint(1, 25) if chats else None}))
+    stores_service.store_behavior(session, actor=actor, days=rows)
+    for record in staff:
+        stores_service.put_target(session, actor=actor, data=TargetIn(
+            staff_id=record.id, month=today.strftime("%Y-%m"), new_adds=rng.choice((60, 80, 100)),
+            gmv_fen=rng.choice((3_000_000, 5_000_000, 8_000_000))))

@@ -3,7 +3,7 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from yutang.kit.clock import utcnow
@@ -42,21 +42,43 @@ def fetch_day(session: Session, *, actor: Actor, config_id: int, day: date, refr
                 failed[member.wecom_userid] = str(exc.code)
                 continue
             figures = next((r for r in rows if int(r.get("stat_time", 0)) == start), rows[0] if rows else {})
-            row = stored.get(member.id) or BehaviorDay(workspace_id=actor.workspace_id, staff_id=member.id, day=day)
-            row.new_contacts = int(figures.get("new_contact_cnt") or 0)
-            row.new_applies = int(figures.get("new_apply_cnt") or 0)
-            row.lost = int(figures.get("negative_feedback_cnt") or 0)
-            row.chats = int(figures.get("chat_cnt") or 0)
-            row.messages = int(figures.get("message_cnt") or 0)
-            row.reply_percentage = figures.get("reply_percentage")
-            row.avg_reply_minutes = figures.get("avg_reply_time")
-            row.fetched_at = utcnow()
-            session.add(row)
+            store_day(session, workspace_id=actor.workspace_id, staff_id=member.id, day=day, figures=figures,
+                      row=stored.get(member.id))
             fetched += 1
     finally:
         client.close()
     session.flush()
     return BehaviorSyncOut(day=day, fetched=fetched, skipped=skipped, failed=failed)
+
+
+def store_day(session: Session, *, workspace_id: int, staff_id: int, day: date, figures: dict,
+              row: BehaviorDay | None = None) -> BehaviorDay:
+    """Keep one staff member's day as WeCom reports it (get_user_behavior_data's field names)."""
+    row = row or BehaviorDay(workspace_id=workspace_id, staff_id=staff_id, day=day)
+    row.new_contacts = int(figures.get("new_contact_cnt") or 0)
+    row.new_applies = int(figures.get("new_apply_cnt") or 0)
+    row.lost = int(figures.get("negative_feedback_cnt") or 0)
+    row.chats = int(figures.get("chat_cnt") or 0)
+    row.messages = int(figures.get("message_cnt") or 0)
+    row.reply_percentage = figures.get("reply_percentage")
+    row.avg_reply_minutes = figures.get("avg_reply_time")
+    row.fetched_at = utcnow()
+    session.add(row)
+    return row
+
+
+def store_days(session: Session, *, actor: Actor, days: list[tuple[int, date, dict]]) -> int:
+    """Keep many (staff id, day, WeCom figures) at once, as a fetch would, for imports, the demo and benches."""
+    actor.require(Permission.MANAGE)
+    now = utcnow()
+    rows = [{"workspace_id": actor.workspace_id, "staff_id": staff_id, "day": day, "created_at": now,
+             "new_contacts": int(f.get("new_contact_cnt") or 0), "new_applies": int(f.get("new_apply_cnt") or 0),
+             "lost": int(f.get("negative_feedback_cnt") or 0), "chats": int(f.get("chat_cnt") or 0),
+             "messages": int(f.get("message_cnt") or 0), "reply_percentage": f.get("reply_percentage"),
+             "avg_reply_minutes": f.get("avg_reply_time"), "fetched_at": now} for staff_id, day, f in days]
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(BehaviorDay.__table__), rows[start:start + 1000])
+    return len(rows)
 
 
 def yesterday(actor: Actor, now: datetime | None = None) -> date:

@@ -15,7 +15,9 @@ from yutang.storage import outbox
 from yutang.storage.topics import Topic
 from yutang.stores.directory import get_staff, staff_of_member
 from yutang.stores.models import Staff, StaffTask, StaffTaskRecipient
+from yutang.stores.personas import persona_for
 from yutang.stores.schemas import TaskIn, TaskKind, TaskOut, TaskStatus
+from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
 OPEN = (TaskStatus.OPEN.value, TaskStatus.WAITING.value)
@@ -41,7 +43,7 @@ def emit(session: Session, task: StaffTask, staff: Staff, topic: Topic) -> None:
         "task_id": task.id, "staff_id": task.staff_id, "member_id": staff.member_id, "customer_id": task.customer_id,
         "kind": task.kind, "due_at": task.due_at.isoformat(),
         "done_at": task.done_at.isoformat() if task.done_at else None, "late": task.late,
-        "source_key": task.source_key})
+        "source_key": task.source_key, "persona_id": task.persona_id})
 
 
 def by_source_key(session: Session, actor: Actor, source_key: str | None) -> StaffTask | None:
@@ -67,10 +69,11 @@ def create_task(session: Session, *, actor: Actor, data: TaskIn) -> tuple[StaffT
         customers_service.get_customer(session, actor=actor, customer_id=data.customer_id)
     if data.remind_at is not None and data.remind_at > data.due_at:
         raise Invalid("a reminder comes before the task is due", field="remind_at")
+    persona = persona_for(session, staff)
     task = StaffTask(workspace_id=actor.workspace_id, staff_id=staff.id, customer_id=data.customer_id,
                      kind=data.kind.value, title=data.title, note=data.note, due_at=data.due_at,
                      remind_at=data.remind_at, status=TaskStatus.OPEN.value, source_key=data.source_key,
-                     by_member_id=actor.member_id)
+                     by_member_id=actor.member_id, persona_id=persona.id if persona else None)
     try:
         with session.begin_nested():
             session.add(task)
@@ -110,6 +113,9 @@ def complete_task(session: Session, *, actor: Actor, task_id: int, now: datetime
     if task.status != TaskStatus.OPEN.value:
         raise Conflict(f"this task is {task.status}", field="task_id")
     finish(session, task, now or utcnow())
+    if task.persona_id is not None:  # done in a persona's name: the audit keeps who really did it
+        workspaces_service.record(session, actor=actor, action="task.done", entity_type="staff_task",
+                                  entity_id=task.id, changes={"persona_id": task.persona_id, "staff_id": task.staff_id})
     return task
 
 

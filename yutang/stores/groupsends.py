@@ -13,6 +13,7 @@ from yutang.messaging.adapters.base import ChannelError
 from yutang.storage.topics import Topic
 from yutang.stores.followups import acting_staff, by_source_key, emit, finish, get_task
 from yutang.stores.models import StaffTask, StaffTaskRecipient
+from yutang.stores.personas import persona_for
 from yutang.stores.schemas import GroupSendIn, TaskKind, TaskStatus
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -55,10 +56,11 @@ def send(session: Session, *, actor: Actor, data: GroupSendIn, now: datetime | N
     finally:
         client.close()
     refused = set(failed)
+    persona = persona_for(session, staff)
     task = StaffTask(workspace_id=actor.workspace_id, staff_id=staff.id, kind=TaskKind.GROUP_SEND.value,
                      title=data.text[:60], note=data.text, due_at=due, status=TaskStatus.WAITING.value,
                      source_key=data.source_key, messaging_config_id=data.config_id, text=data.text, msgid=msgid,
-                     by_member_id=actor.member_id)
+                     by_member_id=actor.member_id, persona_id=persona.id if persona else None)
     session.add(task)
     session.flush()
     session.add_all(StaffTaskRecipient(
@@ -68,7 +70,8 @@ def send(session: Session, *, actor: Actor, data: GroupSendIn, now: datetime | N
     session.flush()
     emit(session, task, staff, Topic.TASK_CREATED)
     workspaces_service.record(session, actor=actor, action="task.group_send", entity_type="staff_task",
-                              entity_id=task.id, changes={"customers": len(customer_ids), "refused": len(refused)})
+                              entity_id=task.id, changes={"customers": len(customer_ids), "refused": len(refused),
+                                                       "staff_id": staff.id, "persona_id": task.persona_id})
     return task
 
 

@@ -12,6 +12,7 @@ from yutang.orders import service as orders_service
 from yutang.stores.handovers import LOST, UNSENT
 from yutang.stores.models import BehaviorDay, Handover, HandoverItem, Ownership, Staff, StaffTask, Store
 from yutang.stores.schemas import KpiGroup, KpiMetric, KpiRow, KpisOut, TaskStatus
+from yutang.stores.targets import prorated
 from yutang.workspaces.access import Actor, Permission
 
 MAX_DAYS = 366
@@ -93,11 +94,13 @@ def kpis(session: Session, *, actor: Actor, since: date, until: date, group_by: 
     if (until - since).days >= MAX_DAYS:
         raise Invalid(f"a period is at most {MAX_DAYS} days", field="since")
     sums = raw(session, actor=actor, since=since, until=until)
+    targets = prorated(session, workspace_id=actor.workspace_id, since=since, until=until)
     staff = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(list(sums))))} if sums else {}
     stores = {s.id: s for s in session.scalars(select(Store).where(Store.workspace_id == actor.workspace_id))}
     groups: dict[str, Counter] = defaultdict(Counter)
     labels: dict[str, tuple[str, int | None, str | None]] = {}
     members: Counter = Counter()
+    aims: dict[str, dict[str, float]] = defaultdict(dict)
     for staff_id, figures in sums.items():
         person = staff[staff_id]
         store = stores.get(person.store_id)
@@ -113,18 +116,25 @@ def kpis(session: Session, *, actor: Actor, since: date, until: date, group_by: 
                 continue
             key, label = region, (region, None, region)
         groups[key].update(figures)
+        for field, value in targets.get(staff_id, {}).items():
+            aims[key][field] = aims[key].get(field, 0.0) + value
         labels[key] = label
         members[key] += 1
     rows = []
     for key, s in groups.items():
         name, store_id, region = labels[key]
+        aim_adds, aim_gmv = aims[key].get("new_adds"), aims[key].get("gmv_fen")
         rows.append(KpiRow(
             rank=0, key=key, name=name, store_id=store_id, region=region, guides=members[key],
             owned_customers=s["owned"], new_adds=s["new_adds"], lost_customers=s["lost"], chats=s["chats"],
             reply_rate=_ratio(s["reply_weight"], s["reply_base"]),
             avg_reply_minutes=_ratio(s["time_weight"], s["time_base"], 1), gmv_fen=s["gmv_fen"],
             repurchase_rate=_ratio(s["repeaters"], s["buyers"]), tasks_done=s["tasks_done"],
-            tasks_late=s["tasks_late"], handover_loss_rate=_ratio(s["handed_lost"], s["handed_sent"])))
+            tasks_late=s["tasks_late"], handover_loss_rate=_ratio(s["handed_lost"], s["handed_sent"]),
+            target_new_adds=round(aim_adds) if aim_adds is not None else None,
+            target_gmv_fen=round(aim_gmv) if aim_gmv is not None else None,
+            new_adds_attainment=_ratio(s["new_adds"], round(aim_adds)) if aim_adds is not None else None,
+            gmv_attainment=_ratio(s["gmv_fen"], round(aim_gmv)) if aim_gmv is not None else None))
     rows.sort(key=lambda r: (-(getattr(r, rank_by.value) or 0), r.name, r.key))
     for place, row in enumerate(rows, start=1):
         row.rank = place

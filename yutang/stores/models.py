@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yutang.storage.base import Base, WorkspaceScoped
@@ -27,6 +27,20 @@ class Store(WorkspaceScoped, Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
+class Persona(WorkspaceScoped, Base):
+    """A persona account (centralised mode): the one face customers see, run by several staff members behind it."""
+
+    __tablename__ = "personas"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(100))
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
+    wecom_alias: Mapped[str | None] = mapped_column(String(64))
+    external_position: Mapped[str | None] = mapped_column(String(64))
+    external_profile: Mapped[dict | None] = mapped_column(Json)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
 class Staff(WorkspaceScoped, Base):
     """A member of the store staff: their workspace member, WeCom user id, store or region, and tenure."""
 
@@ -40,6 +54,7 @@ class Staff(WorkspaceScoped, Base):
     region: Mapped[str | None] = mapped_column(String(64))
     joined_on: Mapped[date] = mapped_column(Date)
     left_on: Mapped[date | None] = mapped_column(Date)
+    persona_id: Mapped[int | None] = mapped_column(Id, ForeignKey("personas.id", ondelete="SET NULL"), index=True)
 
 
 class OwnershipSettings(WorkspaceScoped, Base):
@@ -170,6 +185,7 @@ class StaffTask(WorkspaceScoped, Base):
     text: Mapped[str | None] = mapped_column(String(1000))
     msgid: Mapped[str | None] = mapped_column(String(64))
     by_member_id: Mapped[int | None] = mapped_column(Id, ForeignKey("members.id", ondelete="SET NULL"))
+    persona_id: Mapped[int | None] = mapped_column(Id, ForeignKey("personas.id", ondelete="SET NULL"))
 
 
 class StaffTaskRecipient(WorkspaceScoped, Base):
@@ -200,3 +216,17 @@ class BehaviorDay(WorkspaceScoped, Base):
     reply_percentage: Mapped[float | None] = mapped_column(Float)
     avg_reply_minutes: Mapped[float | None] = mapped_column(Float)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffTarget(WorkspaceScoped, Base):
+    """A guide's monthly targets: new adds and attributed GMV (fen); either may be unset."""
+
+    __tablename__ = "staff_targets"
+    __table_args__ = (UniqueConstraint("workspace_id", "staff_id", "month"),)
+
+    staff_id: Mapped[int] = mapped_column(Id, ForeignKey("store_staff.id", ondelete="CASCADE"))
+    month: Mapped[date] = mapped_column(Date)  # the month's first day
+    new_adds: Mapped[int | None] = mapped_column()
+    gmv_fen: Mapped[int | None] = mapped_column(BigInteger)
+    by_member_id: Mapped[int | None] = mapped_column(Id, ForeignKey("members.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -111,6 +111,7 @@ class StaffOut(BaseModel):
     region: str | None
     joined_on: date
     left_on: date | None
+    persona_id: int | None = Field(None, description="the persona they work behind, if any")
     created_at: datetime
 
 
@@ -364,6 +365,7 @@ class TaskOut(BaseModel):
     late: bool
     source_key: str | None
     msgid: str | None
+    persona_id: int | None = Field(None, description="the persona it was done in the name of")
     created_at: datetime
     counts: dict[str, int] | None = None
 
@@ -426,6 +428,10 @@ class KpiRow(BaseModel):
     tasks_done: int
     tasks_late: int
     handover_loss_rate: float | None = Field(description="lost over sent customers of hand-overs started from them")
+    target_new_adds: int | None = Field(None, description="monthly new-add targets prorated to the period's days")
+    target_gmv_fen: int | None = Field(None, description="monthly GMV targets (fen) prorated to the period's days")
+    new_adds_attainment: float | None = Field(None, description="new adds over their target")
+    gmv_attainment: float | None = Field(None, description="GMV over its target")
 
 
 class KpisOut(BaseModel):
@@ -436,3 +442,75 @@ class KpisOut(BaseModel):
     group_by: KpiGroup
     rank_by: KpiMetric
     rows: list[KpiRow]
+
+
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class TargetIn(BaseModel):
+    """A guide's targets for one month; null leaves that target unset."""
+
+    staff_id: Id
+    month: str = Field(pattern=MONTH, description="YYYY-MM")
+    new_adds: int | None = Field(None, ge=0, le=1_000_000)
+    gmv_fen: int | None = Field(None, ge=0, le=10**13, description="attributed GMV in fen")
+
+
+class TargetOut(BaseModel):
+    """A guide's targets for a month."""
+
+    staff_id: int
+    name: str
+    month: str
+    new_adds: int | None
+    gmv_fen: int | None
+    updated_at: datetime
+
+
+class PersonaIn(BaseModel):
+    """A persona account: the name, avatar and WeCom face customers see, and the staff working behind it."""
+
+    name: str = Field(min_length=1, max_length=100)
+    avatar_url: str | None = Field(None, max_length=500, pattern=r"^https?://")
+    wecom_alias: str | None = Field(None, max_length=64, description="WeCom member alias")
+    external_position: str | None = Field(None, max_length=64, description="the title customers see (对外职务)")
+    external_profile: dict | None = Field(None, description="WeCom external_profile (external_attr, corp name)")
+    staff_ids: list[Id] = Field(default_factory=list, max_length=200)
+
+
+class PersonaPatch(Patch):
+    """Change a persona; `staff_ids` replaces the staff behind it."""
+
+    name: str = Field(None, min_length=1, max_length=100)
+    avatar_url: str | None = Field(None, max_length=500, pattern=r"^https?://")
+    wecom_alias: str | None = Field(None, max_length=64)
+    external_position: str | None = Field(None, max_length=64)
+    external_profile: dict | None = None
+    staff_ids: list[Id] = Field(None, max_length=200)
+    active: bool = None
+
+
+class PersonaOut(BaseModel):
+    """A persona and the staff behind it."""
+
+    id: int
+    name: str
+    avatar_url: str | None
+    wecom_alias: str | None
+    external_position: str | None
+    external_profile: dict | None
+    active: bool
+    staff_ids: list[int]
+    created_at: datetime
+
+
+class PersonaActionOut(BaseModel):
+    """Something done in a persona's name, with the real staff member who did it."""
+
+    at: datetime
+    action: str
+    staff_id: int | None
+    staff_name: str | None
+    member_id: int | None
+    task_id: int | None
+    customer_id: int | None

@@ -302,6 +302,22 @@ def tag_names_of(session: Session, *, customer_ids: list[int]) -> dict[int, list
     return result
 
 
+def tag_ids_of(session: Session, *, customer_ids: list[int]) -> dict[int, set[int]]:
+    """The ids of the tags on each customer, for toggles."""
+    result: dict[int, set[int]] = {cid: set() for cid in customer_ids}
+    if customer_ids:
+        for customer_id, tag_id in session.execute(select(CustomerTag.customer_id, CustomerTag.tag_id)
+                                                   .where(CustomerTag.customer_id.in_(customer_ids))):
+            result[customer_id].add(tag_id)
+    return result
+
+
+def first_tags(session: Session, *, actor: Actor, limit: int = 6) -> list[TagOut]:
+    """The first tags in the order the tags page arranges them (groups, then tags): the workbench's quick tags.
+    Uncounted, so it costs the same however many customers carry them."""
+    return [tag for group in list_groups(session, actor=actor, counted=False) for tag in group.tags][:limit]
+
+
 def customers_with(actor: Actor, *, tag_ids: list[int]) -> Select:
     """Subquery of customer ids carrying all the given tags."""
     return (select(CustomerTag.customer_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
 from yutang.stores import service
 from yutang.stores.schemas import (
+    MONTH,
     BehaviorSyncIn,
     BehaviorSyncOut,
     ClaimIn,
@@ -24,6 +25,10 @@ from yutang.stores.schemas import (
     OwnerOut,
     OwnershipSettingsIn,
     OwnershipSettingsOut,
+    PersonaActionOut,
+    PersonaIn,
+    PersonaOut,
+    PersonaPatch,
     ReassignIn,
     StaffIn,
     StaffLeave,
@@ -34,6 +39,8 @@ from yutang.stores.schemas import (
     StoreIn,
     StoreOut,
     StorePatch,
+    TargetIn,
+    TargetOut,
     TaskIn,
     TaskOut,
     TaskStatus,
@@ -298,12 +305,64 @@ def kpis(request: Request, actor: ActorDep, since: date, until: date, group_by: 
         return service.kpis(session, actor=actor, since=since, until=until, group_by=group_by, rank_by=rank_by)
 
 
+@router.get("/kpis/targets", response_model=list[TargetOut])
+def list_targets(request: Request, actor: ActorDep, month: Annotated[str, Query(pattern=MONTH)]):
+    """Every guide's targets for a month (YYYY-MM)."""
+    with read_only(request) as session:
+        return service.list_targets(session, actor=actor, month=month)
+
+
+@router.put("/kpis/targets", response_model=TargetOut)
+def put_target(request: Request, actor: ActorDep, data: TargetIn):
+    """Set a guide's new-add and GMV (fen) targets for a month; managers for their team."""
+    with unit_of_work(request) as session:
+        return service.put_target(session, actor=actor, data=data)
+
+
 @router.post("/kpis/behavior-sync", response_model=BehaviorSyncOut)
 def behavior_sync(request: Request, actor: ActorDep, data: BehaviorSyncIn):
     """Fetch a past day's WeCom contact statistics of every guide (one call each; stored days are skipped)."""
     with unit_of_work(request) as session:
         return service.fetch_behavior(session, actor=actor, config_id=data.config_id,
                                       day=data.day or service.yesterday(actor), refresh=data.refresh)
+
+
+@router.get("/personas", response_model=list[PersonaOut])
+def list_personas(request: Request, actor: ActorDep):
+    """Persona accounts with the staff behind each."""
+    with read_only(request) as session:
+        return service.present_personas(session, personas=service.list_personas(session, actor=actor))
+
+
+@router.post("/personas", response_model=PersonaOut, status_code=201)
+def create_persona(request: Request, actor: ActorDep, data: PersonaIn):
+    """Open a persona account and put staff behind it."""
+    with unit_of_work(request) as session:
+        persona = service.create_persona(session, actor=actor, data=data)
+        return service.present_personas(session, personas=[persona])[0]
+
+
+@router.get("/personas/{persona_id}", response_model=PersonaOut)
+def get_persona(request: Request, actor: ActorDep, persona_id: IdPath):
+    """One persona."""
+    with read_only(request) as session:
+        persona = service.get_persona(session, actor=actor, persona_id=persona_id)
+        return service.present_personas(session, personas=[persona])[0]
+
+
+@router.patch("/personas/{persona_id}", response_model=PersonaOut)
+def update_persona(request: Request, actor: ActorDep, persona_id: IdPath, data: PersonaPatch):
+    """Change a persona's face or the staff behind it."""
+    with unit_of_work(request) as session:
+        persona = service.update_persona(session, actor=actor, persona_id=persona_id, data=data)
+        return service.present_personas(session, personas=[persona])[0]
+
+
+@router.get("/personas/{persona_id}/activity", response_model=list[PersonaActionOut])
+def persona_activity(request: Request, actor: ActorDep, persona_id: IdPath):
+    """What was done in the persona's name, newest first, with the real staff member behind each act."""
+    with read_only(request) as session:
+        return service.persona_activity(session, actor=actor, persona_id=persona_id)
 
 
 @router.get("/{store_id}", response_model=StoreOut)

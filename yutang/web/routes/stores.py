@@ -1,5 +1,7 @@
 """Store pages: stores, staff, channel QR codes (with the QR image) and hand-overs."""
 
+from calendar import monthrange
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -7,9 +9,20 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from yutang.kit.errors import DomainError
+from yutang.kit.money import yuan_to_fen
 from yutang.messaging import service as messaging_service
 from yutang.stores import service as stores_service
-from yutang.stores.schemas import CodeIn, HandoverIn, StaffIn, StaffLeave, StoreIn
+from yutang.stores.schemas import (
+    CodeIn,
+    HandoverIn,
+    KpiGroup,
+    KpiMetric,
+    PersonaIn,
+    StaffIn,
+    StaffLeave,
+    StoreIn,
+    TargetIn,
+)
 from yutang.web.deps import ConsoleRoute, Page, console, form_errors
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Permission
@@ -205,3 +218,134 @@ def act_on_handover(request: Request, handover_id: int, action: str):
         elif action == "sync":
             stores_service.sync_handover(page.session, actor=page.actor, handover_id=handover_id)
     return RedirectResponse("/console/stores/handovers", status_code=303)
+
+
+# ---- guide KPIs and targets -------------------------------------------------------------------------------
+
+KPI_FIELDS = ("since", "until", "staff_id", "month", "new_adds", "gmv_yuan")
+
+
+def _period(page: Page, since: str, until: str) -> tuple[date, date, dict]:
+    today = stores_service.today(page.actor)
+    errors = {}
+    try:
+        start = date.fromisoformat(since) if since else today.replace(day=1)
+    except ValueError:
+        start, errors["since"] = today.replace(day=1), page.gettext("Choose a day.")
+    try:
+        end = date.fromisoformat(until) if until else today
+    except ValueError:
+        end, errors["until"] = today, page.gettext("Choose a day.")
+    return start, end, errors
+
+
+def _kpis(page: Page, since: str = "", until: str = "", group_by: str = "guide", rank_by: str = "gmv_fen") -> dict:
+    start, end, errors = _period(page, since, until)
+    group = KpiGroup(group_by) if group_by in KpiGroup._value2member_map_ else KpiGroup.GUIDE
+    rank = KpiMetric(rank_by) if rank_by in KpiMetric._value2member_map_ else KpiMetric.GMV_FEN
+    try:
+        board = stores_service.kpis(page.session, actor=page.actor, since=start, until=end, group_by=group,
+                                    rank_by=rank)
+    except DomainError as exc:
+        errors |= form_errors(exc, page.gettext, fields=KPI_FIELDS, domain={
+            "until": page.gettext("The period ends before it starts."),
+            "since": page.gettext("A period is at most 366 days.")})
+        board = stores_service.kpis(page.session, actor=page.actor, since=stores_service.today(page.actor),
+                                    until=stores_service.today(page.actor), group_by=group, rank_by=rank)
+    month = end.strftime("%Y-%m")
+    return _common(page) | {
+        "board": board, "query": {"since": start.isoformat(), "until": end.isoformat(), "group_by": group.value,
+                                  "rank_by": rank.value},
+        "groups": list(KpiGroup), "metrics": list(KpiMetric), "month": month,
+        "targets": stores_service.list_targets(page.session, actor=page.actor, month=month),
+        "staff": [s for s in stores_service.list_staff(page.session, actor=page.actor, current=True)
+                  if not page.actor.sees_own_customers_only
+                  or (s.member_id in page.actor.owners_seen and s.member_id != page.actor.member_id)],
+        "errors": errors}
+
+
+@router.get("/stores/kpis")
+def kpi_board(request: Request, since: str = "", until: str = "", group_by: str = "guide",
+              rank_by: str = "gmv_fen"):
+    """Guide performance (导购业绩) per guide, store or region over a chosen period, ranked, with targets."""
+    with console(request, read_only=True) as page:
+        return page.render("stores/kpis.html", **_kpis(page, since, until, group_by, rank_by))
+
+
+@router.post("/stores/kpis/targets")
+def set_target(request: Request, staff_id: Annotated[str, Form()] = "", month: Annotated[str, Form()] = "",
+               new_adds: Annotated[str, Form()] = "", gmv_yuan: Annotated[str, Form()] = ""):
+    """Set a guide's monthly targets: new adds and attributed GMV entered in yuan, kept in fen."""
+    form = {"staff_id": staff_id, "month": month, "new_adds": new_adds, "gmv_yuan": gmv_yuan}
+    with console(request) as page:
+        errors: dict[str, str] = {}
+        try:
+            gmv = yuan_to_fen(gmv_yuan) if gmv_yuan.strip() else None
+        except ValueError:
+            gmv, errors["gmv_yuan"] = None, page.gettext("Enter an amount in yuan, e.g. 20000 or 19999.50.")
+        if not errors:
+            try:
+                with page.session.begin_nested():
+                    stores_service.put_target(page.session, actor=page.actor, data=TargetIn(
+                        staff_id=int(staff_id) if staff_id.isdigit() else 0, month=month.strip(),
+                        new_adds=int(new_adds) if new_adds.strip().isdigit() else new_adds.strip() or None,
+                        gmv_fen=gmv))
+            except (ValidationError, DomainError) as exc:
+                errors = form_errors(exc, page.gettext, fields=KPI_FIELDS + ("gmv_fen",), domain={
+                    "staff_id": page.gettext("Choose a staff member of your team."),
+                    "month": page.gettext("Choose a month."),
+                    "new_adds": page.gettext("Enter a whole number of new adds."),
+                    "gmv_fen": page.gettext("Enter an amount in yuan, e.g. 20000 or 19999.50."),
+                    "": page.gettext("Targets are set by a manager.")})
+                if "gmv_fen" in errors:
+                    errors["gmv_yuan"] = errors.pop("gmv_fen")
+        if errors:
+            return _render(page, "stores/kpis.html", _kpis(page), errors, form)
+    first = date.fromisoformat(f"{month.strip()}-01")
+    last = first.replace(day=monthrange(first.year, first.month)[1])
+    return RedirectResponse(f"/console/stores/kpis?since={first}&until={last}#targets", status_code=303)
+
+
+# ---- personas -------------------------------------------------------------------------------------------
+
+PERSONA_FIELDS = ("name", "avatar_url", "wecom_alias", "external_position", "staff_ids")
+
+
+def _personas(page: Page) -> dict:
+    session, actor = page.session, page.actor
+    personas = stores_service.list_personas(session, actor=actor)
+    return _common(page) | {
+        "personas": stores_service.present_personas(session, personas=personas),
+        "activity": {p.id: stores_service.persona_activity(session, actor=actor, persona_id=p.id, limit=5)
+                     for p in personas},
+        "staff": stores_service.list_staff(session, actor=actor, current=True), "staff_names": _staff_names(page)}
+
+
+@router.get("/stores/personas")
+def persona_list(request: Request):
+    """Persona accounts, the staff behind each and what was last done in their name."""
+    with console(request, read_only=True) as page:
+        return page.render("stores/personas.html", **_personas(page))
+
+
+@router.post("/stores/personas")
+async def create_persona(request: Request):
+    """Open a persona and put the staff ticked behind it."""
+    data = await request.form()
+    form = {field: str(data.get(field, "")) for field in PERSONA_FIELDS if field != "staff_ids"}
+    form["staff_ids"] = [str(v) for v in data.getlist("staff_ids")]
+    with console(request) as page:
+        try:
+            with page.session.begin_nested():
+                stores_service.create_persona(page.session, actor=page.actor, data=PersonaIn(
+                    name=form["name"].strip(), avatar_url=form["avatar_url"].strip() or None,
+                    wecom_alias=form["wecom_alias"].strip() or None,
+                    external_position=form["external_position"].strip() or None,
+                    staff_ids=[int(v) for v in form["staff_ids"] if v.isdigit()]))
+        except (ValidationError, DomainError) as exc:
+            errors = form_errors(exc, page.gettext, fields=PERSONA_FIELDS, domain={
+                "name": page.gettext("A persona with this name exists."),
+                "staff_ids": page.gettext("Tick staff who are still employed and behind no other persona.")},
+                patterns={"avatar_url": page.gettext("An avatar address starts with http:// or https://.")})
+            return _render(page, "stores/personas.html", _personas(page), errors, form)
+    return RedirectResponse("/console/stores/personas", status_code=303)

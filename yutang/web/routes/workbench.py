@@ -1,6 +1,6 @@
 """The guide's workbench on a phone: my customers, today's tasks with check-off, notes and a send through WeCom."""
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -11,10 +11,12 @@ from pydantic import ValidationError
 from yutang.archive import listing
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import NoteIn
+from yutang.kit.clock import utcnow
 from yutang.kit.errors import DomainError
 from yutang.messaging import service as messaging_service
 from yutang.stores import service as stores_service
 from yutang.stores.schemas import GroupSendIn, TaskIn
+from yutang.tags import service as tags_service
 from yutang.web.deps import ConsoleRoute, Page, console, form_errors, pipeline
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -34,8 +36,14 @@ def _context(page: Page, number: int = 1) -> dict:
         if actor.member_id is not None else None
     tasks = stores_service.list_tasks(session, actor=actor, today=True, staff_id=me.id if me else None) \
         if me is not None else []
-    return {"me": me, "customers": my_customers(page, number),
-            "tasks": stores_service.present_tasks(session, tasks=tasks),
+    customers = my_customers(page, number)
+    now = utcnow()
+    overdue = {t.id for t in tasks if t.status in ("open", "waiting")
+               and (t.due_at if t.due_at.tzinfo else t.due_at.replace(tzinfo=UTC)) < now}
+    return {"me": me, "customers": customers,
+            "quick_tags": tags_service.first_tags(session, actor=actor),
+            "tag_ids": tags_service.tag_ids_of(session, customer_ids=[row.customer.id for row in customers.rows]),
+            "tasks": stores_service.present_tasks(session, tasks=tasks), "overdue": overdue,
             "configs": [c for c in messaging_service.list_channels(session, actor=actor) if c.kind == "wecom"],
             "errors": {}, "form": {}}
 
@@ -95,6 +103,21 @@ def add_note(request: Request, customer_id: int, body: Annotated[str, Form()] = 
         except (ValidationError, DomainError) as exc:
             return _render(page, form_errors(exc, page.gettext, fields=FIELDS), {"body": body})
     return RedirectResponse("/console/workbench", status_code=303)
+
+
+@router.post("/workbench/customers/{customer_id}/tags/{tag_id}")
+def toggle_tag(request: Request, customer_id: int, tag_id: int):
+    """A quick tag: one tap puts it on the customer, or takes it off when they carry it."""
+    with console(request) as page:
+        try:
+            with page.session.begin_nested():
+                tag = tags_service.get_tag(page.session, actor=page.actor, tag_id=tag_id)
+                carried = tag_id in tags_service.tag_ids_of(page.session, customer_ids=[customer_id])[customer_id]
+                tags_service.apply(page.session, actor=page.actor, customer_ids=[customer_id],
+                                   add=[] if carried else [tag], remove=[tag] if carried else [])
+        except DomainError:
+            return _render(page, {"": page.gettext("This tag cannot be changed here.")}, {})
+    return RedirectResponse(f"/console/workbench#customer-{customer_id}", status_code=303)
 
 
 @router.post("/workbench/send")
