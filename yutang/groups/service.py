@@ -7,6 +7,7 @@ from yutang.groups.chats import (
     chat_changed,
     customer_groups,
     get_group,
+    group_names,
     group_with_count,
     groups_of_customer,
     list_groups,
@@ -19,6 +20,6 @@ from yutang.groups.models import GroupChat, GroupCode, GroupMember
 
 __all__ = [
     "GroupChat", "GroupCode", "GroupMember", "chat_changed", "code_stats", "create_code", "customer_groups",
-    "delete_code", "get_code", "get_group", "group_health", "group_with_count", "groups_of_customer", "list_codes",
-    "list_groups", "members_of", "owner_health", "pull_statistics", "record_activity", "sync_groups",
+    "delete_code", "get_code", "get_group", "group_health", "group_names", "group_with_count", "groups_of_customer",
+    "list_codes", "list_groups", "members_of", "owner_health", "pull_statistics", "record_activity", "sync_groups",
 ]
