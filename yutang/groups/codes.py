@@ -9,6 +9,7 @@ from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
 from yutang.messaging import wecom
 from yutang.messaging.adapters.base import ChannelError
+from yutang.orders import service as orders_service
 from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -97,9 +98,16 @@ def delete_code(session: Session, *, actor: Actor, code_id: int) -> GroupCode:
 
 
 def code_stats(session: Session, *, actor: Actor, code_id: int) -> GroupCodeStatsOut:
-    """Joins through a code (members whose join state is the code's, in any group) and how many of them left."""
+    """Joins through a code (members whose join state is the code's, in any group), how many of them left, and
+    the customers among them who paid an order after their first join through it, with those orders' value."""
     code = get_code(session, actor=actor, code_id=code_id)
     joins, quits = session.execute(
         select(func.count(), func.count(GroupMember.left_at))
         .where(GroupMember.workspace_id == actor.workspace_id, GroupMember.state == code.state)).one()
-    return GroupCodeStatsOut(code_id=code.id, joins=joins, quits=quits, staying=joins - quits)
+    starts = (select(GroupMember.customer_id.label("customer_id"), func.min(GroupMember.joined_at).label("since"))
+              .where(GroupMember.workspace_id == actor.workspace_id, GroupMember.state == code.state,
+                     GroupMember.customer_id.is_not(None)).group_by(GroupMember.customer_id).subquery("starts"))
+    bought = orders_service.purchases_after(actor, starts).subquery("bought")
+    converted, gmv = session.execute(select(func.count(), func.coalesce(func.sum(bought.c.spend_fen), 0))).one()
+    return GroupCodeStatsOut(code_id=code.id, joins=joins, quits=quits, staying=joins - quits,
+                             converted=converted, gmv_fen=int(gmv))

@@ -97,12 +97,15 @@ class GroupCodeOut(BaseModel):
 
 
 class GroupCodeStatsOut(BaseModel):
-    """Joins and quits through one code (members whose join state is the code's)."""
+    """Joins and quits through one code (members whose join state is the code's), and conversions: customers who
+    joined through it and paid an order afterwards, and what those orders came to."""
 
     code_id: int
     joins: int
     quits: int
     staying: int
+    converted: int = Field(0, description="customers who joined through the code and later paid an order")
+    gmv_fen: int = Field(0, description="their purchases paid since joining, fen paid less refunded")
 
 
 class StatsPullIn(BaseModel):
