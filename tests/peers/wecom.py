@@ -8,8 +8,11 @@ contacts), 40058 invalid parameter, 60111 unknown member userid (contact ways), 
 resigned/…) answers an errcode per customer and, through transfer_result, status 1 taken over, 2 waiting, 3 refused,
 4 receiver at its customer limit. A group send (add_msg_template) waits until the sender confirms it in the app:
 get_groupmsg_task answers the sender's status (0 unsent, 2 sent) and get_groupmsg_send_result each recipient's (0
-unsent, 1 sent, 2 not a contact, 3 already received a group send). get_user_behavior_data answers one row per day of
-the statistics (40058 for a range over 30 days or no userid, 60111 for an unknown userid).
+unsent, 1 sent, 2 not a contact, 3 already received a group send). With chat_type group the sender is required
+(40058) and chat_id_list names the sender's own groups (40050 otherwise; empty: all of them); results are per chat_id.
+group_welcome_template/add keeps a group welcome (40058 when empty or over 4000 bytes).
+get_user_behavior_data answers one row per day of the statistics (40058 for a range over 30 days or no userid,
+60111 for an unknown userid).
 The callback encryption here is written independently of Yutang's.
 """
 
@@ -48,6 +51,7 @@ class FakeWeCom:
     groups: list[dict] = field(default_factory=list)
     marks: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     templates: dict[str, dict] = field(default_factory=dict)
+    welcome_templates: dict[str, dict] = field(default_factory=dict)
     welcome_codes: dict[str, str | None] = field(default_factory=dict)  # code -> text sent (None = unused)
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch)
     token_requests: int = 0
@@ -137,7 +141,7 @@ class FakeWeCom:
         template["confirmed"] = at
         for row in template["results"]:
             if row["status"] == 0:
-                row["status"] = (statuses or {}).get(row["external_userid"], status)
+                row["status"] = (statuses or {}).get(row.get("external_userid") or row.get("chat_id"), status)
                 row["send_time"] = at
 
     def set_behavior(self, staff: str, day_epoch: int, **figures) -> None:
@@ -222,6 +226,8 @@ class FakeWeCom:
             return ok()
 
         async def add_msg_template(body):
+            if body.get("chat_type") == "group":
+                return group_msg_template(body)
             if body.get("chat_type", "single") != "single" or len(body.get("attachments", [])) > 9:
                 return err(40058, "invalid chat_type or too many attachments")
             if not (body.get("text", {}).get("content") or body.get("attachments")):
@@ -243,6 +249,35 @@ class FakeWeCom:
             msgid = "msg" + secrets.token_hex(8)
             self.templates[msgid] = {"body": body, "results": results}
             return ok(fail_list=fail, msgid=msgid)
+
+        def group_msg_template(body):
+            # A send to customer groups: one sender (the groups' owner), chat_id_list of their groups (≤ 2000).
+            sender, chats = body.get("sender") or "", body.get("chat_id_list") or []
+            if not sender:
+                return err(40058, "sender is required for chat_type group")
+            if not (body.get("text", {}).get("content") or body.get("attachments")):
+                return err(40058, "text and attachments are both empty")
+            if len(chats) > 2000 or len(body.get("attachments", [])) > 9:
+                return err(40058, "chat_id_list exceeds 2000 or too many attachments")
+            for chat_id in chats:
+                chat = self.chats.get(chat_id)
+                if chat is None or chat["owner"] != sender:
+                    return err(40050, f"invalid chat_id {chat_id}")
+            owned = chats or [c for c, chat in self.chats.items() if chat["owner"] == sender]
+            msgid = "msg" + secrets.token_hex(8)
+            self.templates[msgid] = {"body": body, "results": [{"chat_id": c, "userid": sender, "status": 0}
+                                                               for c in owned]}
+            return ok(fail_list=[], msgid=msgid)
+
+        async def group_welcome_template_add(body):
+            content = (body.get("text") or {}).get("content") or ""
+            if not content and not body.get("image") and not body.get("link"):
+                return err(40058, "text, image and link are all empty")
+            if len(content.encode()) > 4000:
+                return err(40058, "text.content exceeds 4000 bytes")
+            template_id = "msg" + secrets.token_hex(10)
+            self.welcome_templates[template_id] = body
+            return ok(template_id=template_id)
 
         async def send_result(body):
             template = self.templates.get(body.get("msgid", ""))
@@ -449,6 +484,7 @@ class FakeWeCom:
             guarded(f"{base}/add_corp_tag", add_corp_tag),
             guarded(f"{base}/mark_tag", mark_tag),
             guarded(f"{base}/add_msg_template", add_msg_template),
+            guarded(f"{base}/group_welcome_template/add", group_welcome_template_add),
             guarded(f"{base}/get_groupmsg_send_result", send_result),
             guarded(f"{base}/get_groupmsg_task", groupmsg_task),
             guarded(f"{base}/get_user_behavior_data", behavior_data),

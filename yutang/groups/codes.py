@@ -41,24 +41,47 @@ def create_code(session: Session, *, actor: Actor, data: GroupCodeIn) -> GroupCo
         chats.append(group.chat_id)
     if data.auto_create_room and not data.room_base_name:
         raise Invalid("automatically opened groups need a base name", field="room_base_name")
+    if data.adopt_config_id:  # a join way made in WeCom's admin already: its QR stays valid
+        if not data.adopt_qr_url:
+            raise Invalid("an adopted join way needs its qr_code URL", field="adopt_qr_url")
+        return _keep(session, actor, data, chats, data.adopt_config_id, data.adopt_qr_url)
     client = wecom.client_for(session, actor=actor, config_id=data.config_id)
     try:
-        config_id = client.add_join_way(chat_ids=chats, state=data.state, remark=data.name,
-                                        auto_create_room=data.auto_create_room,
-                                        room_base_name=data.room_base_name or "", room_base_id=data.room_base_id)
-        qr_url = client.get_join_way(config_id=config_id).get("qr_code")
-    except ChannelError as exc:
-        raise _failed(exc, "group_ids") from exc
+        try:
+            config_id = client.add_join_way(chat_ids=chats, state=data.state, remark=data.name,
+                                            auto_create_room=data.auto_create_room,
+                                            room_base_name=data.room_base_name or "", room_base_id=data.room_base_id)
+            qr_url = client.get_join_way(config_id=config_id).get("qr_code")
+        except ChannelError as exc:
+            raise _failed(exc, "group_ids") from exc
+        try:
+            welcome = client.add_group_welcome(text=data.welcome_text) if data.welcome_text else None
+        except ChannelError as exc:
+            _undo(client, config_id)
+            raise _failed(exc, "welcome_text") from exc
     finally:
         client.close()
+    return _keep(session, actor, data, chats, config_id, qr_url, welcome)
+
+
+def _undo(client, config_id: str) -> None:
+    """Delete a join way whose welcome WeCom refused, so nothing is left half-made there either."""
+    try:
+        client.del_join_way(config_id=config_id)
+    except ChannelError:
+        pass  # the code is not kept here; WeCom's admin shows the stray join way
+
+
+def _keep(session: Session, actor: Actor, data: GroupCodeIn, chats: list[str], config_id: str,
+          qr_url: str | None, welcome: str | None = None) -> GroupCode:
     code = GroupCode(workspace_id=actor.workspace_id, messaging_config_id=data.config_id, name=data.name,
                      state=data.state, chat_ids=chats, auto_create_room=data.auto_create_room,
                      room_base_name=data.room_base_name, room_base_id=data.room_base_id, wecom_config_id=config_id,
-                     qr_url=qr_url)
+                     qr_url=qr_url, welcome_text=data.welcome_text, welcome_template_id=welcome)
     session.add(code)
     session.flush()
     workspaces_service.record(session, actor=actor, action="group_code.created", entity_type="group_code",
-                              entity_id=code.id, changes=data.model_dump(mode="json"))
+                              entity_id=code.id, changes=data.model_dump(mode="json", exclude_none=True))
     return code
 
 

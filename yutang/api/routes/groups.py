@@ -15,6 +15,8 @@ from yutang.groups.schemas import (
     GroupCodeOut,
     GroupCodeStatsOut,
     GroupOut,
+    GroupSendIn,
+    GroupSendOut,
     GroupSyncIn,
     GroupSyncOut,
     HealthOut,
@@ -111,6 +113,34 @@ def code_stats(request: Request, actor: ActorDep, group_code_id: IdPath):
     """Joins, quits and members staying through one code."""
     with read_only(request) as session:
         return service.code_stats(session, actor=actor, code_id=group_code_id)
+
+
+@router.post("/sends", response_model=GroupSendOut, status_code=201)
+def create_send(request: Request, actor: ActorDep, data: GroupSendIn):
+    """A message to one owner's customer groups through WeCom, which the owner confirms by send_at (a staff task)."""
+    with unit_of_work(request) as session:
+        return service.send_to_groups(session, actor=actor, data=data)
+
+
+@router.get("/sends", response_model=list[GroupSendOut])
+def list_sends(request: Request, actor: ActorDep):
+    """Group sends, the latest first."""
+    with read_only(request) as session:
+        return service.list_sends(session, actor=actor)
+
+
+@router.get("/sends/{group_send_id}", response_model=GroupSendOut)
+def get_send(request: Request, actor: ActorDep, group_send_id: IdPath):
+    """One group send with its result per group."""
+    with read_only(request) as session:
+        return service.get_send(session, actor=actor, send_id=group_send_id)
+
+
+@router.post("/sends/{group_send_id}/sync", response_model=GroupSendOut)
+def sync_send(request: Request, actor: ActorDep, group_send_id: IdPath):
+    """Read WeCom's answer: the owner's confirmation and each group's result."""
+    with unit_of_work(request) as session:
+        return service.sync_send(session, actor=actor, send_id=group_send_id)
 
 
 @router.get("/{group_chat_id}", response_model=GroupOut)

@@ -174,6 +174,18 @@ class WeComClient:
         data = self.api("/cgi-bin/externalcontact/add_msg_template", body)
         return data.get("msgid", ""), list(data.get("fail_list", []))
 
+    def add_group_msg_template(self, *, sender: str, chat_ids: list[str], text: str) -> str:
+        """Create a send to the sender's customer groups (chat_type group), which they confirm in the app; returns
+        the msgid."""
+        body = {"chat_type": "group", "sender": sender, "chat_id_list": list(chat_ids), "text": {"content": text}}
+        return self.api("/cgi-bin/externalcontact/add_msg_template", body).get("msgid", "")
+
+    def add_group_welcome(self, *, text: str, notify: bool = True) -> str:
+        """A group welcome (入群欢迎语素材, group_welcome_template/add) owners can set on their groups; returns its
+        template_id."""
+        body = {"text": {"content": text}, "notify": int(notify)}
+        return self.api("/cgi-bin/externalcontact/group_welcome_template/add", body)["template_id"]
+
     def send_results(self, *, msgid: str, staff_userid: str) -> Iterator[dict]:
         """Per-recipient results of a group send (get_groupmsg_send_result), across pages."""
         cursor = ""
