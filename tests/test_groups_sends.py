@@ -89,3 +89,44 @@ def test_a_group_code_welcome_is_a_wecom_group_welcome_and_a_refusal_leaves_noth
     refused = api.post("/v1/groups/codes", json={**body, "state": "door2"})
     assert refused.status_code == 502 and refused.json()["errors"][0]["field"] == "welcome_text"
     assert len(fake.join_ways) == 1 and len(api.get("/v1/groups/codes").json()) == 1
+
+
+def test_a_moments_post_is_created_tracked_per_staff_member_and_capped_at_three_a_day(api, world):
+    fake, config, _ = world
+    fake.groups.append({"group_id": "etG", "group_name": "兴趣", "tag": [{"id": "etTea", "name": "茶友"}]})
+    body = {"config_id": config, "text": "春茶上新，到店试饮", "link_title": "春茶礼盒", "link_url": "https://shop.example/spring",
+            "staff_userids": ["xiaomei", "xiaoli"], "tag_ids": ["etTea", "etGone"]}
+    made = api.post("/v1/groups/moments", json=body)
+    assert made.status_code == 201, made.text
+    post = made.json()
+    sent = fake.moments[post["jobid"]]["body"]
+    assert sent["visible_range"] == {"sender_list": {"user_list": ["xiaomei", "xiaoli"]},
+                                     "external_contact_list": {"tag_list": ["etTea", "etGone"]}}
+    assert sent["attachments"] == [{"msgtype": "link", "link": {"title": "春茶礼盒",
+                                                                "url": "https://shop.example/spring"}}]
+    assert post["status"] == "creating" and post["moment_id"] is None
+    # When WeCom's job is done and one guide published it, the post is tracked per staff member
+    fake.publish_moment(post["jobid"], "xiaomei", comments=2, likes=5)
+    synced = api.post(f"/v1/groups/moments/{post['id']}/sync").json()
+    assert synced["status"] == "created" and synced["moment_id"] == fake.moments[post["jobid"]]["moment_id"]
+    assert synced["invalid"] == {"staff_userids": [], "tag_ids": ["etGone"]}
+    assert synced["results"] == {"xiaomei": {"published": True, "comments": 2, "likes": 5},
+                                 "xiaoli": {"published": False, "comments": 0, "likes": 0}}
+    # Bad input is named; a fourth post on one day is refused before WeCom is asked
+    half = api.post("/v1/groups/moments", json={**body, "link_url": None})
+    assert half.status_code == 422 and half.json()["errors"][0]["field"] == "link_url"
+    bad = api.post("/v1/groups/moments", json={**body, "link_url": "ftp://x"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "link_url"
+    for _ in range(2):
+        assert api.post("/v1/groups/moments", json=body).status_code == 201
+    fourth = api.post("/v1/groups/moments", json=body)
+    assert fourth.status_code == 409 and "at most 3" in fourth.json()["detail"]
+    assert len(fake.moments) == 3 and len(api.get("/v1/groups/moments").json()) == 3
+
+
+def test_a_moments_post_wecom_refuses_is_named_and_not_kept(api, world):
+    fake, config, _ = world
+    fake.fail_next["/add_moment_task"] = [40058]
+    refused = api.post("/v1/groups/moments", json={"config_id": config, "text": "福利", "staff_userids": ["xiaomei"]})
+    assert refused.status_code == 502 and "40058" in refused.json()["detail"]
+    assert api.get("/v1/groups/moments").json() == []

@@ -113,3 +113,24 @@ class GroupSend(WorkspaceScoped, Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     results: Mapped[dict] = mapped_column(Json, default=dict)
     by_member_id: Mapped[int | None] = mapped_column(Id)
+
+
+class Moment(WorkspaceScoped, Base):
+    """A Moments post (客户朋友圈) chosen staff publish to customers with chosen WeCom tags (add_moment_task), and
+    what WeCom reports back: the moment id, invalid senders and tags, who published, comments and likes."""
+
+    __tablename__ = "group_moments"
+
+    messaging_config_id: Mapped[int | None] = mapped_column(Id, ForeignKey("messaging_channels.id",
+                                                                           ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(String(2000))
+    link_title: Mapped[str | None] = mapped_column(String(64))
+    link_url: Mapped[str | None] = mapped_column(String(500))
+    staff_userids: Mapped[list] = mapped_column(Json, default=list)
+    tag_ids: Mapped[list] = mapped_column(Json, default=list)
+    jobid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="creating")
+    moment_id: Mapped[str | None] = mapped_column(String(64))
+    invalid: Mapped[dict] = mapped_column(Json, default=dict)
+    results: Mapped[dict] = mapped_column(Json, default=dict)
+    by_member_id: Mapped[int | None] = mapped_column(Id)

@@ -11,6 +11,8 @@ MAX_CODE_GROUPS = 5
 # WeCom's limit on one send to customer groups (chat_id_list), and how many it takes a group a day.
 MAX_SEND_GROUPS = 2000
 SENDS_PER_GROUP_PER_DAY = 1
+# Customers see at most three of a company's Moments posts a day: Yutang creates no more than that a local day.
+MOMENTS_PER_DAY = 3
 
 
 class GroupSyncIn(BaseModel):
@@ -207,4 +209,35 @@ class GroupSendOut(BaseModel):
     task_id: int | None
     confirmed_at: datetime | None
     results: dict[str, str] = Field(description="per group id: waiting, sent, or already_received (WeCom's cap)")
+    created_at: datetime
+
+
+class MomentIn(BaseModel):
+    """A Moments post: text and an optional link, for chosen staff to publish to customers with chosen WeCom tags."""
+
+    config_id: Id
+    text: Text = Field(min_length=1, max_length=2000)
+    link_title: Text | None = Field(None, min_length=1, max_length=64)
+    link_url: str | None = Field(None, pattern=r"^https?://\S{1,490}$")
+    staff_userids: list[Text] = Field(min_length=1, max_length=1000, description="WeCom user ids of the publishers")
+    tag_ids: list[Text] = Field(default_factory=list, max_length=100,
+                                description="WeCom customer tag ids who see it (none: all their customers)")
+
+
+class MomentOut(BaseModel):
+    """A Moments post and WeCom's answer: per staff member published or not, comments and likes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    text: str
+    link_title: str | None
+    link_url: str | None
+    staff_userids: list[str]
+    tag_ids: list[str]
+    jobid: str
+    status: str = Field(description="creating (WeCom's job runs), created, failed")
+    moment_id: str | None
+    invalid: dict = Field(description="senders and tags WeCom found invalid")
+    results: dict = Field(description="per staff user id: published, comments, likes")
     created_at: datetime

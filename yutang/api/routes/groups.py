@@ -21,6 +21,8 @@ from yutang.groups.schemas import (
     GroupSyncOut,
     HealthOut,
     MemberOut,
+    MomentIn,
+    MomentOut,
     OwnerHealthOut,
     StatsPullIn,
     StatsPullOut,
@@ -141,6 +143,34 @@ def sync_send(request: Request, actor: ActorDep, group_send_id: IdPath):
     """Read WeCom's answer: the owner's confirmation and each group's result."""
     with unit_of_work(request) as session:
         return service.sync_send(session, actor=actor, send_id=group_send_id)
+
+
+@router.post("/moments", response_model=MomentOut, status_code=201)
+def publish_moment(request: Request, actor: ActorDep, data: MomentIn):
+    """A Moments post (客户朋友圈) for chosen staff to publish to customers with chosen WeCom tags."""
+    with unit_of_work(request) as session:
+        return service.publish_moment(session, actor=actor, data=data)
+
+
+@router.get("/moments", response_model=list[MomentOut])
+def list_moments(request: Request, actor: ActorDep):
+    """Moments posts, the latest first."""
+    with read_only(request) as session:
+        return service.list_moments(session, actor=actor)
+
+
+@router.get("/moments/{moment_id}", response_model=MomentOut)
+def get_moment(request: Request, actor: ActorDep, moment_id: IdPath):
+    """One Moments post with who published it, comments and likes."""
+    with read_only(request) as session:
+        return service.get_moment(session, actor=actor, moment_id=moment_id)
+
+
+@router.post("/moments/{moment_id}/sync", response_model=MomentOut)
+def sync_moment(request: Request, actor: ActorDep, moment_id: IdPath):
+    """Read WeCom's answers: the moment id, who published, comments and likes."""
+    with unit_of_work(request) as session:
+        return service.sync_moment(session, actor=actor, moment_id=moment_id)
 
 
 @router.get("/{group_chat_id}", response_model=GroupOut)
