@@ -37,8 +37,9 @@ def test_a_group_code_is_created_from_the_console_and_the_five_group_rule_is_nam
         assert six.status_code == 422 and "最多只能放 5 个群" in six.text
         bad = client.post("/console/groups/codes", data={**base, "state": "台卡", "group_ids": [str(groups["wrHot"])]})
         assert bad.status_code == 422 and "最多 30 个字母" in bad.text
-        made = client.post("/console/groups/codes", data={**base, "group_ids": [str(groups["wrHot"])]},
+        made = client.post("/console/groups/codes", data={**base, "group_ids": [str(groups["wrHot"])],
+                                                          "welcome_text": "欢迎入群，回复“茶”领试饮券"},
                            follow_redirects=False)
         assert made.status_code == 303, made.text
         page = client.get("/console/groups/codes").text
-        assert "店内台卡" in page and "table-card" in page and "入群后下单" in page
+        assert "店内台卡" in page and "table-card" in page and "入群后下单" in page and "欢迎语：欢迎入群" in page

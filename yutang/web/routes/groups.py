@@ -50,16 +50,18 @@ def code_list(request: Request):
 @router.post("/groups/codes")
 def create_code(request: Request, config_id: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
                 state: Annotated[str, Form()] = "", group_ids: Annotated[list[str], Form()] = (),
-                auto_create_room: Annotated[str, Form()] = "", room_base_name: Annotated[str, Form()] = ""):
+                auto_create_room: Annotated[str, Form()] = "", room_base_name: Annotated[str, Form()] = "",
+                welcome_text: Annotated[str, Form()] = ""):
     """Create a group QR code in WeCom over up to five groups; errors come back next to their fields."""
     form = {"config_id": config_id, "name": name, "state": state, "group_ids": list(group_ids),
-            "auto_create_room": auto_create_room, "room_base_name": room_base_name}
+            "auto_create_room": auto_create_room, "room_base_name": room_base_name, "welcome_text": welcome_text}
     with console(request) as page:
         try:
             with page.session.begin_nested():
                 groups_service.create_code(page.session, actor=page.actor, data=GroupCodeIn(
                     config_id=config_id or None, name=name.strip(), state=state.strip(), group_ids=list(group_ids),
-                    auto_create_room=bool(auto_create_room), room_base_name=room_base_name.strip() or None))
+                    auto_create_room=bool(auto_create_room), room_base_name=room_base_name.strip() or None,
+                    welcome_text=welcome_text.strip() or None))
         except (ValidationError, DomainError) as exc:
             errors = form_errors(exc, page.gettext, fields=tuple(form), patterns={"state": STATE_RULE})
             if len(group_ids) > MAX_CODE_GROUPS:
