@@ -7,6 +7,7 @@ import pytest
 
 from tests.peers.server import serve
 from tests.peers.wecom import FakeWeCom
+from yutang.groups import tasks as groups_tasks
 
 
 @pytest.fixture
@@ -130,3 +131,15 @@ def test_a_moments_post_wecom_refuses_is_named_and_not_kept(api, world):
     refused = api.post("/v1/groups/moments", json={"config_id": config, "text": "福利", "staff_userids": ["xiaomei"]})
     assert refused.status_code == 502 and "40058" in refused.json()["detail"]
     assert api.get("/v1/groups/moments").json() == []
+
+
+def test_the_nightly_job_reads_waiting_sends_and_recent_posts(api, world, database, tenant):
+    fake, config, groups = world
+    send = api.post("/v1/groups/sends", json={"config_id": config, "group_ids": [groups["wrC"]], "text": "福利"}).json()
+    post = api.post("/v1/groups/moments", json={"config_id": config, "text": "上新",
+                                               "staff_userids": ["xiaoli"]}).json()
+    fake.confirm(send["msgid"])
+    fake.publish_moment(post["jobid"], "xiaoli", likes=1)
+    assert groups_tasks.sync_waiting(database.factory, actor=tenant.actor) == 2
+    assert api.get(f"/v1/groups/sends/{send['id']}").json()["status"] == "sent"
+    assert api.get(f"/v1/groups/moments/{post['id']}").json()["results"]["xiaoli"]["likes"] == 1
