@@ -76,7 +76,8 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8000/console/sign-in/ysl_" in result.output and "key=" not in result.output
     assert "passed" in result.output and "left contact" in result.output
-    for part in ("showcase customers", "OneID merges", "crowd", "lifecycle", "segments", "loyalty", "messaging"):
+    for part in ("showcase customers", "OneID merges", "crowd", "lifecycle", "segments", "loyalty", "messaging",
+                 "groups"):
         assert f"{part} " in result.output.split("seeding: ")[1].splitlines()[0]
     customers = int(result.output.split("': ")[1].split(" customers")[0])
     assert 20 + 120 < customers < 20 + 600
@@ -117,6 +118,13 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert sent[0]["by_state"].get("delivered", 0) + sent[0]["by_state"].get("read", 0) > 0
     states = {m["status"] for m in api("/v1/messages?limit=200")["items"]}
     assert {"delivered", "read", "received"} <= states
+    # Groups: a lively, a dying and a silent group, and a group code with joins.
+    health = {h["name"]: h for h in api("/v1/groups/health")}
+    assert set(health) == {"静安茶友会", "徐汇新品尝鲜群", "双11老客群"}
+    assert health["双11老客群"]["silent"] and not health["静安茶友会"]["silent"]
+    assert health["静安茶友会"]["spoke_7d"] > 0.2 > health["徐汇新品尝鲜群"]["spoke_7d"] > 0
+    code = api("/v1/groups/codes")[0]
+    assert api(f"/v1/groups/codes/{code['id']}/stats")["joins"] >= 5
     threads = api("/v1/inbox/threads?status=open")["items"]
     assert len(threads) >= 3
     replied = api(f"/v1/inbox/threads/{threads[-1]['id']}")

@@ -155,6 +155,21 @@ def test_a_group_code_covers_up_to_five_groups_and_counts_joins_and_quits(api, c
     _event(client, fake, signer, config, "update", chat, update="del_member", members=("wmJ1",))
     stats = api.get(f"/v1/groups/codes/{code['id']}/stats").json()
     assert (stats["joins"], stats["quits"], stats["staying"]) == (2, 1, 1)
+    # When wmJ2 pays an order after joining (and wmJ1 paid only before, wmOther joined otherwise and paid), the
+    # code converted one customer worth the order, less its refund
+    api.post("/v1/channels", json={"code": "mp", "name": "小程序商城", "kind": "mini_program"})
+    people = {u: api.get("/v1/customers", params={"identity": f"wecom_external_userid:{u}"}).json()["items"][0]["id"]
+              for u in ("wmJ1", "wmJ2", "wmOther")}
+    for n, (userid, paid_at, refunded) in enumerate([("wmJ2", "2099-01-01T10:00:00+08:00", 5000),
+                                                     ("wmJ1", "2020-01-01T10:00:00+08:00", 0),
+                                                     ("wmOther", "2099-01-01T10:00:00+08:00", 0)]):
+        order = api.post("/v1/orders", json={
+            "external_id": f"G{n}", "channel": "mp", "status": "partially_refunded" if refunded else "paid",
+            "placed_at": paid_at, "paid_at": paid_at, "customer_id": people[userid], "refunded_fen": refunded,
+            "lines": [{"sku": "LJ-250", "quantity": 1, "unit_price_fen": 30000}]})
+        assert order.status_code in (200, 201), order.text
+    stats = api.get(f"/v1/groups/codes/{code['id']}/stats").json()
+    assert (stats["converted"], stats["gmv_fen"]) == (1, 25000)
     # When it is deleted, WeCom's join way goes and the code stays with its figures
     assert api.delete(f"/v1/groups/codes/{code['id']}").status_code == 200
     assert fake.join_ways == {} and api.get("/v1/groups/codes").json() == []

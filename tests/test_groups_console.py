@@ -23,3 +23,23 @@ def test_group_pages_in_chinese_and_english(app, api, tenant):
         english = client.get("/console/groups").text
         assert "Customer groups" in english and "Silent" in english and "Spoke in 7 days" in english
         assert "Group QR codes" in client.get("/console/groups/codes").text
+
+
+def test_a_group_code_is_created_from_the_console_and_the_five_group_rule_is_named(app, api, tenant):
+    with group_brand(api) as (groups, code):
+        client = signed_in(app, tenant.key)
+        config = api.get("/v1/messaging/channels").json()[0]["id"]
+        base = {"config_id": str(config), "name": "店内台卡", "state": "table-card", "auto_create_room": "1",
+                "room_base_name": "静安福利群"}
+        six = client.post("/console/groups/codes", data={**base, "group_ids": [str(groups["wrHot"]),
+                                                                                str(groups["wrCold"]), "1", "2", "3",
+                                                                                "4"]})
+        assert six.status_code == 422 and "最多只能放 5 个群" in six.text
+        bad = client.post("/console/groups/codes", data={**base, "state": "台卡", "group_ids": [str(groups["wrHot"])]})
+        assert bad.status_code == 422 and "最多 30 个字母" in bad.text
+        made = client.post("/console/groups/codes", data={**base, "group_ids": [str(groups["wrHot"])],
+                                                          "welcome_text": "欢迎入群，回复“茶”领试饮券"},
+                           follow_redirects=False)
+        assert made.status_code == 303, made.text
+        page = client.get("/console/groups/codes").text
+        assert "店内台卡" in page and "table-card" in page and "入群后下单" in page and "欢迎语：欢迎入群" in page

@@ -57,6 +57,15 @@ CASES = [
     ("consent never asked", {"type": "consent", "channel": "wecom", "status": "unknown"},
      "c.id NOT IN (SELECT customer_id FROM consents WHERE workspace_id = %(w)s AND channel = %(p1)s)",
      {"p1": "wecom"}),
+    ("in any group", {"type": "group"},
+     "c.id IN (SELECT customer_id FROM group_members WHERE workspace_id = %(w)s AND left_at IS NULL)", {}),
+    ("in no group", {"type": "group", "in_group": False},
+     "c.id NOT IN (SELECT customer_id FROM group_members WHERE workspace_id = %(w)s AND left_at IS NULL)", {}),
+    ("in one of an owner's groups, joined in the last 7 local days",
+     {"type": "group", "group_ids": [9, 3], "owner_userid": "xiaomei", "joined_within_days": 7},
+     "c.id IN (SELECT customer_id FROM group_members WHERE workspace_id = %(w)s AND left_at IS NULL "
+     "AND group_id = ANY(%(p1)s) AND owner_userid = %(p2)s AND joined_at >= %(p3)s)",
+     {"p1": [3, 9], "p2": "xiaomei", "p3": SHANGHAI_MIDNIGHT_10_NOV}),
     ("event count >= 3 in the last 7 local days",
      {"type": "event", "event": "Product Viewed", "op": "gte", "value": 3, "window": {"kind": "last_days", "days": 7}},
      "c.id IN (SELECT e.customer_id FROM events e WHERE e.workspace_id = %(w)s AND e.customer_id IS NOT NULL "

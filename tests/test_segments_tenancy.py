@@ -26,6 +26,8 @@ RULES = [
     {"type": "tag", "tag_ids": [1], "match": "none"},
     {"type": "channel", "channel_ids": [4], "relation": "first_touch"}, {"type": "channel", "channel_ids": [4]},
     {"type": "consent", "channel": "sms"}, {"type": "consent", "channel": "sms", "status": "unknown"},
+    {"type": "group"}, {"type": "group", "in_group": False},
+    {"type": "group", "group_ids": [3], "owner_userid": "xiaomei", "joined_within_days": 7},
     *[{"type": "event", "event": "Signed In", "op": op, "value": value, **({"window": w} if w else {})}
       for w in WINDOWS for op, value in (("gte", 1), ("eq", 0), ("lt", 2), ("gte", 3))],
     {"type": "event", "event": "Signed In", "measure": "last_time", "op": "lt", "value": "2026-11-01"},

@@ -31,5 +31,16 @@ def test_groups_health_detail_and_codes_at_390px(live_server, console_assets, br
         page.get_by_role("link", name="群活码").click()
         expect(page.locator(f"#code-{code['id']}")).to_contain_text("门口海报")
         assert page.evaluate("document.querySelector('main').scrollWidth") <= 390
+        # A manager creates a code from the form: a bad source is named next to it, then the code is listed
+        page.get_by_label("名称", exact=True).fill("店内台卡")
+        page.get_by_label("来源（state）").fill("台卡")
+        page.get_by_label("静安宝妈群").check()
+        page.get_by_label("新群的名称前缀").fill("静安福利群")
+        page.get_by_role("button", name="创建群活码").click()
+        expect(page.locator("small.error").first).to_contain_text("最多 30 个字母")
+        page.get_by_label("来源（state）").fill("table-card")
+        page.get_by_role("button", name="创建群活码").click()
+        expect(page.locator("tbody")).to_contain_text("店内台卡")
+        assert page.evaluate("document.querySelector('main').scrollWidth") <= 390
         assert not failures, failures
         context.close()

@@ -94,6 +94,8 @@ SAMPLE_BODIES = {
     ("POST", "/v1/groups/wecom-sync"): {"config_id": "{config_id}"},
     ("POST", "/v1/groups/statistics/pull"): {"config_id": "{config_id}", "start": "2026-01-01", "end": "2026-01-02"},
     ("POST", "/v1/groups/{group_chat_id}/activity"): {"day": "2026-01-01", "messages": 3, "speakers": []},
+    ("POST", "/v1/groups/moments"): {"config_id": "{config_id}", "text": "x", "staff_userids": ["x"]},
+    ("POST", "/v1/groups/sends"): {"config_id": "{config_id}", "group_ids": ["{group_chat_id}"], "text": "x"},
     ("POST", "/v1/groups/codes"): {"config_id": "{config_id}", "name": "x", "state": "intruder",
                                    "group_ids": ["{group_chat_id}"], "room_base_name": "x"},
 }
@@ -196,6 +198,10 @@ def _stores(client, h, ids):
         ids["group_code_id"] = client.post("/v1/groups/codes", headers=h, json={
             "config_id": config["id"], "name": "Victim code", "state": "victim", "group_ids": [ids["group_chat_id"]],
             "room_base_name": "Victim group"}).json()["id"]
+        ids["group_send_id"] = client.post("/v1/groups/sends", headers=h, json={
+            "config_id": config["id"], "group_ids": [ids["group_chat_id"]], "text": "Victim group send"}).json()["id"]
+        ids["moment_id"] = client.post("/v1/groups/moments", headers=h, json={
+            "config_id": config["id"], "text": "Victim post", "staff_userids": ["victimguide"]}).json()["id"]
 
 
 def _webhooks(client, h, ids):

@@ -8,8 +8,14 @@ contacts), 40058 invalid parameter, 60111 unknown member userid (contact ways), 
 resigned/…) answers an errcode per customer and, through transfer_result, status 1 taken over, 2 waiting, 3 refused,
 4 receiver at its customer limit. A group send (add_msg_template) waits until the sender confirms it in the app:
 get_groupmsg_task answers the sender's status (0 unsent, 2 sent) and get_groupmsg_send_result each recipient's (0
-unsent, 1 sent, 2 not a contact, 3 already received a group send). get_user_behavior_data answers one row per day of
-the statistics (40058 for a range over 30 days or no userid, 60111 for an unknown userid).
+unsent, 1 sent, 2 not a contact, 3 already received a group send). With chat_type group the sender is required
+(40058) and chat_id_list names the sender's own groups (40050 otherwise; empty: all of them); results are per chat_id.
+group_welcome_template/add keeps a group welcome (40058 when empty or over 4000 bytes). add_moment_task answers a
+jobid (40058 for empty or over 2000 bytes of text, over 9 attachments, a link without an http(s) URL);
+get_moment_task_result (GET) is done at once with the moment_id and the invalid senders and tags; get_moment_task
+and get_moment_comments answer per staff member.
+get_user_behavior_data answers one row per day of the statistics (40058 for a range over 30 days or no userid,
+60111 for an unknown userid).
 The callback encryption here is written independently of Yutang's.
 """
 
@@ -48,6 +54,8 @@ class FakeWeCom:
     groups: list[dict] = field(default_factory=list)
     marks: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     templates: dict[str, dict] = field(default_factory=dict)
+    welcome_templates: dict[str, dict] = field(default_factory=dict)
+    moments: dict[str, dict] = field(default_factory=dict)  # jobid -> {body, moment_id, published, comments, likes}
     welcome_codes: dict[str, str | None] = field(default_factory=dict)  # code -> text sent (None = unused)
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch)
     token_requests: int = 0
@@ -137,8 +145,16 @@ class FakeWeCom:
         template["confirmed"] = at
         for row in template["results"]:
             if row["status"] == 0:
-                row["status"] = (statuses or {}).get(row["external_userid"], status)
+                row["status"] = (statuses or {}).get(row.get("external_userid") or row.get("chat_id"), status)
                 row["send_time"] = at
+
+    def publish_moment(self, jobid: str, userid: str, *, comments: int = 0, likes: int = 0) -> None:
+        """A staff member published the Moments post in the app, and customers commented and liked it."""
+        moment = self.moments[jobid]
+        moment["published"].add(userid)
+        at = int(time.time())
+        moment["comments"][userid] = [{"external_userid": f"wm{n}", "create_time": at} for n in range(comments)]
+        moment["likes"][userid] = [{"external_userid": f"wm{n}", "create_time": at} for n in range(likes)]
 
     def set_behavior(self, staff: str, day_epoch: int, **figures) -> None:
         """That day's statistics of a staff member (chat_cnt, message_cnt, reply_percentage, avg_reply_time,
@@ -222,6 +238,8 @@ class FakeWeCom:
             return ok()
 
         async def add_msg_template(body):
+            if body.get("chat_type") == "group":
+                return group_msg_template(body)
             if body.get("chat_type", "single") != "single" or len(body.get("attachments", [])) > 9:
                 return err(40058, "invalid chat_type or too many attachments")
             if not (body.get("text", {}).get("content") or body.get("attachments")):
@@ -243,6 +261,85 @@ class FakeWeCom:
             msgid = "msg" + secrets.token_hex(8)
             self.templates[msgid] = {"body": body, "results": results}
             return ok(fail_list=fail, msgid=msgid)
+
+        def group_msg_template(body):
+            # A send to customer groups: one sender (the groups' owner), chat_id_list of their groups (≤ 2000).
+            sender, chats = body.get("sender") or "", body.get("chat_id_list") or []
+            if not sender:
+                return err(40058, "sender is required for chat_type group")
+            if not (body.get("text", {}).get("content") or body.get("attachments")):
+                return err(40058, "text and attachments are both empty")
+            if len(chats) > 2000 or len(body.get("attachments", [])) > 9:
+                return err(40058, "chat_id_list exceeds 2000 or too many attachments")
+            for chat_id in chats:
+                chat = self.chats.get(chat_id)
+                if chat is None or chat["owner"] != sender:
+                    return err(40050, f"invalid chat_id {chat_id}")
+            owned = chats or [c for c, chat in self.chats.items() if chat["owner"] == sender]
+            msgid = "msg" + secrets.token_hex(8)
+            self.templates[msgid] = {"body": body, "results": [{"chat_id": c, "userid": sender, "status": 0}
+                                                               for c in owned]}
+            return ok(fail_list=[], msgid=msgid)
+
+        async def group_welcome_template_add(body):
+            content = (body.get("text") or {}).get("content") or ""
+            if not content and not body.get("image") and not body.get("link"):
+                return err(40058, "text, image and link are all empty")
+            if len(content.encode()) > 4000:
+                return err(40058, "text.content exceeds 4000 bytes")
+            template_id = "msg" + secrets.token_hex(10)
+            self.welcome_templates[template_id] = body
+            return ok(template_id=template_id)
+
+        async def add_moment_task(body):
+            content = (body.get("text") or {}).get("content") or ""
+            attachments = body.get("attachments") or []
+            if not content and not attachments:
+                return err(40058, "text and attachments are both empty")
+            if len(content.encode()) > 2000 or len(attachments) > 9:
+                return err(40058, "text.content exceeds 2000 bytes or more than 9 attachments")
+            for item in attachments:
+                link = item.get("link") or {}
+                if item.get("msgtype") == "link" and not (link.get("url") or "").startswith(("http://", "https://")):
+                    return err(40058, "invalid link url")
+            jobid = "job" + secrets.token_hex(8)
+            self.moments[jobid] = {"body": body, "moment_id": "mom" + secrets.token_hex(8), "published": set(),
+                                   "comments": {}, "likes": {}}
+            return ok(jobid=jobid)
+
+        def moment_by_id(moment_id):
+            return next((m for m in self.moments.values() if m["moment_id"] == moment_id), None)
+
+        async def get_moment_task_result(request: Request):
+            token = request.query_params.get("access_token")
+            if token not in self.tokens:
+                return err(40014, "invalid access_token")
+            moment = self.moments.get(request.query_params.get("jobid", ""))
+            if moment is None:
+                return err(40058, "invalid jobid")
+            users = moment["body"]["visible_range"].get("sender_list", {}).get("user_list", [])
+            invalid = [u for u in users if self.staff_users and u not in self.staff_users]
+            tags = moment["body"]["visible_range"].get("external_contact_list", {}).get("tag_list", [])
+            known = {t["id"] for g in self.groups for t in g["tag"]}
+            return ok(status=3, type="add_moment_task", result={
+                "errcode": 0, "errmsg": "ok", "moment_id": moment["moment_id"],
+                "invalid_sender_list": {"user_list": invalid, "department_list": []},
+                "invalid_external_contact_list": {"tag_list": [t for t in tags if t not in known]}})
+
+        async def get_moment_task(body):
+            moment = moment_by_id(body.get("moment_id", ""))
+            if moment is None:
+                return err(40058, "invalid moment_id")
+            users = moment["body"]["visible_range"].get("sender_list", {}).get("user_list", [])
+            return ok(task_list=[{"userid": u, "publish_status": int(u in moment["published"])} for u in users],
+                      next_cursor="")
+
+        async def get_moment_comments(body):
+            moment = moment_by_id(body.get("moment_id", ""))
+            if moment is None:
+                return err(40058, "invalid moment_id")
+            userid = body.get("userid", "")
+            return ok(comment_list=moment["comments"].get(userid, []), like_list=moment["likes"].get(userid, []))
 
         async def send_result(body):
             template = self.templates.get(body.get("msgid", ""))
@@ -449,6 +546,11 @@ class FakeWeCom:
             guarded(f"{base}/add_corp_tag", add_corp_tag),
             guarded(f"{base}/mark_tag", mark_tag),
             guarded(f"{base}/add_msg_template", add_msg_template),
+            guarded(f"{base}/group_welcome_template/add", group_welcome_template_add),
+            guarded(f"{base}/add_moment_task", add_moment_task),
+            Route(f"{base}/get_moment_task_result", get_moment_task_result),
+            guarded(f"{base}/get_moment_task", get_moment_task),
+            guarded(f"{base}/get_moment_comments", get_moment_comments),
             guarded(f"{base}/get_groupmsg_send_result", send_result),
             guarded(f"{base}/get_groupmsg_task", groupmsg_task),
             guarded(f"{base}/get_user_behavior_data", behavior_data),

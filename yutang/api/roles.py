@@ -133,5 +133,9 @@ NEEDS: dict[str, Need] = {
     "POST /v1/groups/{group_chat_id}/activity": M,
     "GET /v1/groups/codes": R, "POST /v1/groups/codes": M, "GET /v1/groups/codes/{group_code_id}": R,
     "DELETE /v1/groups/codes/{group_code_id}": M, "GET /v1/groups/codes/{group_code_id}/stats": R,
+    "POST /v1/groups/sends": M, "GET /v1/groups/sends": R, "GET /v1/groups/sends/{group_send_id}": R,
+    "POST /v1/groups/sends/{group_send_id}/sync": M,
+    "POST /v1/groups/moments": M, "GET /v1/groups/moments": R, "GET /v1/groups/moments/{moment_id}": R,
+    "POST /v1/groups/moments/{moment_id}/sync": M,
     "GET /v1/groups/{group_chat_id}": R, "GET /v1/groups/{group_chat_id}/members": C,
 }

@@ -35,8 +35,9 @@ STORES = (  # code, name, address, latitude, longitude, region, adopted channel
 )
 
 
-def seed(session: Session, *, actor: Actor, guides: list, rng: random.Random) -> None:
-    """Stores, staff (the demo guides, a store manager, a region manager), owners, codes and one hand-over."""
+def seed(session: Session, *, actor: Actor, guides: list, rng: random.Random) -> int:
+    """Stores, staff (the demo guides, a store manager, a region manager), owners, codes and one hand-over; returns
+    the WeCom configuration's id."""
     stores_service.put_settings(session, actor=actor, data=OwnershipSettingsIn(rule="first_add_wins",
                                                                              protection_days=30))
     stores = {}
@@ -100,6 +101,7 @@ def seed(session: Session, *, actor: Actor, guides: list, rng: random.Random) ->
         stores_service.start_handover(session, actor=actor, data=HandoverIn(
             config_id=config.id, from_staff_id=staff[1].id, to_staff_id=staff[0].id,
             message="阿杰调往新店，之后由小美继续为您服务", send=False))
+    return config.id
 
 
 

@@ -15,7 +15,9 @@ from yutang.kit.errors import Invalid, NotFound
 from yutang.messaging import wecom
 from yutang.messaging.adapters.base import ChannelError
 from yutang.messaging.adapters.wecom import WeComClient
+from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
+from yutang.storage.topics import Topic
 from yutang.stores import service as stores_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
@@ -64,6 +66,7 @@ def apply_chat(session: Session, *, actor: Actor, config_id: int, chat: dict, no
     if group is None:
         group = GroupChat(workspace_id=actor.workspace_id, messaging_config_id=config_id, chat_id=chat["chat_id"])
         session.add(group)
+    moved = group.owner_userid not in (None, chat["owner"])
     group.name = (chat.get("name") or "")[:200]
     group.owner_userid = chat["owner"]
     group.owner_staff_id = staff.get(chat["owner"])
@@ -76,6 +79,8 @@ def apply_chat(session: Session, *, actor: Actor, config_id: int, chat: dict, no
     customers = _customers(session, actor, {m["userid"] for m in members if m.get("type") == 2
                                             and (m["userid"] not in held or held[m["userid"]].left_at)})
     joined = left = 0
+    came: list[list] = []
+    went: list[list] = []
     present = set()
     for row in members:
         userid = row["userid"]
@@ -93,11 +98,33 @@ def apply_chat(session: Session, *, actor: Actor, config_id: int, chat: dict, no
         member.join_scene, member.state = row.get("join_scene"), (row.get("state") or None)
         member.joined_at, member.left_at = _at(row.get("join_time")) or now, None
         joined += 1
+        if member.customer_id is not None:
+            came.append([member.customer_id, member.joined_at.isoformat(), member.state, member.join_scene])
     for userid, member in held.items():
         if userid not in present and member.left_at is None:
             member.left_at = now
             left += 1
+            if member.customer_id is not None:
+                went.append([member.customer_id, now.isoformat()])
+    _emit(session, actor.workspace_id, group, came, went, moved=moved)
     return group, joined, left
+
+
+def _emit(session: Session, workspace_id: int, group: GroupChat, came: list[list], went: list[list], *,
+          moved: bool = False) -> None:
+    """Customers joining or leaving reach the warehouse (segments, timelines) as Group Joined / Group Left; a new
+    owner reaches the replica too."""
+    if came or went or moved:
+        outbox.emit_now(session, workspace_id=workspace_id, topic=Topic.GROUP_MEMBERS, entity_id=group.id,
+                        payload={"group_id": group.id, "owner_userid": group.owner_userid, "joined": came,
+                                 "left": went})
+
+
+def record_chat(session: Session, *, actor: Actor, config_id: int, chat: dict) -> GroupChat:
+    """Write a group as groupchat/get describes it, without asking WeCom (the demo brand; config_id is the
+    caller's own WeCom configuration)."""
+    actor.require(Permission.BULK)
+    return apply_chat(session, actor=actor, config_id=config_id, chat=chat, now=utcnow())[0]
 
 
 def _failed(exc: ChannelError, field: str) -> wecom.ChannelFailed:
@@ -137,8 +164,12 @@ def chat_changed(session: Session, *, actor: Actor, config, fields: dict[str, st
                                                        GroupChat.chat_id == chat_id))
         if group is not None and group.dismissed_at is None:
             group.dismissed_at = at
+            gone = session.scalars(select(GroupMember.customer_id).where(
+                GroupMember.group_id == group.id, GroupMember.left_at.is_(None), GroupMember.customer_id.is_not(None)))
+            went = [[customer_id, at.isoformat()] for customer_id in gone]
             session.execute(update(GroupMember).where(GroupMember.group_id == group.id, GroupMember.left_at.is_(None))
                             .values(left_at=at))
+            _emit(session, actor.workspace_id, group, [], went)
         return "dismiss"
     if change not in ("create", "update"):
         return "ignored"
@@ -196,6 +227,15 @@ def members_of(session: Session, *, actor: Actor, group_id: int, current: bool =
     if current:
         query = query.where(GroupMember.left_at.is_(None))
     return list(session.scalars(query.order_by(GroupMember.joined_at, GroupMember.id)))
+
+
+def group_names(session: Session, *, actor: Actor, ids: set[int]) -> dict[int, str]:
+    """Names of the workspace's groups by id (for timelines and sentences)."""
+    actor.require(Permission.READ)
+    if not ids:
+        return {}
+    return dict(session.execute(select(GroupChat.id, GroupChat.name).where(
+        GroupChat.workspace_id == actor.workspace_id, GroupChat.id.in_(sorted(ids)))).all())
 
 
 def groups_of_customer(session: Session, *, actor: Actor, customer_id: int) -> list[tuple[GroupChat, GroupMember]]:

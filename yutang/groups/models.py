@@ -61,6 +61,8 @@ class GroupCode(WorkspaceScoped, Base):
     room_base_id: Mapped[int] = mapped_column(default=1)
     wecom_config_id: Mapped[str] = mapped_column(String(64))
     qr_url: Mapped[str | None] = mapped_column(String(500))
+    welcome_text: Mapped[str | None] = mapped_column(String(1000))
+    welcome_template_id: Mapped[str | None] = mapped_column(String(64))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -90,3 +92,45 @@ class GroupDayStat(WorkspaceScoped, Base):
     day: Mapped[date] = mapped_column(Date)
     messages: Mapped[int] = mapped_column(default=0)
     speakers: Mapped[int] = mapped_column(default=0)
+
+
+class GroupSend(WorkspaceScoped, Base):
+    """A message to one owner's customer groups through WeCom (add_msg_template, chat_type group): the owner
+    confirms it in the app by `send_at` (a staff task), and WeCom's answer per group is kept."""
+
+    __tablename__ = "group_sends"
+
+    messaging_config_id: Mapped[int | None] = mapped_column(Id, ForeignKey("messaging_channels.id",
+                                                                           ondelete="SET NULL"))
+    owner_userid: Mapped[str] = mapped_column(String(64))
+    owner_staff_id: Mapped[int | None] = mapped_column(Id, ForeignKey("store_staff.id", ondelete="SET NULL"))
+    group_ids: Mapped[list] = mapped_column(Json, default=list)
+    text: Mapped[str] = mapped_column(String(4000))
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    msgid: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[int | None] = mapped_column(Id)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    results: Mapped[dict] = mapped_column(Json, default=dict)
+    by_member_id: Mapped[int | None] = mapped_column(Id)
+
+
+class Moment(WorkspaceScoped, Base):
+    """A Moments post (客户朋友圈) chosen staff publish to customers with chosen WeCom tags (add_moment_task), and
+    what WeCom reports back: the moment id, invalid senders and tags, who published, comments and likes."""
+
+    __tablename__ = "group_moments"
+
+    messaging_config_id: Mapped[int | None] = mapped_column(Id, ForeignKey("messaging_channels.id",
+                                                                           ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(String(2000))
+    link_title: Mapped[str | None] = mapped_column(String(64))
+    link_url: Mapped[str | None] = mapped_column(String(500))
+    staff_userids: Mapped[list] = mapped_column(Json, default=list)
+    tag_ids: Mapped[list] = mapped_column(Json, default=list)
+    jobid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="creating")
+    moment_id: Mapped[str | None] = mapped_column(String(64))
+    invalid: Mapped[dict] = mapped_column(Json, default=dict)
+    results: Mapped[dict] = mapped_column(Json, default=dict)
+    by_member_id: Mapped[int | None] = mapped_column(Id)

@@ -8,6 +8,11 @@ from yutang.kit.fields import Id, Text
 
 # WeCom's limit on a join way (群活码): at most five groups behind one code.
 MAX_CODE_GROUPS = 5
+# WeCom's limit on one send to customer groups (chat_id_list), and how many it takes a group a day.
+MAX_SEND_GROUPS = 2000
+SENDS_PER_GROUP_PER_DAY = 1
+# Customers see at most three of a company's Moments posts a day: Yutang creates no more than that a local day.
+MOMENTS_PER_DAY = 3
 
 
 class GroupSyncIn(BaseModel):
@@ -76,6 +81,11 @@ class GroupCodeIn(BaseModel):
     auto_create_room: bool = True
     room_base_name: Text | None = Field(None, max_length=40)
     room_base_id: int = Field(1, ge=1, le=10_000)
+    welcome_text: Text | None = Field(None, min_length=1, max_length=1000,
+                                      description="a group welcome for who joins through the code")
+    adopt_config_id: str | None = Field(None, min_length=1, max_length=64,
+                                        description="a join way made in WeCom's admin already, adopted (not created)")
+    adopt_qr_url: str | None = Field(None, min_length=1, max_length=500, description="its qr_code URL")
 
 
 class GroupCodeOut(BaseModel):
@@ -92,17 +102,22 @@ class GroupCodeOut(BaseModel):
     room_base_id: int
     wecom_config_id: str
     qr_url: str | None
+    welcome_text: str | None = None
+    welcome_template_id: str | None = None
     deleted_at: datetime | None
     created_at: datetime
 
 
 class GroupCodeStatsOut(BaseModel):
-    """Joins and quits through one code (members whose join state is the code's)."""
+    """Joins and quits through one code (members whose join state is the code's), and conversions: customers who
+    joined through it and paid an order afterwards, and what those orders came to."""
 
     code_id: int
     joins: int
     quits: int
     staying: int
+    converted: int = Field(0, description="customers who joined through the code and later paid an order")
+    gmv_fen: int = Field(0, description="their purchases paid since joining, fen paid less refunded")
 
 
 class StatsPullIn(BaseModel):
@@ -167,3 +182,62 @@ class OwnerHealthOut(BaseModel):
     wecom_messages_30d: int = 0
     wecom_member_total: int = 0
     wecom_speakers_per_day: float = 0.0
+
+
+class GroupSendIn(BaseModel):
+    """A message to customer groups of one owner, which the owner confirms in WeCom by `send_at` (now by default)."""
+
+    config_id: Id
+    group_ids: list[Id] = Field(min_length=1, max_length=MAX_SEND_GROUPS)
+    text: Text = Field(min_length=1, max_length=4000)
+    send_at: datetime | None = Field(None, description="when the owner should confirm it (a staff task due then)")
+
+
+class GroupSendOut(BaseModel):
+    """A group send and what WeCom said: waiting for the owner, sent, and each group's result."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    owner_userid: str
+    owner_staff_id: int | None
+    group_ids: list[int]
+    text: str
+    send_at: datetime
+    status: str
+    msgid: str
+    task_id: int | None
+    confirmed_at: datetime | None
+    results: dict[str, str] = Field(description="per group id: waiting, sent, or already_received (WeCom's cap)")
+    created_at: datetime
+
+
+class MomentIn(BaseModel):
+    """A Moments post: text and an optional link, for chosen staff to publish to customers with chosen WeCom tags."""
+
+    config_id: Id
+    text: Text = Field(min_length=1, max_length=2000)
+    link_title: Text | None = Field(None, min_length=1, max_length=64)
+    link_url: str | None = Field(None, pattern=r"^https?://\S{1,490}$")
+    staff_userids: list[Text] = Field(min_length=1, max_length=1000, description="WeCom user ids of the publishers")
+    tag_ids: list[Text] = Field(default_factory=list, max_length=100,
+                                description="WeCom customer tag ids who see it (none: all their customers)")
+
+
+class MomentOut(BaseModel):
+    """A Moments post and WeCom's answer: per staff member published or not, comments and likes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    text: str
+    link_title: str | None
+    link_url: str | None
+    staff_userids: list[str]
+    tag_ids: list[str]
+    jobid: str
+    status: str = Field(description="creating (WeCom's job runs), created, failed")
+    moment_id: str | None
+    invalid: dict = Field(description="senders and tags WeCom found invalid")
+    results: dict = Field(description="per staff user id: published, comments, likes")
+    created_at: datetime

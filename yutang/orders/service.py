@@ -4,7 +4,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import Subquery, delete, func, select, update
+from sqlalchemy import Select, Subquery, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from yutang.channels import service as channels_service
@@ -185,6 +185,17 @@ def purchases(actor: Actor, *, since: datetime | None = None, until: datetime | 
     if until is not None:
         query = query.where(Order.paid_at < until)
     return query.group_by(Order.customer_id).subquery("purchases")
+
+
+def purchases_after(actor: Actor, starts: Subquery) -> Select:
+    """Per customer of `starts` (columns customer_id, since): purchases paid at or after their `since` — columns
+    customer_id, purchases, spend_fen (fen paid less refunded)."""
+    return (select(starts.c.customer_id, func.count(Order.id).label("purchases"),
+                   func.sum(Order.paid_fen - Order.refunded_fen).label("spend_fen"))
+            .join(Order, (Order.customer_id == starts.c.customer_id) & (Order.paid_at >= starts.c.since))
+            .where(Order.workspace_id == actor.workspace_id, Order.status.in_(sorted(paid.PURCHASE_STATUSES)),
+                   Order.paid_fen > Order.refunded_fen)
+            .group_by(starts.c.customer_id))
 
 
 def purchase_totals_of(session: Session, *, actor: Actor, customer_ids: list[int]) -> dict[int, tuple[int, datetime]]:

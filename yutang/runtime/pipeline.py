@@ -10,6 +10,7 @@ from yutang.events import service as events_service
 from yutang.events.ingest import Ingest
 from yutang.events.journal import Journal
 from yutang.events.loader import Loader
+from yutang.groups import tasks as groups_tasks
 from yutang.lifecycle import tasks as lifecycle_tasks
 from yutang.loyalty import rules as loyalty_rules
 from yutang.loyalty.earning import EventEarner
@@ -150,4 +151,6 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
                                                                                now=slot)))
     scheduler.register(Job(name="stores.group_sends", at=GROUP_SENDS_AT,
                            run=lambda actor, _slot: stores_tasks.sync_group_sends(database.factory, actor=actor)))
+    scheduler.register(Job(name="groups.sync", at=GROUP_SENDS_AT,
+                           run=lambda actor, _slot: groups_tasks.sync_waiting(database.factory, actor=actor)))
     return pipeline

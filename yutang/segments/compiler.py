@@ -25,6 +25,7 @@ from yutang.segments.rules import (
     ChannelCondition,
     ConsentCondition,
     EventCondition,
+    GroupCondition,
     IdentityCondition,
     LifecycleCondition,
     Node,
@@ -41,7 +42,7 @@ PURCHASE = paid.purchase_sql("o")  # one definition of a purchase, shared with l
 SPEND = "(o.paid_fen - o.refunded_fen)"
 # The warehouse tables the compiler reads, each holding several workspaces' rows.
 WORKSPACE_TABLES = frozenset({"customers", "identities", "customer_tags", "memberships", "consents", "events",
-                              "orders", "order_lines", "customer_scores"})
+                              "orders", "order_lines", "customer_scores", "group_members"})
 ATTRIBUTE_COLUMNS = {"gender": "gender", "birthday": "birthday", "province": "province", "city": "city",
                      "source_campaign": "source_campaign", "first_seen_at": "first_seen_at",
                      "assigned_member_id": "assigned_member_id", "refuses_personalised": "refuses_personalised"}
@@ -282,6 +283,22 @@ def _consent(condition: ConsentCondition, ctx: Context) -> Piece:
                          f"AND channel = {channel}")
 
 
+def _group(condition: GroupCondition, ctx: Context) -> Piece:
+    where = " AND left_at IS NULL"
+    if condition.group_ids:
+        where += f" AND group_id = ANY({ctx.bind(sorted(set(condition.group_ids)))})"
+    if condition.owner_userid:
+        where += f" AND owner_userid = {ctx.bind(condition.owner_userid)}"
+    if condition.joined_within_days:
+        today = ctx.now.astimezone(ctx.zone).date()
+        start = ctx.local_midnight(today - timedelta(days=condition.joined_within_days - 1))
+        where += f" AND joined_at >= {ctx.bind(start)}"
+    source = f"SELECT customer_id FROM {ctx.scan('group_members')}{where}"
+    return Piece(predicate=f"c.id {'' if condition.in_group else 'NOT '}IN ({source}{ctx.only_ids('customer_id')})",
+                 observe=f"SELECT group_id FROM {ctx.scan('group_members')} AND customer_id = %(cid)s "
+                         "AND left_at IS NULL ORDER BY group_id", many=True)
+
+
 def _event(condition: EventCondition, ctx: Context) -> Piece:
     name = ctx.bind(condition.event)
     join, window = _window_sql(condition.window, "e.ts", "e.customer_id", ctx)
@@ -369,6 +386,7 @@ def _value(condition: ValueCondition, ctx: Context) -> Piece:
 
 COMPILERS = {
     AttributeCondition: _attribute, IdentityCondition: _identity, TagCondition: _tag, ChannelCondition: _channel,
-    ConsentCondition: _consent, EventCondition: _event, OrderCondition: _order, BoughtCondition: _bought,
+    ConsentCondition: _consent, GroupCondition: _group, EventCondition: _event, OrderCondition: _order,
+    BoughtCondition: _bought,
     LifecycleCondition: _lifecycle, RfmCondition: _rfm, ValueCondition: _value,
 }

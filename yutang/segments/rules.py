@@ -120,6 +120,18 @@ class ConsentCondition(_Strict):
     status: Literal["granted", "withdrawn", "unknown"] = "granted"
 
 
+class GroupCondition(_Strict):
+    """Is in a WeCom customer group now — in any of `group_ids`, in any group of `owner_userid`, joined in the last
+    `joined_within_days` — or (`in_group` false) in no such group; with nothing named, in any group at all."""
+
+    type: Literal["group"]
+    in_group: bool = True
+    group_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(default=None, min_length=1,
+                                                                              max_length=100)
+    owner_userid: str | None = Field(default=None, min_length=1, max_length=64)
+    joined_within_days: int | None = Field(default=None, ge=1, le=3650)
+
+
 class EventCondition(Compare):
     """Events of a name in a window: count, first / last time, sum or distinct count of a property."""
 
@@ -170,10 +182,10 @@ class ValueCondition(Compare):
 
 
 Condition = Annotated[
-    AttributeCondition | IdentityCondition | TagCondition | ChannelCondition | ConsentCondition | EventCondition
-    | OrderCondition | BoughtCondition | LifecycleCondition | RfmCondition | ValueCondition,
+    AttributeCondition | IdentityCondition | TagCondition | ChannelCondition | ConsentCondition | GroupCondition
+    | EventCondition | OrderCondition | BoughtCondition | LifecycleCondition | RfmCondition | ValueCondition,
     Field(discriminator="type")]
-CONDITION_TYPES = ("attribute", "identity", "tag", "channel", "consent", "event", "order", "bought",
+CONDITION_TYPES = ("attribute", "identity", "tag", "channel", "consent", "group", "event", "order", "bought",
                    "lifecycle_stage", "rfm_class", "customer_value")
 _CONDITION = TypeAdapter(Condition)
 
@@ -197,7 +209,8 @@ class Not(_Strict):
 
 
 Node = (All | Any_ | Not | AttributeCondition | IdentityCondition | TagCondition | ChannelCondition | ConsentCondition
-        | EventCondition | OrderCondition | BoughtCondition | LifecycleCondition | RfmCondition | ValueCondition)
+        | GroupCondition | EventCondition | OrderCondition | BoughtCondition | LifecycleCondition | RfmCondition
+        | ValueCondition)
 All.model_rebuild()
 Any_.model_rebuild()
 Not.model_rebuild()

@@ -43,6 +43,7 @@ class Topic(StrEnum):
     OWNER_CHANGED = "owner.changed"
     TASK_CREATED = "task.created"
     TASK_DONE = "task.done"
+    GROUP_MEMBERS = "group.members"
 
     @classmethod
     def message(cls, state: str) -> "Topic":
@@ -266,9 +267,24 @@ class TaskChanged(TypedDict):
     source_key: str | None
 
 
+# ---- groups ------------------------------------------------------------------------------------------------
+
+
+class GroupMembers(TypedDict):
+    """Customers who joined or left one WeCom customer group (a sync, a callback, a dismissal): one row per
+    change of the group, one `Group Joined` / `Group Left` event per customer."""
+
+    group_id: int
+    owner_userid: str
+    # [customer_id, joined_at, state, join_scene] each
+    joined: list[list]
+    # [customer_id, left_at] each
+    left: list[list]
+
+
 Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
            | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
-           | CouponExpired | TierChanged | OwnerChanged | TaskChanged)
+           | CouponExpired | TierChanged | OwnerChanged | TaskChanged | GroupMembers)
 
 PAYLOADS: dict[Topic, type] = {
     Topic.CUSTOMER_CHANGED: CustomerChanged,
@@ -291,6 +307,7 @@ PAYLOADS: dict[Topic, type] = {
     Topic.OWNER_CHANGED: OwnerChanged,
     Topic.TASK_CREATED: TaskChanged,
     Topic.TASK_DONE: TaskChanged,
+    Topic.GROUP_MEMBERS: GroupMembers,
 }
 
 

@@ -41,11 +41,14 @@ TOPIC_EVENTS: dict[str, str] = {
 }
 # Many messages changing state at once: one outbox row, one `Message <state>` event per message.
 BATCH_TOPIC = Topic.MESSAGE_BATCH
+# Customers joining or leaving a group: one outbox row per group change, one event per customer.
+GROUP_TOPIC = Topic.GROUP_MEMBERS
+GROUP_EVENTS: tuple[str, ...] = ("Group Joined", "Group Left")
 # Events the warehouse jobs append themselves, with `source = 'yutang'` (no outbox row precedes them).
 DIRECT_EVENTS: tuple[str, ...] = ("Segment Entered", "Segment Exited", "Lifecycle Stage Changed")
 
-CATALOGUE: tuple[str, ...] = (*dict.fromkeys(TOPIC_EVENTS.values()), *DIRECT_EVENTS)
-TOPICS: frozenset[str] = frozenset({*TOPIC_EVENTS, BATCH_TOPIC})
+CATALOGUE: tuple[str, ...] = (*dict.fromkeys(TOPIC_EVENTS.values()), *GROUP_EVENTS, *DIRECT_EVENTS)
+TOPICS: frozenset[str] = frozenset({*TOPIC_EVENTS, BATCH_TOPIC, GROUP_TOPIC})
 
 
 class OutboxChange(Protocol):
@@ -86,6 +89,8 @@ def events_of(change: OutboxChange) -> list[OwnEvent]:
                                      "thread_id": rest[0] if rest else None},
                          occurred_at=change.created_at, recorded_at=change.created_at)
                 for message_id, customer_id, error_code, *rest in p["messages"]]
+    if change.topic == GROUP_TOPIC:
+        return _group_events(change)
     name = TOPIC_EVENTS.get(change.topic)
     if name is None:
         return []
@@ -95,3 +100,19 @@ def events_of(change: OutboxChange) -> list[OwnEvent]:
                      customer_id=p.get("customer_id") or p.get("winner_id") or change.entity_id, properties=p,
                      occurred_at=datetime.fromisoformat(occurred) if occurred else change.created_at,
                      recorded_at=change.created_at)]
+
+
+def _group_events(change: OutboxChange) -> list[OwnEvent]:
+    """Group Joined / Group Left per customer, at the join / leave time WeCom or the sync gave."""
+    p = change.payload
+    shared = {"group_id": p["group_id"], "owner_userid": p["owner_userid"]}
+    joined = [OwnEvent(id=f"{SOURCE}:outbox:{change.id}:joined:{customer_id}", workspace_id=change.workspace_id,
+                       name="Group Joined", customer_id=customer_id,
+                       properties={**shared, "state": state, "join_scene": scene},
+                       occurred_at=datetime.fromisoformat(at), recorded_at=change.created_at)
+              for customer_id, at, state, scene in p["joined"]]
+    left = [OwnEvent(id=f"{SOURCE}:outbox:{change.id}:left:{customer_id}", workspace_id=change.workspace_id,
+                     name="Group Left", customer_id=customer_id, properties=dict(shared),
+                     occurred_at=datetime.fromisoformat(at), recorded_at=change.created_at)
+            for customer_id, at in p["left"]]
+    return joined + left

@@ -17,6 +17,7 @@ from yutang.storage.topics import (
     CustomerChanged,
     CustomerErased,
     CustomerMerged,
+    GroupMembers,
     MembershipChanged,
     MessageBatch,
     OrderChanged,
@@ -80,6 +81,8 @@ def touched(changes: list[Change]) -> dict[int, set[int]]:
         ids = {payload.get("customer_id"), payload.get("winner_id")}
         if change.topic == Topic.MESSAGE_BATCH:
             ids.update(message[1] for message in payload["messages"])
+        if change.topic == Topic.GROUP_MEMBERS:
+            ids.update(row[0] for row in payload["joined"] + payload["left"])
         if change.topic.startswith("customer."):
             ids.add(payload.get("id", change.entity_id))
         result.setdefault(change.workspace_id, set()).update(i for i in ids if i)
@@ -103,6 +106,28 @@ def _message_batch(tx: Tx, change: Change, _batch: MessageBatch) -> None:
                "AND message_id IN (SELECT unnest(CAST(%(message_ids)s AS VARCHAR[])))",
                {"source": SOURCE, "message_ids": [row["message_id"] for row in rows]})
     tx.insert_rows("events", rows)
+
+
+def _group_members(tx: Tx, change: Change, members: GroupMembers) -> None:
+    # The replica of who is in which group (segments read it), then one event per customer joining or leaving.
+    rows = {row[0]: {"workspace_id": change.workspace_id, "customer_id": row[0], "group_id": members["group_id"],
+                     "owner_userid": members["owner_userid"], "joined_at": _time(row[1]), "left_at": None}
+            for row in members["joined"]}
+    if rows:
+        tx.insert_rows("group_members", list(rows.values()),
+                       conflict="ON CONFLICT (customer_id, group_id) DO UPDATE SET owner_userid = "
+                                "excluded.owner_userid, joined_at = excluded.joined_at, left_at = NULL")
+    for customer_id, at in members["left"]:
+        tx.execute("UPDATE group_members SET left_at = %(at)s WHERE customer_id = %(customer_id)s "
+                   "AND group_id = %(group_id)s",
+                   {"at": _time(at), "customer_id": customer_id, "group_id": members["group_id"]})
+    tx.execute("UPDATE group_members SET owner_userid = %(owner)s WHERE group_id = %(group_id)s "
+               "AND owner_userid <> %(owner)s", {"owner": members["owner_userid"], "group_id": members["group_id"]})
+    rows_ = _rows(events_of(change))
+    tx.execute("DELETE FROM events WHERE source = %(source)s "
+               "AND message_id IN (SELECT unnest(CAST(%(message_ids)s AS VARCHAR[])))",
+               {"source": SOURCE, "message_ids": [row["message_id"] for row in rows_]})
+    tx.insert_rows("events", rows_)
 
 
 def _customers_changed(tx: Tx, changes: list[Change]) -> None:
@@ -188,7 +213,9 @@ def _customer_merged(tx: Tx, change: Change, merge: CustomerMerged) -> None:
                "(SELECT tag_id FROM customer_tags WHERE customer_id = %(winner)s)", pair)
     tx.execute("DELETE FROM memberships WHERE customer_id = %(loser)s AND channel_id IN "
                "(SELECT channel_id FROM memberships WHERE customer_id = %(winner)s)", pair)
-    for table in ("customer_tags", "memberships", "orders", "events"):
+    tx.execute("DELETE FROM group_members WHERE customer_id = %(loser)s AND group_id IN "
+               "(SELECT group_id FROM group_members WHERE customer_id = %(winner)s)", pair)
+    for table in ("customer_tags", "memberships", "group_members", "orders", "events"):
         tx.execute(f"UPDATE {table} SET customer_id = %(winner)s WHERE customer_id = %(loser)s", pair)
     tx.execute("DELETE FROM identities WHERE customer_id = %(loser)s", pair)
     _consents_merged(tx, pair)
@@ -238,5 +265,6 @@ HANDLERS: dict[str, Callable[[Tx, Change, Any], None]] = {
     Topic.CUSTOMER_MERGED: _customer_merged,
     Topic.CUSTOMER_ERASED: _customer_erased,
     Topic.MESSAGE_BATCH: _message_batch,
+    Topic.GROUP_MEMBERS: _group_members,
     Topic.CONSENT_CHANGED: _consent_changed,
 }

@@ -67,6 +67,16 @@ TABLES = [
         left_at TIMESTAMPTZ,
         PRIMARY KEY (customer_id, channel_id)
     )""",
+    # Customers in WeCom customer groups (the groups domain's Group Joined / Left), for segments.
+    """CREATE TABLE IF NOT EXISTS group_members (
+        workspace_id BIGINT NOT NULL,
+        customer_id BIGINT NOT NULL,
+        group_id BIGINT NOT NULL,
+        owner_userid VARCHAR NOT NULL,
+        joined_at TIMESTAMPTZ NOT NULL,
+        left_at TIMESTAMPTZ,
+        PRIMARY KEY (customer_id, group_id)
+    )""",
     """CREATE TABLE IF NOT EXISTS orders (
         workspace_id BIGINT NOT NULL,
         id BIGINT PRIMARY KEY,

@@ -60,6 +60,7 @@ LABELS = {
     "Message Delivered": N_("Message delivered"), "Message Read": N_("Message read"),
     "Message Clicked": N_("Message link clicked"), "Message Failed": N_("Message failed"),
     "Message Suppressed": N_("Message suppressed"), "Message Received": N_("Message received"),
+    "Group Joined": N_("Joined a group"), "Group Left": N_("Left a group"),
     # Messaging: channel kinds, template purposes, message states.
     "wechat_oa": N_("WeChat Official Account"), "wechat_mp": N_("Mini-program subscribe message"),
     "webhook": N_("Webhook"), "null": N_("Null (test)"),

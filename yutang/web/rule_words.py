@@ -40,6 +40,7 @@ class Words:
     gettext: Callable[[str], str]
     tags: dict[int, str] = field(default_factory=dict)
     channels: dict[int, str] = field(default_factory=dict)
+    groups: dict[int, str] = field(default_factory=dict)
     timezone: str = "Asia/Shanghai"
 
     def label(self, value: str) -> str:
@@ -117,6 +118,8 @@ def sentence(condition: dict, words: Words) -> str:
         text = N_("First came through %(channels)s") if condition.get("relation") == "first_touch" else N_(
             "Is a member of %(channels)s")
         return t(text) % {"channels": names}
+    if kind == "group":
+        return _group_sentence(condition, words)
     if kind == "consent":
         return t(N_("Consent for %(channel)s: %(status)s")) % {
             "channel": words.label(condition["channel"]), "status": t(CONSENT_STATUS[condition.get("status",
@@ -151,6 +154,23 @@ def sentence(condition: dict, words: Words) -> str:
     return str(kind)
 
 
+def _group_sentence(condition: dict, words: Words) -> str:
+    t = words.gettext
+    inside = condition.get("in_group", True)
+    if condition.get("group_ids"):
+        names = words.listed(words.groups.get(i, f"#{i}") for i in condition["group_ids"])
+        text = t(N_("Is in one of the groups %(groups)s") if inside else N_("Is in none of the groups %(groups)s")) % {
+            "groups": names}
+    else:
+        text = t(N_("Is in a customer group") if inside else N_("Is in no customer group"))
+    details = []
+    if condition.get("owner_userid"):
+        details.append(t(N_("owned by %(owner)s")) % {"owner": condition["owner_userid"]})
+    if condition.get("joined_within_days"):
+        details.append(t(N_("joined in the last %(days)s days")) % {"days": condition["joined_within_days"]})
+    return t(N_("%(what)s (%(details)s)")) % {"what": text, "details": words.listed(details)} if details else text
+
+
 def observed(condition: dict, value, words: Words) -> str:
     """What was seen for the customer, in the units the condition is written in."""
     if value is None:
@@ -161,6 +181,8 @@ def observed(condition: dict, value, words: Words) -> str:
             return words.listed(words.tags.get(v, f"#{v}") for v in value) or "—"
         if condition.get("type") == "channel":
             return words.listed(words.channels.get(v, f"#{v}") for v in value) or "—"
+        if condition.get("type") == "group":
+            return words.listed(words.groups.get(v, f"#{v}") for v in value) or "—"
         return words.listed(words.label(v) if isinstance(v, str) else v for v in value) or "—"
     if measure in MONEY_MEASURES and isinstance(value, int | float) and not isinstance(value, bool):
         return money(int(value))

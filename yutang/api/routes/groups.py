@@ -15,10 +15,14 @@ from yutang.groups.schemas import (
     GroupCodeOut,
     GroupCodeStatsOut,
     GroupOut,
+    GroupSendIn,
+    GroupSendOut,
     GroupSyncIn,
     GroupSyncOut,
     HealthOut,
     MemberOut,
+    MomentIn,
+    MomentOut,
     OwnerHealthOut,
     StatsPullIn,
     StatsPullOut,
@@ -111,6 +115,62 @@ def code_stats(request: Request, actor: ActorDep, group_code_id: IdPath):
     """Joins, quits and members staying through one code."""
     with read_only(request) as session:
         return service.code_stats(session, actor=actor, code_id=group_code_id)
+
+
+@router.post("/sends", response_model=GroupSendOut, status_code=201)
+def create_send(request: Request, actor: ActorDep, data: GroupSendIn):
+    """A message to one owner's customer groups through WeCom, which the owner confirms by send_at (a staff task)."""
+    with unit_of_work(request) as session:
+        return service.send_to_groups(session, actor=actor, data=data)
+
+
+@router.get("/sends", response_model=list[GroupSendOut])
+def list_sends(request: Request, actor: ActorDep):
+    """Group sends, the latest first."""
+    with read_only(request) as session:
+        return service.list_sends(session, actor=actor)
+
+
+@router.get("/sends/{group_send_id}", response_model=GroupSendOut)
+def get_send(request: Request, actor: ActorDep, group_send_id: IdPath):
+    """One group send with its result per group."""
+    with read_only(request) as session:
+        return service.get_send(session, actor=actor, send_id=group_send_id)
+
+
+@router.post("/sends/{group_send_id}/sync", response_model=GroupSendOut)
+def sync_send(request: Request, actor: ActorDep, group_send_id: IdPath):
+    """Read WeCom's answer: the owner's confirmation and each group's result."""
+    with unit_of_work(request) as session:
+        return service.sync_send(session, actor=actor, send_id=group_send_id)
+
+
+@router.post("/moments", response_model=MomentOut, status_code=201)
+def publish_moment(request: Request, actor: ActorDep, data: MomentIn):
+    """A Moments post (客户朋友圈) for chosen staff to publish to customers with chosen WeCom tags."""
+    with unit_of_work(request) as session:
+        return service.publish_moment(session, actor=actor, data=data)
+
+
+@router.get("/moments", response_model=list[MomentOut])
+def list_moments(request: Request, actor: ActorDep):
+    """Moments posts, the latest first."""
+    with read_only(request) as session:
+        return service.list_moments(session, actor=actor)
+
+
+@router.get("/moments/{moment_id}", response_model=MomentOut)
+def get_moment(request: Request, actor: ActorDep, moment_id: IdPath):
+    """One Moments post with who published it, comments and likes."""
+    with read_only(request) as session:
+        return service.get_moment(session, actor=actor, moment_id=moment_id)
+
+
+@router.post("/moments/{moment_id}/sync", response_model=MomentOut)
+def sync_moment(request: Request, actor: ActorDep, moment_id: IdPath):
+    """Read WeCom's answers: the moment id, who published, comments and likes."""
+    with unit_of_work(request) as session:
+        return service.sync_moment(session, actor=actor, moment_id=moment_id)
 
 
 @router.get("/{group_chat_id}", response_model=GroupOut)

@@ -174,6 +174,58 @@ class WeComClient:
         data = self.api("/cgi-bin/externalcontact/add_msg_template", body)
         return data.get("msgid", ""), list(data.get("fail_list", []))
 
+    def add_group_msg_template(self, *, sender: str, chat_ids: list[str], text: str) -> str:
+        """Create a send to the sender's customer groups (chat_type group), which they confirm in the app; returns
+        the msgid."""
+        body = {"chat_type": "group", "sender": sender, "chat_id_list": list(chat_ids), "text": {"content": text}}
+        return self.api("/cgi-bin/externalcontact/add_msg_template", body).get("msgid", "")
+
+    def add_group_welcome(self, *, text: str, notify: bool = True) -> str:
+        """A group welcome (入群欢迎语素材, group_welcome_template/add) owners can set on their groups; returns its
+        template_id."""
+        body = {"text": {"content": text}, "notify": int(notify)}
+        return self.api("/cgi-bin/externalcontact/group_welcome_template/add", body)["template_id"]
+
+    def get(self, path: str, params: dict) -> dict:
+        """GET an API path with the token and query parameters; a refused token is renewed once."""
+        try:
+            return self._call("GET", path, params={"access_token": self.access_token(), **params})
+        except ChannelError as exc:
+            if not exc.code.lstrip("-").isdigit() or int(exc.code) not in TOKEN_INVALID:
+                raise
+            return self._call("GET", path, params={"access_token": self.access_token(refresh=True), **params})
+
+    def add_moment_task(self, *, text: str, link: dict | None, userids: list[str], tag_ids: list[str]) -> str:
+        """A Moments post (客户朋友圈) for these staff members to publish, seen by customers with these tags (all their
+        customers when none); returns the asynchronous job's jobid."""
+        body: dict[str, Any] = {"text": {"content": text},
+                                "visible_range": {"sender_list": {"user_list": list(userids)}}}
+        if link:
+            body["attachments"] = [{"msgtype": "link", "link": link}]
+        if tag_ids:
+            body["visible_range"]["external_contact_list"] = {"tag_list": list(tag_ids)}
+        return self.api("/cgi-bin/externalcontact/add_moment_task", body)["jobid"]
+
+    def moment_task_result(self, *, jobid: str) -> dict:
+        """get_moment_task_result: status (1 started, 2 working, 3 done) and, when done, result with moment_id and
+        the invalid senders and tags."""
+        return self.get("/cgi-bin/externalcontact/get_moment_task_result", {"jobid": jobid})
+
+    def moment_publishers(self, *, moment_id: str) -> list[dict]:
+        """get_moment_task: per staff member, publish_status 0 not yet, 1 published; across pages."""
+        rows, cursor = [], ""
+        while True:
+            data = self.api("/cgi-bin/externalcontact/get_moment_task",
+                            {"moment_id": moment_id, "cursor": cursor, "limit": 1000})
+            rows.extend(data.get("task_list", []))
+            cursor = data.get("next_cursor", "")
+            if not cursor:
+                return rows
+
+    def moment_comments(self, *, moment_id: str, userid: str) -> dict:
+        """get_moment_comments: the comment_list and like_list one staff member's post received."""
+        return self.api("/cgi-bin/externalcontact/get_moment_comments", {"moment_id": moment_id, "userid": userid})
+
     def send_results(self, *, msgid: str, staff_userid: str) -> Iterator[dict]:
         """Per-recipient results of a group send (get_groupmsg_send_result), across pages."""
         cursor = ""

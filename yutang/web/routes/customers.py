@@ -16,6 +16,7 @@ from yutang.customers.schemas import NoteIn
 from yutang.events import service as events_service
 from yutang.events import timeline as timeline_query
 from yutang.events.schemas import TimelineEntry
+from yutang.groups import service as groups_service
 from yutang.kit.errors import DomainError, Invalid, NotFound
 from yutang.tags import flows as tags_flows
 from yutang.tags import service as tags_service
@@ -90,6 +91,7 @@ class Timeline:
     channels: dict[int, str]
     sources: dict[str, str]
     tags: dict[int, str]
+    groups: dict[int, str]
 
 
 def _number(text: str) -> int | None:
@@ -315,9 +317,11 @@ def _timeline(page: Page, customer_id: int, kind, cursor: str) -> dict:
     chips += [{"kind": k, "pressed": k in kinds, **urls(_toggled(kinds, k))} for k in timeline_query.KINDS]
     channel_ids = {e.detail["channel_id"] for e in result.items if e.kind == "order"}
     tag_ids: set = set()
+    group_ids: set = set()
     for entry in result.items:  # tags named by Yutang's tag events and by tagging changes
         if entry.kind == "event" and entry.detail["source"] == "yutang":
             tag_ids.add(entry.detail["properties"].get("tag_id"))
+            group_ids.add(entry.detail["properties"].get("group_id"))
         elif entry.kind == "change" and entry.name == "customer.tagged":
             tag_ids.update(entry.detail["changes"].get("add", []) + entry.detail["changes"].get("remove", []))
     channels = channels_service.channels_by_id(session, actor=actor, ids=channel_ids)
@@ -327,7 +331,8 @@ def _timeline(page: Page, customer_id: int, kind, cursor: str) -> dict:
         members={m.id: m.name for m in workspaces_service.list_members(session, actor=actor)},
         channels={channel_id: channel.name for channel_id, channel in channels.items()},
         sources={str(source.id): source.name for source in events_service.list_sources(session, actor=actor)},
-        tags=_tag_names(page, {t for t in tag_ids if isinstance(t, int)}))}
+        tags=_tag_names(page, {t for t in tag_ids if isinstance(t, int)}),
+        groups=groups_service.group_names(session, actor=actor, ids={g for g in group_ids if isinstance(g, int)}))}
 
 
 def _tag_names(page: Page, ids: set[int]) -> dict[int, str]:

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from yutang.archive import listing
 from yutang.channels import service as channels_service
 from yutang.customers import service as customers_service
+from yutang.groups import service as groups_service
 from yutang.kit.errors import Conflict, DomainError, Invalid
 from yutang.kit.money import fen_to_yuan_text, yuan_to_fen
 from yutang.segments import evaluate
@@ -54,7 +55,8 @@ NUMBER_OPS = ["gte", "gt", "eq", "ne", "lt", "lte"]
 TEXT_OPS = ["eq", "ne", "in", "not_in", "is_set", "is_not_set"]
 # What each row type shows, for the builder's labels.
 TYPE_LABELS = {"attribute": N_("Profile attribute"), "identity": N_("Has an identity"), "tag": N_("Tags"),
-               "channel": N_("Channel"), "consent": N_("Consent"), "event": N_("Events"), "order": N_("Purchases"),
+               "channel": N_("Channel"), "consent": N_("Consent"), "group": N_("Customer groups"),
+               "event": N_("Events"), "order": N_("Purchases"),
                "bought": N_("Bought a product"), "lifecycle_stage": N_("Lifecycle stage"),
                "rfm_class": N_("RFM class"), "customer_value": N_("Customer value")}
 WORDS = {
@@ -70,6 +72,7 @@ WORDS = {
     "last_purchase": N_("last purchase"), "historic": N_("historic value (yuan)"),
     "predicted": N_("predicted value (yuan)"), "any": N_("any of"), "all": N_("all of"), "none": N_("none of"),
     "member": N_("is a member of"), "first_touch": N_("first came through"),
+    "in_group": N_("is in"), "no_group": N_("is not in"),
     "prospect": N_("Prospect"), "new": N_("New customer"), "repeat": N_("Repeat customer"),
     "loyal": N_("Loyal / advocate"), "at_risk": N_("At risk"), "dormant": N_("Dormant"), "churned": N_("Churned"),
     "important_value": N_("Important value"), "important_development": N_("Important development"),
@@ -87,7 +90,7 @@ def _rows(form: FormData) -> list[dict[str, object]]:
     for i in range(count):
         row: dict[str, object] = {k.rsplit("_", 1)[0]: v for k, v in form.multi_items()
                                   if k.endswith(f"_{i}") and not k.endswith(("_ids", "_set"))}
-        for multi in ("tag_ids", "channel_ids", "stages", "classes"):
+        for multi in ("tag_ids", "channel_ids", "group_ids", "stages", "classes"):
             row[multi] = form.getlist(f"{multi}_{i}")
         rows.append(row)
     return rows
@@ -126,6 +129,15 @@ def _condition(row: dict) -> dict:
                       "relation": row.get("relation") or "member"}
     elif kind == "consent":
         condition |= {"channel": row.get("consent") or "sms", "status": row.get("status") or "granted"}
+    elif kind == "group":
+        condition["in_group"] = row.get("inside") != "no_group"
+        groups = [int(g) for g in row.get("group_ids") or [] if str(g).isdigit()]
+        if groups:
+            condition["group_ids"] = groups
+        if str(row.get("owner") or "").strip():
+            condition["owner_userid"] = str(row["owner"]).strip()
+        if str(row.get("days") or "").strip():
+            condition["joined_within_days"] = _number(row["days"])
     elif kind in ("event", "order", "customer_value"):
         measure = str(row.get("measure") or {"event": "count", "order": "count", "customer_value": "historic"}[kind])
         condition |= {"measure": measure, "op": op}
@@ -161,7 +173,9 @@ ROW_FIELDS = {"value": N_("Value to compare"), "tag_ids": N_("Tags"), "channel_i
               "stages": N_("Stages"), "classes": N_("RFM classes"), "property": N_("Property"),
               "event": N_("Event name"), "days": N_("Days"), "sku": N_("SKU or category"),
               "category": N_("SKU or category"), "op": N_("Comparison"), "type": N_("Condition type"),
-              "field": N_("Attribute"), "measure": N_("Measure"), "kind": N_("Identity")}
+              "field": N_("Attribute"), "measure": N_("Measure"), "kind": N_("Identity"),
+              "group_ids": N_("Groups"), "owner_userid": N_("Group owner"),
+              "joined_within_days": N_("Joined in the last … days")}
 FIELD_MESSAGE = N_("%(field)s: %(message)s")
 RULE_MESSAGES = [
     (re.compile(r"^expected a number$"), N_("Enter a number.")),
@@ -211,7 +225,9 @@ def _choices(page: Page) -> dict:
     tags = [(t.id, f"{g.name} / {t.name}") for g in tags_service.list_groups(page.session, actor=page.actor)
             for t in g.tags]
     channels = [(c.id, c.name) for c in channels_service.list_channels(page.session, actor=page.actor)]
-    return {"types": CONDITION_TYPES, "type_labels": TYPE_LABELS, "words": WORDS,
+    groups = [(g.id, g.name) for g, _ in groups_service.list_groups(page.session, actor=page.actor)]
+    owners = sorted({g.owner_userid for g, _ in groups_service.list_groups(page.session, actor=page.actor)})
+    return {"types": CONDITION_TYPES, "groups": groups, "owners": owners, "type_labels": TYPE_LABELS, "words": WORDS,
             "fields": [f.value for f in AttributeField],
             "kinds": IDENTITY_KINDS, "consents": CONSENT_CHANNELS, "stages": LIFECYCLE_STAGES,
             "classes": RFM_CLASSES, "tags": tags, "channels": channels, "number_ops": NUMBER_OPS,
@@ -223,7 +239,9 @@ def _words(page: Page) -> Words:
     tags = {t.id: f"{g.name} / {t.name}" for g in tags_service.list_groups(page.session, actor=page.actor)
             for t in g.tags}
     channels = {c.id: c.name for c in channels_service.list_channels(page.session, actor=page.actor)}
-    return Words(page.gettext, tags=tags, channels=channels, timezone=page.actor.timezone)
+    groups = {g.id: g.name for g, _ in groups_service.list_groups(page.session, actor=page.actor,
+                                                                   include_dismissed=True)}
+    return Words(page.gettext, tags=tags, channels=channels, groups=groups, timezone=page.actor.timezone)
 
 
 def _builder(page: Page, form: FormData | None, *, rows: list[dict] | None = None, errors: dict | None = None,
@@ -386,8 +404,8 @@ def _row(condition: dict) -> dict | None:
     negate = "not" in condition
     condition = condition.get("not", condition)
     kind = condition.get("type")
-    row: dict = {"type": kind, "negate": "1" if negate else "", "tag_ids": [], "channel_ids": [], "stages": [],
-                 "classes": []}
+    row: dict = {"type": kind, "negate": "1" if negate else "", "tag_ids": [], "channel_ids": [], "group_ids": [],
+                 "stages": [], "classes": []}
     window = condition.get("window")
     if window is not None:
         if window.get("kind") != "last_days":
@@ -407,6 +425,10 @@ def _row(condition: dict) -> dict | None:
                 "relation": condition.get("relation", "member")}
     elif kind == "consent":
         row |= {"consent": condition["channel"], "status": condition["status"]}
+    elif kind == "group":
+        row |= {"inside": "in_group" if condition.get("in_group", True) else "no_group",
+                "group_ids": [str(g) for g in condition.get("group_ids") or []],
+                "owner": condition.get("owner_userid") or "", "days": str(condition.get("joined_within_days") or "")}
     elif kind in ("event", "order", "customer_value"):
         value = condition.get("value", "")
         if condition["measure"] in MONEY_MEASURES and isinstance(value, int):
