@@ -289,3 +289,35 @@ def test_contact_pressure_holds_a_send_in_quiet_hours_and_a_cap_suppresses_it(ap
     assert api.get(f"/v1/journeys/enrolments/{again}").json()["status"] == "done", \
         str(api.get(f"/v1/journeys/enrolments/{again}").json())
     assert _messages(database, f"journey:{again}:") == 0
+
+
+def test_a_task_step_goes_to_the_customer_s_owner_once(api, client):
+    store = api.post("/v1/stores", json={"code": "jy", "name": "旅程店", "region": "华东"}).json()
+    member = api.post("/v1/members", json={"name": "小美", "role": "guide"}).json()["member"]["id"]
+    staff = api.post("/v1/stores/staff", json={"name": "小美", "member_id": member, "store_id": store["id"]}).json()
+    journey = live_journey(api, {"entry": {"kind": "api"}, "start": "call", "steps": {
+        "call": {"kind": "task", "title": "新朋友回访", "note": "问候并介绍会员权益", "due_hours": 48}}}, name="回访")
+    owned, orphan = post_customer(api, "有主"), post_customer(api, "无主")
+    api.post(f"/v1/stores/owners/{owned}/claim", json={"member_id": member})
+    ok = enrol(api, journey["id"], owned)["enrolment"]["id"]
+    lost = enrol(api, journey["id"], orphan)["enrolment"]["id"]
+    _runner(client).run_until_idle()
+    tasks = api.get("/v1/stores/tasks", params={"staff_id": staff["id"]}).json()
+    assert [(t["title"], t["customer_id"]) for t in tasks] == [("新朋友回访", owned)]
+    assert api.get(f"/v1/journeys/enrolments/{ok}").json()["status"] == "done"
+    failing = api.get(f"/v1/journeys/enrolments/{lost}").json()
+    assert failing["status"] == "active" and failing["attempts"] == 1 and "owner" in failing["error"]
+
+
+def test_entering_a_segment_enters_the_journey(api, client, pipeline):
+    tag_id = _tag(api)
+    segment = api.post("/v1/segments", json={"name": "旅程人群", "rule": {"type": "tag", "tag_ids": [tag_id]}}).json()
+    journey = live_journey(api, {"entry": {"kind": "segment", "segment_id": segment["id"]}, "start": "w", "steps": {
+        "w": {"kind": "wait", "days": 1, "next": "end"}, "end": {"kind": "exit"}}}, name="人群旅程")
+    inside, outside = post_customer(api, "在内"), post_customer(api, "在外")
+    api.post(f"/v1/customers/{inside}/tags", json={"add": [{"id": tag_id}]})
+    pipeline.catch_up()
+    pipeline.catch_up()
+    enrolled = api.get(f"/v1/journeys/{journey['id']}/enrolments").json()
+    assert [e["customer_id"] for e in enrolled] == [inside] and outside != inside
+    assert enrolled[0]["properties"] == {"event": "Segment Entered"}

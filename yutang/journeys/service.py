@@ -43,7 +43,8 @@ from yutang.workspaces.access import Actor, Permission
 __all__ = [
     "WAKE_FLAG", "Definition", "Journey", "Wait", "counts", "create", "definition_of", "enrol_through_api", "erase",
     "export", "get", "get_enrolment", "links", "list_enrolments", "list_journeys", "listened_events", "live",
-    "move", "move_customer", "present", "present_enrolment", "replay", "update", "version", "versions",
+    "move", "move_customer", "present", "present_enrolment", "replay", "step_order", "update", "version",
+    "versions",
 ]
 
 
@@ -94,3 +95,17 @@ def replay(session: Session, *, actor: Actor, enrolment_id: int, now: datetime) 
     wait.status, wait.attempts, wait.next_attempt_at = "waiting", 0, now
     session.info[WAKE_FLAG] = True
     return present_enrolment(session, enrolment)
+
+
+def step_order(definition: Definition) -> list[tuple[str, object, dict[str, str | None]]]:
+    """The steps from the start, breadth first: (key, step, links), for a read-only view of the graph."""
+    order, seen, queue = [], set(), [definition.start]
+    while queue:
+        key = queue.pop(0)
+        if key in seen:
+            continue
+        seen.add(key)
+        step = definition.steps[key]
+        order.append((key, step, links(step)))
+        queue.extend(target for target in links(step).values() if target is not None)
+    return order

@@ -11,6 +11,7 @@ from yutang.web.routes import (
     customers,
     dead_letters,
     groups,
+    journeys,
     lifecycle,
     loyalty,
     messaging,
@@ -24,7 +25,7 @@ from yutang.web.routes import (
 )
 
 SECTIONS = (auth, analytics, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle,
-            dead_letters, webhooks, stores, workbench, groups, settings, pressure, adapters)
+            dead_letters, webhooks, stores, workbench, groups, journeys, settings, pressure, adapters)
 PREFIX = "/console"
 
 
