@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
 from yutang.journeys import counts as step_counts
+from yutang.journeys.counts import Tally
 from yutang.journeys.definitions import (
     create,
     definition_of,
@@ -25,6 +26,7 @@ from yutang.journeys.definitions import (
 from yutang.journeys.definitions import move as _move
 from yutang.journeys.enrolments import (
     WAKE_FLAG,
+    enrol,
     enrol_through_api,
     erase,
     export,
@@ -41,10 +43,10 @@ from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces.access import Actor, Permission
 
 __all__ = [
-    "WAKE_FLAG", "Definition", "Journey", "Wait", "counts", "create", "definition_of", "enrol_through_api", "erase",
-    "export", "get", "get_enrolment", "links", "list_enrolments", "list_journeys", "listened_events", "live",
-    "move", "move_customer", "present", "present_enrolment", "replay", "step_order", "update", "version",
-    "versions",
+    "WAKE_FLAG", "Definition", "Journey", "Wait", "counts", "create", "definition_of", "enrol_many",
+    "enrol_through_api", "erase", "export", "get", "get_enrolment", "links", "list_enrolments", "list_journeys",
+    "listened_events", "live", "move", "move_customer", "present", "present_enrolment", "replay", "step_order",
+    "update", "version", "versions",
 ]
 
 
@@ -109,3 +111,26 @@ def step_order(definition: Definition) -> list[tuple[str, object, dict[str, str 
         order.append((key, step, links(step)))
         queue.extend(target for target in links(step).values() if target is not None)
     return order
+
+
+def enrol_many(session: Session, *, actor: Actor, journey_id: int, customer_ids: list[int],
+               now: datetime) -> dict[str, int]:
+    """Put customers into a live journey whatever its entry rule (an operator's batch, the demo); the re-entry
+    policy still holds. How many entered and how many were refused, by reason."""
+    actor.require(Permission.BULK)
+    journey = get(session, actor=actor, journey_id=journey_id)
+    if journey.status != "live":
+        raise Conflict(f"the journey is {journey.status}; customers enter live journeys only", field="journey_id")
+    current = version(session, journey=journey)
+    visible = set(session.scalars(customers_service.visible_ids(actor).where(
+        customers_service.Customer.id.in_(customer_ids))))
+    tally, outcome = Tally(), {"entered": 0, "already_active": 0, "not_again": 0, "not_found": 0}
+    for customer_id in customer_ids:
+        if customer_id not in visible:
+            outcome["not_found"] += 1
+            continue
+        made, reason = enrol(session, journey=journey, version=current, customer_id=customer_id, now=now,
+                             tally=tally)
+        outcome["entered" if made else reason] += 1
+    tally.flush(session)
+    return outcome
