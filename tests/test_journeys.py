@@ -143,7 +143,7 @@ def _track(client, key, user, event, message_id, **properties):
     assert client.post("/v1/track", json=body, headers=basic(key)).status_code == 200
 
 
-def test_events_enter_exit_at_any_step_and_reach_the_goal(api, client, pipeline):
+def test_events_enter_exit_at_any_step_and_reach_the_goal(api, client, pipeline, tenant):
     key = new_source(api)
     definition = {"entry": {"kind": "event", "event": "Friend Added",
                             "filters": [{"property": "source", "value": "store"}]},
@@ -170,6 +170,10 @@ def test_events_enter_exit_at_any_step_and_reach_the_goal(api, client, pipeline)
     assert by_customer[buying]["goal_at"] is not None
     assert steps_of(api, journey["id"])["w"] == {"entered": 2, "waiting": 0, "done": 0, "failed": 0, "exited": 2,
                                                  "goal": 1}
+    pipeline.catch_up()
+    events = pipeline.warehouse.query("SELECT event, COUNT(*) FROM events WHERE workspace_id = %(w)s "
+                                      "AND event LIKE 'Journey %%' GROUP BY event", {"w": tenant.id})
+    assert dict(events) == {"Journey Entered": 2, "Journey Exited": 2, "Journey Converted": 1}
 
 
 def test_a_branch_asks_whether_the_event_happened_during_the_wait(api, client, pipeline):

@@ -15,11 +15,21 @@ from yutang.journeys.graph import ApiEntry, Definition, EventEntry, SegmentEntry
 from yutang.journeys.models import Journey, JourneyEnrolment, JourneyVersion, JourneyWait
 from yutang.journeys.schemas import EnrolmentOut, EnrolmentStatus, JourneyStatus
 from yutang.kit.errors import Conflict, Invalid
+from yutang.storage import outbox
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
 WAKE_FLAG = "yutang.journey_steps_due"  # set on a session whose commit leaves steps due now: the runner wakes
 ACTIVE = EnrolmentStatus.ACTIVE.value
+
+
+def emit(session: Session, enrolment: JourneyEnrolment, topic: Topic, *, at: datetime) -> None:
+    """Record an entry, an end or a conversion for the warehouse and webhooks."""
+    outbox.emit(session, workspace_id=enrolment.workspace_id, topic=topic, entity_id=enrolment.customer_id, payload={
+        "journey_id": enrolment.journey_id, "enrolment_id": enrolment.id, "version_id": enrolment.version_id,
+        "customer_id": enrolment.customer_id, "step": enrolment.step, "status": enrolment.status,
+        "reason": enrolment.reason, "occurred_at": at.isoformat()})
 
 
 def enrol(session: Session, *, journey: Journey, version: JourneyVersion, customer_id: int, now: datetime,
@@ -55,6 +65,7 @@ def enrol(session: Session, *, journey: Journey, version: JourneyVersion, custom
     except IntegrityError:  # another entry of the same customer committed first
         return None, "already_active"
     tally.add(version.id, definition.start, "entered")
+    emit(session, enrolment, Topic.JOURNEY_ENTERED, at=now)
     if due <= now:
         session.info[WAKE_FLAG] = True
     return enrolment, None
@@ -91,6 +102,7 @@ def end(session: Session, enrolment: JourneyEnrolment, *, status: EnrolmentStatu
         session.delete(wait)
     if count is not None and enrolment.step is not None:
         tally.add(enrolment.version_id, enrolment.step, count)
+    emit(session, enrolment, Topic.JOURNEY_EXITED, at=now)
 
 
 def entry_matches(definition: Definition, event: str, properties: dict) -> bool:
@@ -124,6 +136,7 @@ def on_event(session: Session, *, customer_id: int, event: str, message_id: str,
                 at <= enrolment.entered_at + timedelta(days=goal.within_days):
             enrolment.goal_at = at
             tally.add(enrolment.version_id, enrolment.step, "goal")
+            emit(session, enrolment, Topic.JOURNEY_CONVERTED, at=at)
             if active and goal.exit_on_goal:
                 end(session, enrolment, status=EnrolmentStatus.EXITED, reason="goal", now=now, tally=tally,
                     count="exited")

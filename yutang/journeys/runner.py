@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from yutang.journeys import core, steps
+from yutang.journeys import core, enrolments, steps
 from yutang.journeys.counts import Tally
 from yutang.journeys.definitions import definition_of
 from yutang.journeys.enrolments import end
@@ -22,6 +22,7 @@ from yutang.kit.clock import utcnow
 from yutang.kit.errors import DomainError
 from yutang.storage import claims
 from yutang.storage.engine import unit_of_work
+from yutang.storage.topics import Topic
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, system_actor
 
@@ -72,6 +73,7 @@ def _fail(run: Pass, enrolment: JourneyEnrolment, wait: JourneyWait, error: str)
         enrolment.ended_at = run.now
         enrolment.active_customer_id = None
         wait.status = "failed"  # kept: visible with its error, replayable
+        enrolments.emit(run.session, enrolment, Topic.JOURNEY_EXITED, at=run.now)
     else:
         wait.status = "waiting"
         wait.next_attempt_at = run.now + core.backoff(wait.attempts)

@@ -43,6 +43,9 @@ class Topic(StrEnum):
     OWNER_CHANGED = "owner.changed"
     TASK_CREATED = "task.created"
     TASK_DONE = "task.done"
+    JOURNEY_ENTERED = "journey.entered"
+    JOURNEY_EXITED = "journey.exited"
+    JOURNEY_CONVERTED = "journey.converted"
 
     @classmethod
     def message(cls, state: str) -> "Topic":
@@ -266,9 +269,22 @@ class TaskChanged(TypedDict):
     source_key: str | None
 
 
+class JourneyChanged(TypedDict):
+    """A customer entered a journey, left it (status done / exited / failed, with the reason) or reached its goal."""
+
+    journey_id: int
+    enrolment_id: int
+    version_id: int
+    customer_id: int
+    step: str | None
+    status: str
+    reason: str | None
+    occurred_at: str
+
+
 Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
            | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
-           | CouponExpired | TierChanged | OwnerChanged | TaskChanged)
+           | CouponExpired | TierChanged | OwnerChanged | TaskChanged | JourneyChanged)
 
 PAYLOADS: dict[Topic, type] = {
     Topic.CUSTOMER_CHANGED: CustomerChanged,
@@ -291,6 +307,9 @@ PAYLOADS: dict[Topic, type] = {
     Topic.OWNER_CHANGED: OwnerChanged,
     Topic.TASK_CREATED: TaskChanged,
     Topic.TASK_DONE: TaskChanged,
+    Topic.JOURNEY_ENTERED: JourneyChanged,
+    Topic.JOURNEY_EXITED: JourneyChanged,
+    Topic.JOURNEY_CONVERTED: JourneyChanged,
 }
 
 
