@@ -40,9 +40,9 @@ class Op(StrEnum):
 class PropertyFilter(Strict):
     """A condition on one property of an event (a dotted path into its properties)."""
 
-    property: str = Field(min_length=1, max_length=200)
+    property: Text = Field(min_length=1, max_length=200)
     op: Op = Op.EQ
-    value: str | int | float | bool | None = None
+    value: Text | int | float | bool | None = None
 
 
 class EventEntry(Strict):
