@@ -129,6 +129,8 @@ def run_due(session: Session, *, in_segment: InSegmentFn, now: datetime, limit: 
     rows = claims.claim_due(session, JourneyWait, now=now, limit=limit, waiting="waiting", taken="running",
                             stale_after=STALE_CLAIM, where=(JourneyWait.journey_id.in_(live),))
     run = Pass(session, in_segment, now)
+    if rows:  # one query loads the batch's enrolments (advance then finds them in the session)
+        list(session.scalars(select(JourneyEnrolment).where(JourneyEnrolment.id.in_([w.enrolment_id for w in rows]))))
     for wait in rows:
         advance(run, wait)
     run.tally.flush(session)
