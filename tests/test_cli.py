@@ -77,7 +77,7 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert "http://127.0.0.1:8000/console/sign-in/ysl_" in result.output and "key=" not in result.output
     assert "passed" in result.output and "left contact" in result.output
     for part in ("showcase customers", "OneID merges", "crowd", "lifecycle", "segments", "loyalty", "messaging",
-                 "groups"):
+                 "groups", "journeys"):
         assert f"{part} " in result.output.split("seeding: ")[1].splitlines()[0]
     customers = int(result.output.split("': ")[1].split(" customers")[0])
     assert 20 + 120 < customers < 20 + 600
@@ -127,6 +127,11 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert api(f"/v1/groups/codes/{code['id']}/stats")["joins"] >= 5
     threads = api("/v1/inbox/threads?status=open")["items"]
     assert len(threads) >= 3
+    # Journeys: the welcome SOP and the win-back, live, with customers part-way through.
+    journeys = {j["name"]: j for j in api("/v1/journeys")}
+    assert set(journeys) == {"新朋友欢迎 SOP", "沉睡客户唤醒"} and {j["status"] for j in journeys.values()} == {"live"}
+    welcome = api(f"/v1/journeys/{journeys['新朋友欢迎 SOP']['id']}/counts")
+    assert welcome["totals"]["active"] > 0 and welcome["totals"]["done"] > 0, welcome["totals"]
     replied = api(f"/v1/inbox/threads/{threads[-1]['id']}")
     assert {m["direction"] for m in replied["messages"]} == {"in", "out"}
 

@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.workers = workers
     app.state.dispatcher = workers.dispatcher
     app.state.broadcaster = workers.broadcaster
+    app.state.journeys = workers.journeys
     problems.install(app)
     openapi.install(app)
     docs.install(app)

@@ -12,7 +12,8 @@ PAGES = ["/console/customers", "/console/customers/{zhang}", "/console/channels"
          "/console/segments", "/console/segments/new", "/console/segments/{segment}", "/console/inbox",
          "/console/templates", "/console/broadcasts", "/console/messages", "/console/loyalty",
          "/console/loyalty/coupons", "/console/lifecycle", "/console/events/dead-letters", "/console/webhooks",
-         "/console/workbench", "/console/stores/kpis", "/console/stores/personas", "/console/no-such-page"]
+         "/console/workbench", "/console/stores/kpis", "/console/stores/personas", "/console/journeys",
+         "/console/no-such-page"]
 
 # Measured in the page: how far it scrolls sideways, and nav links drawn on more than one line.
 MEASURE = """() => ({

@@ -98,6 +98,10 @@ SAMPLE_BODIES = {
     ("POST", "/v1/groups/sends"): {"config_id": "{config_id}", "group_ids": ["{group_chat_id}"], "text": "x"},
     ("POST", "/v1/groups/codes"): {"config_id": "{config_id}", "name": "x", "state": "intruder",
                                    "group_ids": ["{group_chat_id}"], "room_base_name": "x"},
+    ("POST", "/v1/journeys"): {"name": "intruder", "definition": {
+        "entry": {"kind": "api"}, "start": "end", "steps": {"end": {"kind": "exit"}}}},
+    ("PATCH", "/v1/journeys/{journey_id}"): {"name": "hijacked"},
+    ("POST", "/v1/journeys/{journey_id}/enrolments"): {"customer_id": "{customer_id}"},
 }
 
 
@@ -154,9 +158,20 @@ def one_of_everything(client, tenant) -> dict:
         "template_id": ids["template_id"], "send_at": "2099-01-01T00:00:00Z"}).json()["id"]
     _webhooks(client, h, ids)
     _stores(client, h, ids)
+    _journeys(client, h, ids)
     ids["report_id"] = client.post("/v1/analytics/reports", headers=h, json={
         "name": "Victim funnel", "kind": "pond_health", "params": {"weeks": 4}, "pinned": True}).json()["id"]
     return ids
+
+
+def _journeys(client, h, ids):
+    journey = client.post("/v1/journeys", headers=h, json={"name": "Victim journey", "definition": {
+        "entry": {"kind": "api"}, "start": "later", "steps": {"later": {"kind": "wait", "days": 30, "next": "end"},
+                                                               "end": {"kind": "exit"}}}}).json()
+    ids["journey_id"] = journey["id"]
+    client.post(f"/v1/journeys/{journey['id']}/publish", headers=h)
+    ids["enrolment_id"] = client.post(f"/v1/journeys/{journey['id']}/enrolments", headers=h, json={
+        "customer_id": ids["customer_id"]}).json()["enrolment"]["id"]
 
 
 def _stores(client, h, ids):

@@ -13,6 +13,7 @@ from yutang.api.routes import (
     dead_letters,
     groups,
     ingest,
+    journeys,
     lifecycle,
     loyalty,
     loyalty_programme,
@@ -40,7 +41,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
     for module in (workspace, channels, customers, tags, orders, segments, sources, dead_letters, ingest, messaging,
                    broadcasts, loyalty, loyalty_programme, lifecycle, analytics, webhooks, stores,
-                   groups):
+                   groups, journeys):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             for method in sorted(route.methods):

@@ -101,6 +101,14 @@ NEEDS: dict[str, Need] = {
     "GET /v1/analytics/cross-sell": R, "POST /v1/analytics/cross-sell/segments": M,
     "GET /v1/analytics/category-fit": R, "POST /v1/analytics/cells/customers": P,
     "POST /v1/analytics/cells/segments": M,
+    # journeys
+    "GET /v1/journeys": R, "POST /v1/journeys": M, "GET /v1/journeys/{journey_id}": R,
+    "PATCH /v1/journeys/{journey_id}": M, "GET /v1/journeys/{journey_id}/versions": R,
+    "POST /v1/journeys/{journey_id}/publish": M, "POST /v1/journeys/{journey_id}/pause": M,
+    "POST /v1/journeys/{journey_id}/resume": M, "POST /v1/journeys/{journey_id}/stop": M,
+    "GET /v1/journeys/{journey_id}/counts": R, "GET /v1/journeys/{journey_id}/enrolments": P,
+    "POST /v1/journeys/{journey_id}/enrolments": S, "GET /v1/journeys/enrolments/{enrolment_id}": C,
+    "POST /v1/journeys/enrolments/{enrolment_id}/replay": M,
     # webhooks for Yutang's own events (owners)
     "GET /v1/webhooks/event-types": R, "GET /v1/webhooks/endpoints": A, "POST /v1/webhooks/endpoints": A,
     "GET /v1/webhooks/endpoints/{endpoint_id}": A, "PATCH /v1/webhooks/endpoints/{endpoint_id}": A,

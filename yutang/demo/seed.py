@@ -16,6 +16,7 @@ from yutang.customers import service as customers_service
 from yutang.customers.schemas import ConsentIn, CustomerIn, IdentityIn, NoteIn
 from yutang.demo import crowd, merges, sinks
 from yutang.demo import groups as demo_groups
+from yutang.demo import journeys as demo_journeys
 from yutang.demo import lifecycle as demo_lifecycle
 from yutang.demo import loyalty as demo_loyalty
 from yutang.demo import messaging as demo_messaging
@@ -127,6 +128,14 @@ def seed_brand(database: Database, pipeline: Pipeline, *, sinks: sinks.Sinks, sh
         sms = demo_messaging.configure(session, actor=actor, sinks=sinks)[demo_messaging.SMS]
         crowd.touch_history(session, pipeline.warehouse, workspace_id=result.workspace_id, config_id=sms,
                             now=utcnow())
+    with timed(timings, "journeys"):
+        members = {name: [cid for cid, _ in pipeline.segments.members(segment_id=segment_ids[name], after_id=None,
+                                                                       limit=60)]
+                   for name in ("新客首购", "沉睡唤醒")}
+        demo_journeys.seed(factory, actor=actor, sms_channel_id=sms, sleepers_segment_id=segment_ids["沉睡唤醒"],
+                           welcome_ids=members["新客首购"] or [p.customer_id for p in result.people],
+                           win_back_ids=members["沉睡唤醒"],
+                           in_segment=lambda s, c: pipeline.segments.is_member(segment_id=s, customer_id=c))
     with timed(timings, "warehouse catch-up"):
         pipeline.catch_up()
     return result

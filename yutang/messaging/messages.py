@@ -301,3 +301,13 @@ def replay(session: Session, *, actor: Actor, message_id: int) -> Message:
     workspaces_service.record(session, actor=actor, action="message.replayed", entity_type="message",
                               entity_id=message.id)
     return message
+
+
+def recent_sends(session: Session, *, customer_id: int, since: datetime) -> list[tuple[datetime, str, str]]:
+    """A customer's messages queued since `since` and not suppressed: (queued at, channel kind, purpose), for
+    deciding one send under the contact-pressure caps."""
+    return [(at, kind, purpose) for at, kind, purpose in session.execute(
+        select(Message.queued_at, ChannelConfig.kind, Message.purpose)
+        .join(ChannelConfig, ChannelConfig.id == Message.channel_config_id)
+        .where(Message.customer_id == customer_id, Message.direction == "out", Message.queued_at >= since,
+               Message.status.not_in([Status.SUPPRESSED.value, Status.FAILED.value]))).all()]

@@ -42,6 +42,7 @@ from yutang.messaging.messages import (
     mark_delivery,
     opened,
     present,
+    recent_sends,
     replay,
     suppression,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "opened",
     "outbound",
     "present",
+    "recent_sends",
     "present_channel",
     "preview",
     "queue_many",

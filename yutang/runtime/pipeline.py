@@ -11,6 +11,7 @@ from yutang.events.ingest import Ingest
 from yutang.events.journal import Journal
 from yutang.events.loader import Loader
 from yutang.groups import tasks as groups_tasks
+from yutang.journeys.listener import Listener as JourneyListener
 from yutang.lifecycle import tasks as lifecycle_tasks
 from yutang.loyalty import rules as loyalty_rules
 from yutang.loyalty.earning import EventEarner
@@ -49,6 +50,7 @@ class Pipeline:
     scheduler: Scheduler
     segments: Membership
     webhooks: webhooks_sender.Sender
+    journeys: JourneyListener
 
     def start(self) -> None:
         """Begin relaying, loading, delivering outbox rows to subscribers, earning on events and running scheduled
@@ -60,6 +62,7 @@ class Pipeline:
         self.earner.start()
         self.scheduler.start()
         self.webhooks.start()
+        self.journeys.start()
 
     def subscribe(self, subscription: Subscription) -> None:
         """Run a side effect after commit for every outbox row of the subscription's topics."""
@@ -76,12 +79,14 @@ class Pipeline:
         self.relay.catch_up()
         self.subscribers.catch_up()
         self.earner.catch_up()
+        self.journeys.catch_up()
         self.segments.tagger.catch_up()
         self.relay.catch_up()  # what the side effects wrote (points entries, auto-tags) reaches the warehouse too
         self.segments.tagger.catch_up()  # and the auto-tags that decided
 
     def pause(self) -> None:
         """Stop the background threads (the warehouse stays open)."""
+        self.journeys.stop()
         self.webhooks.stop()
         self.scheduler.stop()
         self.earner.stop()
@@ -130,10 +135,11 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
     pipeline = Pipeline(warehouse=warehouse, relay=relay, journal=journal, loader=loader,
                         ingest=Ingest(journal, authenticate), subscribers=subscribers, earner=earner,
                         scheduler=scheduler, segments=Membership(database.factory, warehouse),
-                        webhooks=webhooks)
+                        webhooks=webhooks, journeys=JourneyListener(database.factory, warehouse))
     pipeline.on_touched(earner.notify)
     pipeline.on_touched(pipeline.segments.on_touched)  # dynamic segments follow every event and change
     pipeline.on_touched(webhooks.wake)  # segment entries and exits are written on those commits
+    pipeline.on_touched(pipeline.journeys.notify)  # exits, goals and entries on every event
 
     def refresh_lifecycle(actor, _slot) -> None:
         pipeline.catch_up()

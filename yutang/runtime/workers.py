@@ -4,6 +4,10 @@ ARCHITECTURE.md). At scale the same components run in `yutang worker` processes;
 
 from dataclasses import dataclass
 
+from sqlalchemy import event
+
+from yutang.journeys import service as journeys_service
+from yutang.journeys.runner import Runner
 from yutang.loyalty.awards import Awarder
 from yutang.messaging.dispatch import Dispatcher
 from yutang.runtime.database import Database
@@ -13,13 +17,14 @@ from yutang.runtime.pipeline import Pipeline
 
 @dataclass
 class Workers:
-    """The pipeline's workers (relay, loader, auto-tags, subscribers, event earning, scheduler), the sender, the
-    broadcaster and the points awarder."""
+    """The pipeline's workers (relay, loader, auto-tags, subscribers, event earning, journey events, scheduler),
+    the sender, the broadcaster, the points awarder and the journey runner."""
 
     pipeline: Pipeline
     dispatcher: Dispatcher
     broadcaster: Broadcaster
     awarder: Awarder
+    journeys: Runner
 
     def start(self) -> None:
         """Start every background thread."""
@@ -27,6 +32,7 @@ class Workers:
         self.awarder.start()
         self.dispatcher.start()
         self.broadcaster.start()
+        self.journeys.start()
 
     def stop(self) -> None:
         """Stop every background thread, gracefully: what was taken is finished, nothing is dropped.
@@ -35,6 +41,7 @@ class Workers:
         new awards and commits every award queued before; the pipeline's threads then stop and the pipeline is
         caught up once more, so nothing acknowledged waits in the journal, the outbox or the auto-tag queue.
         """
+        self.journeys.stop()
         self.broadcaster.stop()
         self.dispatcher.stop()
         self.awarder.stop()
@@ -44,5 +51,13 @@ class Workers:
 
 def open_workers(database: Database, pipeline: Pipeline) -> Workers:
     """The server's background workers on the database and pipeline (start() them to run)."""
+    runner = Runner(database.factory, lambda segment_id, customer_id: pipeline.segments.is_member(
+        segment_id=segment_id, customer_id=customer_id))
+
+    def wake_runner(session) -> None:
+        if session.info.pop(journeys_service.WAKE_FLAG, False):
+            runner.wake()
+
+    event.listen(database.factory, "after_commit", wake_runner)
     return Workers(pipeline=pipeline, dispatcher=open_dispatcher(database),
-                   broadcaster=Broadcaster(database, pipeline), awarder=Awarder(database.factory))
+                   broadcaster=Broadcaster(database, pipeline), awarder=Awarder(database.factory), journeys=runner)

@@ -44,6 +44,9 @@ class Topic(StrEnum):
     TASK_CREATED = "task.created"
     TASK_DONE = "task.done"
     GROUP_MEMBERS = "group.members"
+    JOURNEY_ENTERED = "journey.entered"
+    JOURNEY_EXITED = "journey.exited"
+    JOURNEY_CONVERTED = "journey.converted"
 
     @classmethod
     def message(cls, state: str) -> "Topic":
@@ -282,9 +285,26 @@ class GroupMembers(TypedDict):
     left: list[list]
 
 
+# ---- journeys ----------------------------------------------------------------------------------------------
+
+
+class JourneyChanged(TypedDict):
+    """A customer entered a journey, left it (status done / exited / failed, with the reason) or reached its goal."""
+
+    journey_id: int
+    enrolment_id: int
+    version_id: int
+    customer_id: int
+    step: str | None
+    status: str
+    reason: str | None
+    occurred_at: str
+
+
 Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
            | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
-           | CouponExpired | TierChanged | OwnerChanged | TaskChanged | GroupMembers)
+           | CouponExpired | TierChanged | OwnerChanged | TaskChanged | GroupMembers
+           | JourneyChanged)
 
 PAYLOADS: dict[Topic, type] = {
     Topic.CUSTOMER_CHANGED: CustomerChanged,
@@ -308,6 +328,9 @@ PAYLOADS: dict[Topic, type] = {
     Topic.TASK_CREATED: TaskChanged,
     Topic.TASK_DONE: TaskChanged,
     Topic.GROUP_MEMBERS: GroupMembers,
+    Topic.JOURNEY_ENTERED: JourneyChanged,
+    Topic.JOURNEY_EXITED: JourneyChanged,
+    Topic.JOURNEY_CONVERTED: JourneyChanged,
 }
 
 

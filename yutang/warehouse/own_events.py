@@ -38,6 +38,9 @@ TOPIC_EVENTS: dict[str, str] = {
     Topic.OWNER_CHANGED: "Owner Changed",
     Topic.TASK_CREATED: "Task Created",
     Topic.TASK_DONE: "Task Done",
+    Topic.JOURNEY_ENTERED: "Journey Entered",
+    Topic.JOURNEY_EXITED: "Journey Exited",
+    Topic.JOURNEY_CONVERTED: "Journey Converted",
 }
 # Many messages changing state at once: one outbox row, one `Message <state>` event per message.
 BATCH_TOPIC = Topic.MESSAGE_BATCH

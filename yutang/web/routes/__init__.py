@@ -12,6 +12,7 @@ from yutang.web.routes import (
     customers,
     dead_letters,
     groups,
+    journeys,
     lifecycle,
     loyalty,
     messaging,
@@ -25,7 +26,7 @@ from yutang.web.routes import (
 )
 
 SECTIONS = (auth, analytics, cells, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle,
-            dead_letters, webhooks, stores, workbench, groups, settings, pressure, adapters)
+            dead_letters, webhooks, stores, workbench, groups, journeys, settings, pressure, adapters)
 PREFIX = "/console"
 
 
