@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from yutang.kit.errors import FieldError, Invalid
-from yutang.kit.fields import Id, Text
+from yutang.kit.fields import Id, Int64, Text
 
 MAX_WAIT = timedelta(days=365)  # a longer wait is refused at publish
 STEP_KEY = r"^[a-z][a-z0-9_]{0,39}$"
@@ -42,7 +42,7 @@ class PropertyFilter(Strict):
 
     property: Text = Field(min_length=1, max_length=200)
     op: Op = Op.EQ
-    value: Text | int | float | bool | None = None
+    value: Text | Int64 | float | bool | None = None
 
 
 class EventEntry(Strict):

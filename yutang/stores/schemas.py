@@ -444,7 +444,7 @@ class KpisOut(BaseModel):
     rows: list[KpiRow]
 
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
 
 
 class TargetIn(BaseModel):
