@@ -1,10 +1,8 @@
 """Hand-over against the local WeCom peer: in service and resigned, calls of 100, results, the 90-day rule."""
 
-import base64
-import secrets
-
 import pytest
 
+from tests.helpers.stores import owned_contacts, wecom_store
 from tests.peers.server import serve
 from tests.peers.wecom import FakeWeCom
 
@@ -13,37 +11,14 @@ from tests.peers.wecom import FakeWeCom
 def world(api):
     fake = FakeWeCom()
     with serve(fake.app()) as url:
-        aes = base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-        config = api.post("/v1/messaging/channels", json={
-            "kind": "wecom", "name": "WeCom", "settings": {"corp_id": fake.corp_id, "base_url": url},
-            "secrets": {"corp_secret": fake.secret, "callback_token": "cb", "encoding_aes_key": aes}}).json()
-        store = api.post("/v1/stores", json={"code": "s1", "name": "S1"}).json()
-        staff = {}
-        for userid in ("xiaomei", "xiaoli", "xiaowang"):
-            member = api.post("/v1/members", json={"name": userid, "role": "guide"}).json()["member"]["id"]
-            staff[userid] = api.post("/v1/stores/staff", json={"name": userid, "member_id": member,
-                                                               "wecom_userid": userid, "store_id": store["id"]}).json()
-        yield fake, config, staff
-
-
-def _book(api, fake, config, giver, count, prefix="wm"):
-    """`count` WeCom contacts of the giver, synced into customers the giver owns; their ids in order."""
-    for n in range(count):
-        fake.add_contact(giver["wecom_userid"], f"{prefix}{n}", f"客户{n}")
-    api.post(f"/v1/messaging/channels/{config['id']}/wecom/contacts-sync",
-             json={"staff_userids": [giver["wecom_userid"]]})
-    ids = []
-    for n in range(count):
-        customer = api.get("/v1/customers", params={"identity": f"wecom_external_userid:{prefix}{n}"}).json()
-        ids.append(customer["items"][0]["id"])
-        api.post(f"/v1/stores/owners/{ids[-1]}/claim", json={"member_id": giver["member_id"]})
-    return ids
+        config, _, guides = wecom_store(api, fake, url, userids=("xiaomei", "xiaoli", "xiaowang"))
+        yield fake, config, {userid: staff for userid, (staff, _) in guides.items()}
 
 
 def test_in_service_handover_moves_owners_as_wecom_settles_and_reports_the_loss(api, world):
     fake, config, staff = world
     giver, taker = staff["xiaomei"], staff["xiaoli"]
-    customers = _book(api, fake, config, giver, 3)
+    customers = owned_contacts(api, fake, config, giver, 3)
     stray = api.post("/v1/customers", json={"identities": [{"kind": "phone", "value": "13900002222"}],
                                             "assigned_member_id": giver["member_id"]}).json()["customer"]["id"]
     planned = api.post("/v1/stores/handovers", json={"config_id": config["id"], "from_staff_id": giver["id"],
@@ -76,7 +51,7 @@ def test_in_service_handover_moves_owners_as_wecom_settles_and_reports_the_loss(
 def test_a_customer_moves_at_most_twice_in_90_days_while_staff_is_employed(api, world):
     fake, config, staff = world
     giver, taker = staff["xiaomei"], staff["xiaoli"]
-    customers = _book(api, fake, config, giver, 1)
+    customers = owned_contacts(api, fake, config, giver, 1)
     body = {"config_id": config["id"], "from_staff_id": giver["id"], "to_staff_id": taker["id"],
             "customer_ids": customers}
     first = api.post("/v1/stores/handovers", json=body).json()
@@ -89,7 +64,7 @@ def test_a_customer_moves_at_most_twice_in_90_days_while_staff_is_employed(api, 
 def test_resigned_staff_hand_over_in_calls_of_100_with_a_retry(api, world):
     fake, config, staff = world
     giver, taker = staff["xiaowang"], staff["xiaoli"]
-    customers = _book(api, fake, config, giver, 101)
+    customers = owned_contacts(api, fake, config, giver, 101)
     api.post(f"/v1/stores/staff/{giver['id']}/leave", json={})
     body = {"config_id": config["id"], "from_staff_id": giver["id"], "to_staff_id": taker["id"]}
     refused = api.post("/v1/stores/handovers", json={**body, "message": "x"})
@@ -107,7 +82,7 @@ def test_resigned_staff_hand_over_in_calls_of_100_with_a_retry(api, world):
 
 def test_bad_handovers_name_the_rule_and_move_nothing(api, world):
     fake, config, staff = world
-    customers = _book(api, fake, config, staff["xiaomei"], 1)
+    customers = owned_contacts(api, fake, config, staff["xiaomei"], 1)
     api.post(f"/v1/stores/staff/{staff['xiaowang']['id']}/leave", json={})
     base = {"config_id": config["id"], "from_staff_id": staff["xiaomei"]["id"]}
     gone = api.post("/v1/stores/handovers", json={**base, "to_staff_id": staff["xiaowang"]["id"]})
