@@ -124,6 +124,18 @@ def build(database, *, customers: int, guides: int, days: int, rng: random.Rando
     return state
 
 
+def page_timings(client: TestClient) -> dict:
+    """p50 / p95 of 20 workbench pages (after one that warms the templates), in ms."""
+    timings = []
+    for _ in range(21):
+        started = time.perf_counter()
+        page = client.get("/console/workbench")
+        timings.append((time.perf_counter() - started) * 1000)
+        assert page.status_code == 200 and "导购0" in page.text, page.text[:500]
+    timings = timings[1:]
+    return {"p50": round(harness.percentile(timings, 50), 1), "p95": round(harness.percentile(timings, 95), 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=5_000)
@@ -147,15 +159,14 @@ def main() -> None:
         with TestClient(create_app(settings, database=database)) as client:
             signed = client.post("/console/login", data={"key": state["key"]}, follow_redirects=False)
             assert signed.status_code == 303, signed.text
-            timings = []
-            for _ in range(21):
-                started = time.perf_counter()
-                page = client.get("/console/workbench")
-                timings.append((time.perf_counter() - started) * 1000)
-                assert page.status_code == 200 and "导购0" in page.text, page.text[:500]
-            timings = timings[1:]  # the first warms the templates
-            result["workbench_page_ms"] = {"p50": round(harness.percentile(timings, 50), 1),
-                                           "p95": round(harness.percentile(timings, 95), 1)}
+            if database.engine.dialect.name == "postgresql":
+                # Right after a bulk load PostgreSQL has no statistics yet (autovacuum analyses within a minute
+                # or so); both states are reported.
+                result["workbench_page_unanalysed_ms"] = page_timings(client)
+                with database.engine.connect() as connection:
+                    connection.exec_driver_sql("ANALYZE")
+                    connection.commit()
+            result["workbench_page_ms"] = page_timings(client)
 
         fake = FakeWeCom()
         with serve(fake.app()) as url:
