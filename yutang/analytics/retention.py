@@ -79,13 +79,20 @@ def grid(warehouse: Warehouse, data: RetentionIn, *, workspace_id: int, window: 
     today (local)."""
     p = {"w": workspace_id, "s": window.start, "e": window.end, "zone": window.timezone, "periods": data.periods}
     anchors, back = cohort_sql(data, p)
+    # A return in a later period is on a later local day, so after t0: it is enough to know each customer's periods
+    # with a return, and only those from the range's start to the end of the last cohort's last period.
+    horizon = _period_start(data.unit, window.last, data.periods + 1)  # at or after the last period's end
+    p["h"] = Window(first=horizon, last=horizon, timezone=window.timezone).start
     day = "CAST(x.ts AT TIME ZONE %(zone)s AS DATE)"
-    sizes = warehouse.query(f"SELECT {_start(data.unit, 'd0')} AS cohort, count(*) FROM ({anchors}) a GROUP BY 1 "
-                            "ORDER BY 1", p)
-    returns = warehouse.query(
-        f"SELECT cohort, k, count(*) FROM (SELECT DISTINCT a.customer_id, {_start(data.unit, 'a.d0')} AS cohort, "
-        f"{_index(data.unit, day, 'a.d0')} AS k FROM ({anchors}) a JOIN ({back}) x ON x.customer_id = a.customer_id "
-        "AND x.ts > a.t0) r WHERE k BETWEEN 1 AND %(periods)s GROUP BY cohort, k", p)
+    counts = warehouse.query(
+        f"WITH a AS MATERIALIZED (SELECT customer_id, {_start(data.unit, 'd0')} AS cohort FROM ({anchors}) f), "
+        f"x AS (SELECT DISTINCT customer_id, {_start(data.unit, day)} AS p FROM ({back}) x "
+        "WHERE x.ts >= %(s)s AND x.ts < %(h)s) "
+        "SELECT cohort, 0 AS k, count(*) FROM a GROUP BY cohort UNION ALL "
+        f"SELECT cohort, k, count(*) FROM (SELECT a.cohort, {_index(data.unit, 'x.p', 'a.cohort')} AS k FROM a "
+        "JOIN x ON x.customer_id = a.customer_id) r WHERE k BETWEEN 1 AND %(periods)s GROUP BY cohort, k", p)
+    sizes = sorted((c, n) for c, k, n in counts if int(k) == 0)
+    returns = [(c, k, n) for c, k, n in counts if int(k) > 0]
     found = {(c, int(k)): n for c, k, n in returns}
     rows, reached, came = [], [0] * data.periods, [0] * data.periods
     for start, size in sizes:

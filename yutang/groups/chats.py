@@ -13,8 +13,6 @@ from yutang.groups.schemas import CustomerGroupOut, GroupSyncOut
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid, NotFound
 from yutang.messaging import wecom
-from yutang.messaging.adapters.base import ChannelError
-from yutang.messaging.adapters.wecom import WeComClient
 from yutang.storage import outbox
 from yutang.storage.scoped import get_in_workspace
 from yutang.storage.topics import Topic
@@ -127,27 +125,18 @@ def record_chat(session: Session, *, actor: Actor, config_id: int, chat: dict) -
     return apply_chat(session, actor=actor, config_id=config_id, chat=chat, now=utcnow())[0]
 
 
-def _failed(exc: ChannelError, field: str) -> wecom.ChannelFailed:
-    return wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field=field)
-
-
 def sync_groups(session: Session, *, actor: Actor, config_id: int, page_size: int = 1000) -> GroupSyncOut:
     """Pull every customer group (groupchat/list by cursor, then groupchat/get each) with owners, admins, notice and
     members; external members become customers through OneID, staff members are linked to staff."""
     actor.require(Permission.BULK)
-    client: WeComClient = wecom.client_for(session, actor=actor, config_id=config_id)
     now = utcnow()
     groups = joined = left = 0
     staff = {s.wecom_userid: s.id for s in stores_service.list_staff(session, actor=actor) if s.wecom_userid}
-    try:
+    with wecom.calling(session, actor=actor, config_id=config_id, field="config_id") as client:
         for chat_id in client.group_chat_ids(limit=page_size):
             chat = client.group_chat(chat_id=chat_id)
             _, came, went = apply_chat(session, actor=actor, config_id=config_id, chat=chat, now=now, staff=staff)
             groups, joined, left = groups + 1, joined + came, left + went
-    except ChannelError as exc:
-        raise _failed(exc, "config_id") from exc
-    finally:
-        client.close()
     workspaces_service.record(session, actor=actor, action="groups.synced", entity_type="channel_config",
                               entity_id=config_id, changes={"groups": groups, "joined": joined, "left": left})
     return GroupSyncOut(groups=groups, joined=joined, left=left)
@@ -173,13 +162,8 @@ def chat_changed(session: Session, *, actor: Actor, config, fields: dict[str, st
         return "dismiss"
     if change not in ("create", "update"):
         return "ignored"
-    client: WeComClient = wecom.client_for(session, actor=actor, config_id=config.id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=config.id, field="ChatId") as client:
         chat = client.group_chat(chat_id=chat_id)
-    except ChannelError as exc:
-        raise _failed(exc, "ChatId") from exc
-    finally:
-        client.close()
     apply_chat(session, actor=actor, config_id=config.id, chat=chat, now=at)
     return change
 

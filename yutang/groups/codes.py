@@ -15,10 +15,6 @@ from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
 
-def _failed(exc: ChannelError, field: str) -> wecom.ChannelFailed:
-    return wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field=field)
-
-
 def create_code(session: Session, *, actor: Actor, data: GroupCodeIn) -> GroupCode:
     """Create the WeCom join way over the groups (at most five, live, of this configuration) and keep its state."""
     actor.require(Permission.MANAGE)
@@ -53,12 +49,12 @@ def create_code(session: Session, *, actor: Actor, data: GroupCodeIn) -> GroupCo
                                             room_base_name=data.room_base_name or "", room_base_id=data.room_base_id)
             qr_url = client.get_join_way(config_id=config_id).get("qr_code")
         except ChannelError as exc:
-            raise _failed(exc, "group_ids") from exc
+            raise wecom.refused(exc, field="group_ids") from exc
         try:
             welcome = client.add_group_welcome(text=data.welcome_text) if data.welcome_text else None
         except ChannelError as exc:
             _undo(client, config_id)
-            raise _failed(exc, "welcome_text") from exc
+            raise wecom.refused(exc, field="welcome_text") from exc
     finally:
         client.close()
     return _keep(session, actor, data, chats, config_id, qr_url, welcome)
@@ -107,13 +103,8 @@ def delete_code(session: Session, *, actor: Actor, code_id: int) -> GroupCode:
     code = get_code(session, actor=actor, code_id=code_id)
     if code.deleted_at is not None:
         raise Conflict("this group code was deleted", field="group_code_id")
-    client = wecom.client_for(session, actor=actor, config_id=code.messaging_config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=code.messaging_config_id, field="group_code_id") as client:
         client.del_join_way(config_id=code.wecom_config_id)
-    except ChannelError as exc:
-        raise _failed(exc, "group_code_id") from exc
-    finally:
-        client.close()
     code.deleted_at = utcnow()
     workspaces_service.record(session, actor=actor, action="group_code.deleted", entity_type="group_code",
                               entity_id=code.id)

@@ -12,7 +12,6 @@ from yutang.groups.schemas import ActivityIn, HealthOut, OwnerHealthOut, StatsPu
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Invalid
 from yutang.messaging import wecom
-from yutang.messaging.adapters.base import ChannelError
 from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces.access import Actor, Permission
 
@@ -33,12 +32,11 @@ def pull_statistics(session: Session, *, actor: Actor, config_id: int, start: da
         raise Invalid("end is before start", field="end")
     if (end - start).days + 1 > MAX_PULL_DAYS:
         raise Invalid(f"at most {MAX_PULL_DAYS} days per pull", field="end")
-    client = wecom.client_for(session, actor=actor, config_id=config_id)
     owners = sorted(session.scalars(select(GroupChat.owner_userid).distinct().where(
         GroupChat.workspace_id == actor.workspace_id, GroupChat.messaging_config_id == config_id)))
     zone = ZoneInfo(actor.timezone)
     rows = []
-    try:
+    with wecom.calling(session, actor=actor, config_id=config_id, field="config_id") as client:
         day = start
         while day <= end:
             epoch = int(_midnight(day, zone).timestamp())
@@ -49,10 +47,6 @@ def pull_statistics(session: Session, *, actor: Actor, config_id: int, start: da
                     rows.append({"workspace_id": actor.workspace_id, "owner_userid": item["owner"], "day": day,
                                  "created_at": utcnow(), **{f: int(data.get(f) or 0) for f in STAT_FIELDS}})
             day += timedelta(days=1)
-    except ChannelError as exc:
-        raise wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="config_id") from exc
-    finally:
-        client.close()
     if owners:
         session.execute(delete(OwnerDayStat).where(OwnerDayStat.workspace_id == actor.workspace_id,
                                                    OwnerDayStat.owner_userid.in_(owners),

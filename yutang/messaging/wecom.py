@@ -2,7 +2,8 @@
 injects, since merging is an archive operation above this layer), corp tags map to tag groups/tags both ways,
 group-send results become deliveries, and the encrypted callback feeds add / edit / delete and inbound text."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -41,14 +42,26 @@ class ChannelFailed(Conflict):
     status, code, title = 502, "channel-error", "The channel refused the call"
 
 
-def _client(session: Session, config: ChannelConfig) -> WeComClient:
-    if config.kind != "wecom":
-        raise Invalid("this is not a WeCom channel", field="config_id")
-    return service.adapter_for(session, config)
-
-
 def _wecom(session: Session, *, actor: Actor, config_id: int) -> ChannelConfig:
     return service.get_channel(session, actor=actor, config_id=config_id)
+
+
+@contextmanager
+def calling(session: Session, *, actor: Actor, config_id: int, field: str) -> Iterator[WeComClient]:
+    """The WeCom client of one of the workspace's configurations, closed after; a refusal becomes ChannelFailed
+    naming `field`."""
+    client = client_for(session, actor=actor, config_id=config_id)
+    try:
+        yield client
+    except ChannelError as exc:
+        raise refused(exc, field=field) from exc
+    finally:
+        client.close()
+
+
+def refused(exc: ChannelError, *, field: str) -> ChannelFailed:
+    """WeCom's refusal as the problem the API answers, naming the input it concerns."""
+    return ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field=field)
 
 
 def client_for(session: Session, *, actor: Actor, config_id: int, field: str = "config_id") -> WeComClient:
@@ -136,13 +149,8 @@ def sync_contacts(session: Session, *, actor: Actor, config_id: int, staff_useri
     identities, first-touch channel and corp tags."""
     actor.require(Permission.BULK)
     config = _wecom(session, actor=actor, config_id=config_id)
-    client = _client(session, config)
-    try:
+    with calling(session, actor=actor, config_id=config.id, field="staff_userids") as client:
         contacts: list[Contact] = list(client.contacts(userids=staff_userids))
-    except ChannelError as exc:
-        raise ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="staff_userids") from exc
-    finally:
-        client.close()
     tags = tags_service.by_external_ids(session, actor=actor,
                                         external_ids=[t for c in contacts for t in c.tag_ids])
     created = updated = tagged = 0
@@ -169,9 +177,8 @@ def sync_tags(session: Session, *, actor: Actor, config_id: int, push_tag_ids: l
     created in WeCom when missing and marked on every synced contact of the customers who carry them."""
     actor.require(Permission.BULK)
     config = _wecom(session, actor=actor, config_id=config_id)
-    client = _client(session, config)
     pulled = pushed = marked = 0
-    try:
+    with calling(session, actor=actor, config_id=config.id, field="config_id") as client:
         for corp in client.corp_tags():
             linked = tags_service.by_external_ids(session, actor=actor, external_ids=[corp.tag_id])
             if corp.tag_id in linked:
@@ -197,10 +204,6 @@ def sync_tags(session: Session, *, actor: Actor, config_id: int, push_tag_ids: l
                 client.mark_tag(staff_userid=follow.staff_userid, external_userid=follow.external_userid,
                                 add=[tag.external_id])
                 marked += 1
-    except ChannelError as exc:
-        raise ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="config_id") from exc
-    finally:
-        client.close()
     return TagSyncOut(pulled=pulled, pushed=pushed, marked=marked)
 
 
@@ -214,9 +217,8 @@ def sync_send_results(session: Session, *, actor: Actor, config_id: int) -> int:
     by_msgid: dict[str, list[Message]] = {}
     for message in pending:
         by_msgid.setdefault(message.provider_id, []).append(message)
-    client = _client(session, config)
     changed = 0
-    try:
+    with calling(session, actor=actor, config_id=config.id, field="config_id") as client:
         for msgid, messages in by_msgid.items():
             staff = messages[0].payload.get("sender") or config.settings.get("sender") or ""
             results = {r["external_userid"]: r for r in client.send_results(msgid=msgid, staff_userid=staff)}
@@ -232,10 +234,6 @@ def sync_send_results(session: Session, *, actor: Actor, config_id: int) -> int:
                     changed += service.advance(session, message, Status.FAILED,
                                                error_code=f"wecom_status_{row['status']}",
                                                error_message=reason.get(row["status"], "not sent"))
-    except ChannelError as exc:
-        raise ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="config_id") from exc
-    finally:
-        client.close()
     return changed
 
 

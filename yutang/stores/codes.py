@@ -41,10 +41,6 @@ def _staff(session: Session, actor: Actor, staff_ids: list[int], *, multi: bool)
     return found
 
 
-def _failed(exc: ChannelError, field: str) -> wecom.ChannelFailed:
-    return wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field=field)
-
-
 def create_code(session: Session, *, actor: Actor, data: CodeIn) -> ContactCode:
     """Create the WeCom contact way and the code that maps its `state` back to channel, store, guide and campaign."""
     actor.require(Permission.MANAGE)
@@ -65,8 +61,7 @@ def create_code(session: Session, *, actor: Actor, data: CodeIn) -> ContactCode:
     else:
         raise Invalid("say which channel the code acquires for (or give a store)", field="channel")
     tags = tags_service.resolve(session, actor=actor, refs=[TagRef(id=t) for t in data.tag_ids], field="tag_ids")
-    client = wecom.client_for(session, actor=actor, config_id=data.config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=data.config_id, field="staff_ids") as client:
         if data.adopt_config_id:  # a contact way made in WeCom's admin already: its QR stays valid
             if not data.adopt_qr_url:
                 raise Invalid("an adopted contact way needs its qr_code URL", field="adopt_qr_url")
@@ -75,10 +70,6 @@ def create_code(session: Session, *, actor: Actor, data: CodeIn) -> ContactCode:
             config_id, qr_url = client.add_contact_way(users=[s.wecom_userid for s in staff], state=data.code,
                                                        multi=data.multi, skip_verify=data.skip_verify,
                                                        remark=data.name)
-    except ChannelError as exc:
-        raise _failed(exc, "staff_ids") from exc
-    finally:
-        client.close()
     code = ContactCode(workspace_id=actor.workspace_id, code=data.code, name=data.name, kind=data.kind.value,
                        messaging_config_id=data.config_id, channel_id=channel.id,
                        store_id=store.id if store else None, campaign=data.campaign, staff_ids=list(data.staff_ids),
@@ -128,15 +119,10 @@ def update_code(session: Session, *, actor: Actor, code_id: int, data: CodePatch
     if "tag_ids" in changes:
         tags_service.resolve(session, actor=actor, refs=[TagRef(id=t) for t in changes["tag_ids"]], field="tag_ids")
     if {"staff_ids", "skip_verify", "name"} & set(changes):
-        client = wecom.client_for(session, actor=actor, config_id=code.messaging_config_id)
-        try:
+        with wecom.calling(session, actor=actor, config_id=code.messaging_config_id, field="staff_ids") as client:
             client.update_contact_way(config_id=code.wecom_config_id, users=[s.wecom_userid for s in staff],
                                       state=code.code, skip_verify=changes.get("skip_verify", code.skip_verify),
                                       remark=changes.get("name", code.name))
-        except ChannelError as exc:
-            raise _failed(exc, "staff_ids") from exc
-        finally:
-            client.close()
     for key, value in changes.items():
         setattr(code, key, value)
     workspaces_service.record(session, actor=actor, action="contact_code.updated", entity_type="contact_code",
@@ -148,13 +134,8 @@ def delete_code(session: Session, *, actor: Actor, code_id: int) -> ContactCode:
     """Delete the WeCom contact way (its QR stops working); the code and its figures stay."""
     actor.require(Permission.MANAGE)
     code = _live(session, actor, code_id)
-    client = wecom.client_for(session, actor=actor, config_id=code.messaging_config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=code.messaging_config_id, field="code_id") as client:
         client.del_contact_way(config_id=code.wecom_config_id)
-    except ChannelError as exc:
-        raise _failed(exc, "code_id") from exc
-    finally:
-        client.close()
     code.deleted_at = utcnow()
     workspaces_service.record(session, actor=actor, action="contact_code.deleted", entity_type="contact_code",
                               entity_id=code.id)

@@ -11,7 +11,6 @@ from yutang.channels.schemas import ChannelIn, ChannelKind, ChannelRole
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid, NotFound
 from yutang.messaging import wecom
-from yutang.messaging.adapters.base import ChannelError
 from yutang.storage.scoped import get_in_workspace
 from yutang.stores.models import Staff, Store
 from yutang.stores.schemas import StaffIn, StaffLeave, StaffPatch, StaffSyncIn, StaffSyncOut, StoreIn, StorePatch
@@ -154,13 +153,8 @@ def sync_staff(session: Session, *, actor: Actor, data: StaffSyncIn) -> StaffSyn
     actor.require(Permission.MANAGE)
     if data.store_id is not None:
         get_store(session, actor=actor, store_id=data.store_id)
-    client = wecom.client_for(session, actor=actor, config_id=data.config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=data.config_id, field="config_id") as client:
         userids = client.follow_users()
-    except ChannelError as exc:
-        raise wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="config_id") from exc
-    finally:
-        client.close()
     staff = list_staff(session, actor=actor)
     known = {s.wecom_userid for s in staff if s.wecom_userid}
     added = [u for u in userids if u not in known] if data.store_id is not None else []

@@ -9,7 +9,6 @@ from yutang.customers import service as customers_service
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
 from yutang.messaging import wecom
-from yutang.messaging.adapters.base import ChannelError
 from yutang.storage.topics import Topic
 from yutang.stores.followups import acting_staff, by_source_key, emit, finish, get_task
 from yutang.stores.models import StaffTask, StaffTaskRecipient
@@ -47,14 +46,9 @@ def send(session: Session, *, actor: Actor, data: GroupSendIn, now: datetime | N
     if not externals:
         raise Invalid(f"none of these customers is a WeCom contact of {staff.name}", field="customer_ids")
     due = data.due_at or now + CONFIRM_WITHIN
-    client = wecom.client_for(session, actor=actor, config_id=data.config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=data.config_id, field="customer_ids") as client:
         msgid, failed = client.add_msg_template(external_userids=externals, text=data.text,
                                                 sender=staff.wecom_userid)
-    except ChannelError as exc:
-        raise wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="customer_ids") from exc
-    finally:
-        client.close()
     refused = set(failed)
     persona = persona_for(session, staff)
     task = StaffTask(workspace_id=actor.workspace_id, staff_id=staff.id, kind=TaskKind.GROUP_SEND.value,
@@ -89,15 +83,10 @@ def sync(session: Session, *, actor: Actor, task_id: int) -> StaffTask:
     if task.status != TaskStatus.WAITING.value and not rows:
         return task
     staff = acting_staff(session, actor, task.staff_id)
-    client = wecom.client_for(session, actor=actor, config_id=task.messaging_config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=task.messaging_config_id, field="task_id") as client:
         senders = client.send_task(msgid=task.msgid)
         results = {r["external_userid"]: r for r in client.send_results(msgid=task.msgid,
                                                                         staff_userid=staff.wecom_userid)}
-    except ChannelError as exc:
-        raise wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="task_id") from exc
-    finally:
-        client.close()
     for row in rows:
         answer = results.get(row.external_userid)
         if answer is None or not answer.get("status"):

@@ -155,14 +155,9 @@ def sync_handover(session: Session, *, actor: Actor, handover_id: int) -> Handov
         return handover
     giver = get_staff(session, actor=actor, staff_id=handover.from_staff_id)
     taker = get_staff(session, actor=actor, staff_id=handover.to_staff_id)
-    client = wecom.client_for(session, actor=actor, config_id=handover.messaging_config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=handover.messaging_config_id, field="handover_id") as client:
         results = client.transfer_result(handover=giver.wecom_userid, takeover=taker.wecom_userid,
                                          resigned=handover.kind == "resigned")
-    except ChannelError as exc:
-        raise wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="handover_id") from exc
-    finally:
-        client.close()
     now = utcnow()
     for external, item in waiting.items():
         status = RESULT.get(results.get(external, (2, 0))[0], "waiting")
