@@ -98,6 +98,16 @@ def test_each_figure_drills_down_to_its_customers_and_becomes_a_static_segment(d
     assert brand.names(m["customer_id"] for m in members) == {"A", "C"}
 
 
+def test_an_erased_customer_leaves_the_activity_figures(database, pipeline, client, api, tenant):
+    brand = seed_analytics(database, pipeline, client, api, tenant)
+    # B was active on the 9th only; erased, their events stay for other aggregates but they count nowhere here.
+    assert api.post(f"/v1/customers/{brand.ids['B']}/erase").status_code == 200
+    pipeline.catch_up()  # the dashboard reads the warehouse as it stands
+    d = api.get("/v1/analytics/dashboard", params=RANGE).json()
+    assert d["active"] == figure(2, 2) and d["wau"] == 2
+    assert [x["customers"] for x in d["active_daily"]] == [1, 0, 0, 0, 0, 0, 1]
+
+
 def test_bad_parameters_answer_problem_json_naming_the_field(api):
     cases = [({"period": "fortnight"}, "period"), ({"period": "custom", "end": LAST}, "start"),
              ({"period": "custom", "start": FIRST}, "end"), ({"period": "custom", "start": LAST, "end": FIRST}, "end"),

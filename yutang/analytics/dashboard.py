@@ -20,6 +20,7 @@ from yutang.analytics.sql import (
     ACTIVITY,
     BALANCE_OF,
     CUSTOMERS,
+    GONE,
     LOCAL_DAY,
     OWN,
     PURCHASES,
@@ -140,7 +141,7 @@ def _activity(warehouse: Warehouse, p: dict, window: Window):
         f"GROUP BY customer_id) a WHERE customer_id IN ({CUSTOMERS})", q)
     daily = dict(warehouse.query(
         f"SELECT CAST(ts AT TIME ZONE %(zone)s AS DATE), count(DISTINCT customer_id) {ACTIVITY} AND {cur} "
-        f"AND customer_id IN ({CUSTOMERS}) GROUP BY 1", p))
+        f"AND customer_id NOT IN ({GONE}) GROUP BY 1", p))
     days = [window.first.fromordinal(window.first.toordinal() + i) for i in range(window.days)]
     return (Figure(current=a1, previous=a0), dau, wau, mau,
             [DayCount(day=d, customers=daily.get(d, 0)) for d in days])
