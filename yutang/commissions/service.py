@@ -118,12 +118,16 @@ def post_order(session: Session, *, actor: Actor, source: str, order_id: int, st
                depth: int, cap_bp: int, paid_at: datetime, after_sales_days: int,
                customer_id: int | None = None) -> list[CommissionEntry]:
     """Post an order's shares for a chain of beneficiaries (level 1 first); refused for an order not paid."""
-    if not paid.is_paid(status) or paid_fen <= refunded_fen:
+    if not paid.is_paid(status):
         raise Invalid(f"a commission is paid on a paid order only; this one is {status}", field="order_id")
+    if paid_fen <= refunded_fen:
+        return []  # refunded in full before its commissions were posted: nothing kept to pay on
     spread = core.attribute_refunds(lines, order_refunded_fen=refunded_fen)
     shares = core.compute(spread, chain=[b.id for b in chain], rates=rates, depth=depth, paid_fen=paid_fen,
                           cap_bp=cap_bp)
     gross = {line.line_no: line.amount_fen for line in lines}
+    # Lock every account of the chain first, in id order, so two changes never wait on each other in a circle.
+    _lock(session, {account(session, actor=actor, kind=b.kind, beneficiary_id=b.id).id for b in chain[:depth]})
     made = []
     for share in shares:
         entry, created = post(session, actor=actor, source=source, order_id=order_id, share=share,
