@@ -205,19 +205,26 @@ def _shift(session: Session, *, actor: Actor, source: State, target: State, wher
     if not account_ids:
         return 0
     accounts = _lock(session, account_ids)
-    sums = dict(session.execute(select(CommissionEntry.account_id,
-                                       func.sum(CommissionEntry.amount_fen - CommissionEntry.reversed_fen))
-                                .where(*scope).group_by(CommissionEntry.account_id)).all())
-    result = session.execute(update(CommissionEntry).where(*scope)
-                             .values(state=target.value, updated_at=utcnow()).execution_options(
-                                 synchronize_session=False))
+    # Only entries of the accounts locked here: an entry changes state only under its account's lock, so what is
+    # read now stays true until commit (an entry posted meanwhile to another account waits for the next run).
+    rows = session.execute(select(CommissionEntry.id, CommissionEntry.account_id,
+                                  CommissionEntry.amount_fen - CommissionEntry.reversed_fen)
+                           .where(*scope, CommissionEntry.account_id.in_(sorted(accounts)))).all()
+    sums: dict[int, int] = {}
+    for _, account_id, fen in rows:
+        sums[account_id] = sums.get(account_id, 0) + int(fen)
+    ids = [entry_id for entry_id, _, _ in rows]
+    for start in range(0, len(ids), 5000):
+        session.execute(update(CommissionEntry).where(CommissionEntry.id.in_(ids[start:start + 5000]))
+                        .values(state=target.value, updated_at=utcnow()).execution_options(
+                            synchronize_session=False))
     for account_id, fen in sums.items():
-        _move(accounts[account_id], fen=int(fen), source=source, target=target)
+        _move(accounts[account_id], fen=fen, source=source, target=target)
     session.flush()
     for entry in session.identity_map.values():  # the bulk UPDATE bypassed loaded entries
         if isinstance(entry, CommissionEntry):
             session.expire(entry)
-    return result.rowcount
+    return len(ids)
 
 
 def pay_out(session: Session, *, actor: Actor, account_id: int, key: str, limit_fen: int | None = None,
