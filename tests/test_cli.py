@@ -77,7 +77,7 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert "http://127.0.0.1:8000/console/sign-in/ysl_" in result.output and "key=" not in result.output
     assert "passed" in result.output and "left contact" in result.output
     for part in ("showcase customers", "OneID merges", "crowd", "lifecycle", "segments", "loyalty", "messaging",
-                 "groups", "journeys"):
+                 "groups", "journeys", "referral"):
         assert f"{part} " in result.output.split("seeding: ")[1].splitlines()[0]
     customers = int(result.output.split("': ")[1].split(" customers")[0])
     assert 20 + 120 < customers < 20 + 600
@@ -134,6 +134,19 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert welcome["totals"]["active"] > 0 and welcome["totals"]["done"] > 0, welcome["totals"]
     replied = api(f"/v1/inbox/threads/{threads[-1]['id']}")
     assert {m["direction"] for m in replied["messages"]} == {"in", "out"}
+
+    # Referral: a 老带新 share tree two levels deep with rewards issued, a flagged self-referral; a KOC network's
+    # commissions, one partly reversed by a refund, and a payout batch.
+    programmes = {p["name"]: p for p in api("/v1/referral/programmes")}
+    tree = api(f"/v1/referral/programmes/{programmes['老带新 · 春茶季']['id']}/tree")
+    assert tree["depth"] == 2 and tree["invitees"] == 8 and tree["valid"] >= 4, tree
+    assert [a["flags"][0]["code"] for a in api("/v1/referral/attributions?state=flagged")] == ["self-referral"]
+    assert {a["state"] for a in api("/v1/referral/attributions")} >= {"issued", "pending"}
+    entries = api("/v1/commissions/entries")
+    assert {e["level"] for e in entries} == {1, 2} and any(e["state"] == "reversed" for e in entries)
+    (batch,) = api("/v1/commissions/batches")
+    assert batch["count"] >= 3 and batch["gross_fen"] > 0
+    assert {d["status"] for d in api("/v1/referral/distributors")} == {"approved", "applied"}
 
     # Stores: tasks due today, late and done; a month of WeCom statistics and targets on the board; a persona.
     tasks = api("/v1/stores/tasks")

@@ -5,7 +5,12 @@
 from tests.helpers.everything import SAMPLE_BODIES, fill
 
 # Routes that act only on the caller's own workspace by construction (no foreign id can be named).
-OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"), ("GET", "/v1/api-keys"),
+OWN_ONLY = {("GET", "/v1/referral/programmes"), ("POST", "/v1/referral/programmes"),
+            ("GET", "/v1/referral/attributions"),
+            ("POST", "/v1/referral/settle"), ("GET", "/v1/referral/distributors"), ("GET", "/v1/commissions/accounts"),
+            ("GET", "/v1/commissions/entries"), ("POST", "/v1/commissions/release"), ("GET", "/v1/commissions/batches"),
+            ("POST", "/v1/commissions/batches"),
+            ("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"), ("GET", "/v1/api-keys"),
             ("GET", "/v1/audit-log"), ("GET", "/v1/channels"), ("GET", "/v1/tag-groups"), ("POST", "/v1/members"),
             ("POST", "/v1/channels"), ("POST", "/v1/tag-groups"), ("POST", "/v1/customers"), ("GET", "/v1/orders"),
             ("GET", "/v1/customers"), ("POST", "/v1/customers/import"), ("POST", "/v1/orders/import"),

@@ -102,6 +102,15 @@ SAMPLE_BODIES = {
         "entry": {"kind": "api"}, "start": "end", "steps": {"end": {"kind": "exit"}}}},
     ("PATCH", "/v1/journeys/{journey_id}"): {"name": "hijacked"},
     ("POST", "/v1/journeys/{journey_id}/enrolments"): {"customer_id": "{customer_id}"},
+    ("POST", "/v1/referral/programmes"): {"name": "intruder"},
+    ("POST", "/v1/referral/programmes/{programme_id}/codes"): {"customer_id": "{customer_id}"},
+    ("POST", "/v1/referral/touches"): {"code": "{referral_code}", "customer_id": "{customer2_id}"},
+    ("POST", "/v1/referral/attributions/{attribution_id}/review"): {"decision": "void"},
+    ("POST", "/v1/referral/distributors"): {"programme_id": "{programme_id}", "customer_id": "{customer_id}"},
+    ("PATCH", "/v1/referral/distributors/{distributor_id}"): {"status": "suspended"},
+    ("POST", "/v1/referral/bindings"): {"code": "{distributor_code}", "customer_id": "{customer2_id}"},
+    ("POST", "/v1/commissions/accounts/{account_id}/payouts"): {"idempotency_key": "intruder"},
+    ("POST", "/v1/commissions/batches"): {},
 }
 
 
@@ -159,9 +168,36 @@ def one_of_everything(client, tenant) -> dict:
     _webhooks(client, h, ids)
     _stores(client, h, ids)
     _journeys(client, h, ids)
+    _referral(client, h, ids)
     ids["report_id"] = client.post("/v1/analytics/reports", headers=h, json={
         "name": "Victim funnel", "kind": "pond_health", "params": {"weeks": 4}, "pinned": True}).json()["id"]
     return ids
+
+
+def _referral(client, h, ids):
+    programme = client.post("/v1/referral/programmes", headers=h, json={"name": "Victim programme", "config": {
+        "commission_depth": 1, "rates_bp": [1000]}}).json()
+    ids["programme_id"] = programme["id"]
+    code = client.post(f"/v1/referral/programmes/{programme['id']}/codes", headers=h,
+                       json={"customer_id": ids["customer_id"]}).json()
+    ids["referral_code"] = code["code"]
+    ids["attribution_id"] = client.post("/v1/referral/touches", headers=h, json={
+        "code": code["code"], "customer_id": ids["customer2_id"]}).json()["id"]
+    distribution = client.post("/v1/referral/programmes", headers=h, json={
+        "name": "Victim 分销", "kind": "distribution", "config": {"commission_depth": 1, "rates_bp": [1000]}}).json()
+    distributor = client.post("/v1/referral/distributors", headers=h, json={
+        "programme_id": distribution["id"], "customer_id": ids["customer_id"]}).json()
+    ids["distributor_id"], ids["distributor_code"] = distributor["id"], distributor["code"]
+    client.patch(f"/v1/referral/distributors/{distributor['id']}", headers=h, json={"status": "approved"})
+    client.post("/v1/referral/bindings", headers=h, json={"code": distributor["code"], "at": "2025-12-31T00:00:00Z",
+                                                         "customer_id": ids["customer2_id"]})
+    order = client.post("/v1/orders", headers=h, json={
+        "external_id": "V-REF", "channel": "mp", "status": "paid", "placed_at": "2026-01-01T00:00:00Z",
+        "customer_id": ids["customer2_id"], "paid_fen": 10000, "total_fen": 10000,
+        "lines": [{"sku": "S", "quantity": 1, "unit_price_fen": 10000}]}).json()
+    entries = client.post(f"/v1/referral/orders/{order['id']}/commissions", headers=h).json()
+    ids["account_id"] = entries[0]["account_id"]
+    ids["batch_id"] = client.post("/v1/commissions/batches", headers=h, json={}).json()["id"]
 
 
 def _journeys(client, h, ids):

@@ -9,6 +9,7 @@ from yutang.api.routes import (
     analytics,
     broadcasts,
     channels,
+    commissions,
     customers,
     dead_letters,
     groups,
@@ -19,6 +20,7 @@ from yutang.api.routes import (
     loyalty_programme,
     messaging,
     orders,
+    referral,
     segments,
     sources,
     stores,
@@ -41,7 +43,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
     for module in (workspace, channels, customers, tags, orders, segments, sources, dead_letters, ingest, messaging,
                    broadcasts, loyalty, loyalty_programme, lifecycle, analytics, webhooks, stores,
-                   groups, journeys):
+                   groups, journeys, referral, commissions):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             for method in sorted(route.methods):

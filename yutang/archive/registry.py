@@ -18,6 +18,7 @@ from yutang.kit.personal_data import KEEP, OMIT, CustomerTable, Step, scrub
 from yutang.loyalty import personal_data as loyalty_data
 from yutang.messaging import personal_data as messaging_data
 from yutang.orders import personal_data as orders_data
+from yutang.referral import personal_data as referral_data
 from yutang.segments import personal_data as segments_data
 from yutang.storage.outbox import OutboxRow
 from yutang.storage.topics import Topic
@@ -46,6 +47,7 @@ STORAGE = (
 DOMAINS: tuple[tuple[CustomerTable, ...], ...] = (
     customers_data.TABLES, tags_data.TABLES, orders_data.TABLES, messaging_data.TABLES, loyalty_data.TABLES,
     segments_data.TABLES, workspaces_data.TABLES, stores_data.TABLES, groups_data.TABLES, journeys_data.TABLES,
+    referral_data.TABLES,
     STORAGE,
 )
 REGISTRY: tuple[CustomerTable, ...] = tuple(entry for tables in DOMAINS for entry in tables)

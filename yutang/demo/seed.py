@@ -20,6 +20,7 @@ from yutang.demo import journeys as demo_journeys
 from yutang.demo import lifecycle as demo_lifecycle
 from yutang.demo import loyalty as demo_loyalty
 from yutang.demo import messaging as demo_messaging
+from yutang.demo import referral as demo_referral
 from yutang.demo import segments as demo_segments
 from yutang.demo import stores as demo_stores
 from yutang.kit.clock import utcnow
@@ -136,6 +137,9 @@ def seed_brand(database: Database, pipeline: Pipeline, *, sinks: sinks.Sinks, sh
                            welcome_ids=members["新客首购"] or [p.customer_id for p in result.people],
                            win_back_ids=members["沉睡唤醒"],
                            in_segment=lambda s, c: pipeline.segments.is_member(segment_id=s, customer_id=c))
+    with timed(timings, "referral"):
+        result.customers += demo_referral.seed(factory, pipeline.catch_up, actor=actor,
+                                               inviters=[p.customer_id for p in result.people])
     with timed(timings, "warehouse catch-up"):
         pipeline.catch_up()
     return result

@@ -15,6 +15,7 @@ from yutang.journeys.listener import Listener as JourneyListener
 from yutang.lifecycle import tasks as lifecycle_tasks
 from yutang.loyalty import rules as loyalty_rules
 from yutang.loyalty.earning import EventEarner
+from yutang.referral import flows as referral_flows
 from yutang.runtime.database import Database
 from yutang.runtime.resolution import OltpResolver
 from yutang.runtime.schedule import Job, Scheduler
@@ -33,6 +34,7 @@ LIFECYCLE_AT = time(3, 0)  # stages, RFM and value are refreshed nightly at 03:0
 SEGMENTS_AT = time(3, 30)  # dynamic segments are rebuilt nightly (time windows move with the clock)
 BEHAVIOR_AT = time(2, 0)  # WeCom's contact statistics of a day are complete the next morning
 GROUP_SENDS_AT = time(21, 0)  # waiting group sends are read after the guides' working day
+REFERRAL_AT = time(1, 0)  # freezes end and held rewards go out before the morning's figures
 
 
 @dataclass
@@ -111,6 +113,7 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
     subscribers = Subscribers(database.factory, [Subscription(
         name="loyalty.orders", topics=frozenset({Topic.ORDER_PAID, Topic.ORDER_REFUNDED}),
         handler=loyalty_rules.handle_order_change), Subscription(
+        name=referral_flows.SUBSCRIPTION, topics=referral_flows.TOPICS, handler=referral_flows.on_change), Subscription(
         name=webhooks_sender.SUBSCRIPTION, topics=webhooks_sender.OUTBOX_TOPICS, handler=webhooks_sender.on_change)])
     webhooks = webhooks_sender.Sender(database.factory, warehouse)
 
@@ -159,4 +162,6 @@ def open_pipeline(database: Database, *, warehouse_url: str | None = None) -> Pi
                            run=lambda actor, _slot: stores_tasks.sync_group_sends(database.factory, actor=actor)))
     scheduler.register(Job(name="groups.sync", at=GROUP_SENDS_AT,
                            run=lambda actor, _slot: groups_tasks.sync_waiting(database.factory, actor=actor)))
+    scheduler.register(Job(name="referral.nightly", at=REFERRAL_AT,
+                           run=lambda actor, slot: referral_flows.nightly(database.factory, actor=actor, now=slot)))
     return pipeline

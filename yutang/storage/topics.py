@@ -47,6 +47,10 @@ class Topic(StrEnum):
     JOURNEY_ENTERED = "journey.entered"
     JOURNEY_EXITED = "journey.exited"
     JOURNEY_CONVERTED = "journey.converted"
+    COMMISSION_POSTED = "commission.posted"
+    COMMISSION_REVERSED = "commission.reversed"
+    COMMISSION_PAID = "commission.paid"
+    REFERRAL_COMPLETED = "referral.completed"
 
     @classmethod
     def message(cls, state: str) -> "Topic":
@@ -301,10 +305,47 @@ class JourneyChanged(TypedDict):
     occurred_at: str
 
 
+class CommissionChanged(TypedDict):
+    """A commission entry posted for an order line and level, or part of it reversed by a refund."""
+
+    entry_id: int
+    customer_id: int | None  # the buyer
+    account_kind: str
+    beneficiary_id: int
+    source: str
+    order_id: int
+    line_no: int
+    level: int
+    amount_fen: int
+    state: str
+    occurred_at: str
+
+
+class CommissionPaid(TypedDict):
+    """An account was paid its available entries, less the tax withheld."""
+
+    payout_id: int
+    account_kind: str
+    beneficiary_id: int
+    gross_fen: int
+    tax_fen: int
+    occurred_at: str
+
+
+class ReferralCompleted(TypedDict):
+    """An invitee converted and the inviter's reward was approved (customer_id is the inviter)."""
+
+    programme_id: int
+    attribution_id: int
+    customer_id: int
+    referee_id: int
+    occurred_at: str
+
+
 Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
            | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
            | CouponExpired | TierChanged | OwnerChanged | TaskChanged | GroupMembers
-           | JourneyChanged)
+           | JourneyChanged | CommissionChanged | CommissionPaid | ReferralCompleted)
 
 PAYLOADS: dict[Topic, type] = {
     Topic.CUSTOMER_CHANGED: CustomerChanged,
@@ -331,6 +372,10 @@ PAYLOADS: dict[Topic, type] = {
     Topic.JOURNEY_ENTERED: JourneyChanged,
     Topic.JOURNEY_EXITED: JourneyChanged,
     Topic.JOURNEY_CONVERTED: JourneyChanged,
+    Topic.COMMISSION_POSTED: CommissionChanged,
+    Topic.COMMISSION_REVERSED: CommissionChanged,
+    Topic.COMMISSION_PAID: CommissionPaid,
+    Topic.REFERRAL_COMPLETED: ReferralCompleted,
 }
 
 

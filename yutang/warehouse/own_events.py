@@ -41,6 +41,10 @@ TOPIC_EVENTS: dict[str, str] = {
     Topic.JOURNEY_ENTERED: "Journey Entered",
     Topic.JOURNEY_EXITED: "Journey Exited",
     Topic.JOURNEY_CONVERTED: "Journey Converted",
+    Topic.COMMISSION_POSTED: "Commission Posted",
+    Topic.COMMISSION_REVERSED: "Commission Reversed",
+    Topic.COMMISSION_PAID: "Commission Paid",
+    Topic.REFERRAL_COMPLETED: "Referral Completed",
 }
 # Many messages changing state at once: one outbox row, one `Message <state>` event per message.
 BATCH_TOPIC = Topic.MESSAGE_BATCH

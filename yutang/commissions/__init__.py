@@ -1,0 +1,1 @@
+"""One commission ledger for distributors, guides and group-buy leaders."""

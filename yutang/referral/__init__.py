@@ -1,0 +1,1 @@
+"""Referral programmes, invite attribution, conversion rewards and KOC distribution."""
