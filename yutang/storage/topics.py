@@ -47,6 +47,10 @@ class Topic(StrEnum):
     JOURNEY_ENTERED = "journey.entered"
     JOURNEY_EXITED = "journey.exited"
     JOURNEY_CONVERTED = "journey.converted"
+    GROUPBUY_JOINED = "groupbuy.joined"
+    GROUPBUY_CONFIRMED = "groupbuy.confirmed"
+    GROUPBUY_CANCELLED = "groupbuy.cancelled"
+    GROUPBUY_PICKED_UP = "groupbuy.picked_up"
 
     @classmethod
     def message(cls, state: str) -> "Topic":
@@ -301,10 +305,33 @@ class JourneyChanged(TypedDict):
     occurred_at: str
 
 
+# ---- group-buys ---------------------------------------------------------------------------------------------
+
+
+class GroupBuyLine(TypedDict):
+    """Units of one SKU in an entry."""
+
+    sku: str
+    quantity: int
+
+
+class GroupBuyEntryChanged(TypedDict):
+    """An entry joined a group-buy, was confirmed or cancelled at its cut-off (by its lines' items), or picked up."""
+
+    groupbuy_id: int
+    entry_id: int
+    number: int
+    customer_id: int | None
+    order_id: int | None
+    lines: list[GroupBuyLine]
+    amount_fen: int
+    occurred_at: str
+
+
 Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
            | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
            | CouponExpired | TierChanged | OwnerChanged | TaskChanged | GroupMembers
-           | JourneyChanged)
+           | JourneyChanged | GroupBuyEntryChanged)
 
 PAYLOADS: dict[Topic, type] = {
     Topic.CUSTOMER_CHANGED: CustomerChanged,
@@ -331,6 +358,10 @@ PAYLOADS: dict[Topic, type] = {
     Topic.JOURNEY_ENTERED: JourneyChanged,
     Topic.JOURNEY_EXITED: JourneyChanged,
     Topic.JOURNEY_CONVERTED: JourneyChanged,
+    Topic.GROUPBUY_JOINED: GroupBuyEntryChanged,
+    Topic.GROUPBUY_CONFIRMED: GroupBuyEntryChanged,
+    Topic.GROUPBUY_CANCELLED: GroupBuyEntryChanged,
+    Topic.GROUPBUY_PICKED_UP: GroupBuyEntryChanged,
 }
 
 

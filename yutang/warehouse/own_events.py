@@ -41,6 +41,10 @@ TOPIC_EVENTS: dict[str, str] = {
     Topic.JOURNEY_ENTERED: "Journey Entered",
     Topic.JOURNEY_EXITED: "Journey Exited",
     Topic.JOURNEY_CONVERTED: "Journey Converted",
+    Topic.GROUPBUY_JOINED: "Group-buy Joined",
+    Topic.GROUPBUY_CONFIRMED: "Group-buy Confirmed",
+    Topic.GROUPBUY_CANCELLED: "Group-buy Cancelled",
+    Topic.GROUPBUY_PICKED_UP: "Group-buy Picked Up",
 }
 # Many messages changing state at once: one outbox row, one `Message <state>` event per message.
 BATCH_TOPIC = Topic.MESSAGE_BATCH
