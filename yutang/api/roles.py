@@ -109,6 +109,15 @@ NEEDS: dict[str, Need] = {
     "GET /v1/journeys/{journey_id}/counts": R, "GET /v1/journeys/{journey_id}/enrolments": P,
     "POST /v1/journeys/{journey_id}/enrolments": S, "GET /v1/journeys/enrolments/{enrolment_id}": C,
     "POST /v1/journeys/enrolments/{enrolment_id}/replay": M,
+    # group-buys
+    "GET /v1/groupbuys": R, "POST /v1/groupbuys": M, "GET /v1/groupbuys/production-plan": R,
+    "GET /v1/groupbuys/leaders": R, "POST /v1/groupbuys/leaders": M, "GET /v1/groupbuys/points": R,
+    "POST /v1/groupbuys/points": M, "GET /v1/groupbuys/{groupbuy_id}": R, "PATCH /v1/groupbuys/{groupbuy_id}": M,
+    "POST /v1/groupbuys/{groupbuy_id}/publish": M, "POST /v1/groupbuys/{groupbuy_id}/cutoff": M,
+    "POST /v1/groupbuys/{groupbuy_id}/entries": S, "GET /v1/groupbuys/{groupbuy_id}/entries": P,
+    "GET /v1/groupbuys/{groupbuy_id}/public": R, "GET /v1/groupbuys/{groupbuy_id}/pick-lists": R,
+    "POST /v1/groupbuys/{groupbuy_id}/verify": S, "POST /v1/groupbuys/{groupbuy_id}/endings": S,
+    "POST /v1/groupbuys/{groupbuy_id}/refunds": S,
     # webhooks for Yutang's own events (owners)
     "GET /v1/webhooks/event-types": R, "GET /v1/webhooks/endpoints": A, "POST /v1/webhooks/endpoints": A,
     "GET /v1/webhooks/endpoints/{endpoint_id}": A, "PATCH /v1/webhooks/endpoints/{endpoint_id}": A,
