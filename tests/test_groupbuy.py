@@ -1,8 +1,9 @@
 """Group-buy flows end to end on the store: create, publish, join under limits, cut-off, plan, pick-up, refunds."""
 
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from tests.helpers.groupbuy import CUTOFF, NOW, bakery_items, join, make_groupbu
 from yutang.groupbuy import flows as groupbuy_flows
 from yutang.groupbuy import service as groupbuy_service
 from yutang.groupbuy.schemas import EndingIn, GroupBuyIn, GroupBuyPatch, RefundIn, VerifyIn
+from yutang.groupbuy.tasks import Cutoffs
 from yutang.kit.errors import Conflict, Invalid, NotFound
 from yutang.orders import service as orders_service
 from yutang.storage.outbox import OutboxRow
@@ -49,7 +51,7 @@ def test_an_earnest_above_a_fifth_of_the_price_is_refused_and_nothing_is_written
     # Given a 定金 of 301 fen on a 1500 fen loaf
     with database.unit_of_work() as session, pytest.raises(Invalid) as refused:
         groupbuy_service.create_groupbuy(session, actor=tenant.actor, data=GroupBuyIn(
-            title="x", deposit_kind="earnest", starts_at=NOW, cutoff_at=CUTOFF, production_date="2026-06-02",
+            title="x", deposit_kind="earnest", starts_at=NOW, cutoff_at=CUTOFF, production_date="2098-06-02",
             items=bakery_items(deposit_fen=301)))
     # Then the field is named and no group-buy exists
     assert refused.value.errors[0].field == "items.0.deposit_fen"
@@ -203,7 +205,7 @@ def test_production_plan_and_pick_lists_count_live_lines(database, tenant):
     with database.read_only() as session:
         plan = groupbuy_service.production_plan(session, actor=tenant.actor)
         picks = groupbuy_service.pick_lists(session, actor=tenant.actor, groupbuy_id=groupbuy_id)
-    assert [(row.production_date.isoformat(), row.sku, row.quantity) for row in plan] == [("2026-06-02", "LOAF", 2)]
+    assert [(row.production_date.isoformat(), row.sku, row.quantity) for row in plan] == [("2098-06-02", "LOAF", 2)]
     assert [(row.point, row.sku, row.quantity, row.entries) for row in picks] == [("幸福里自提点", "LOAF", 2, 1)]
 
 
@@ -267,3 +269,18 @@ def test_another_workspace_s_group_buy_is_not_found(database, tenant, other_tena
     stranger = new_customer(database, other_tenant.actor, "张")
     with pytest.raises(NotFound):
         join(database, other_tenant.actor, groupbuy_id, stranger, None, secrets.token_hex(4), {items["LOAF"]: 1})
+
+
+def test_the_background_job_cuts_off_what_is_due(database, tenant):
+    # Given a group-buy whose cut-off comes in a second (by the real clock)
+    now = datetime.now(UTC)
+    groupbuy_id, _, _ = make_groupbuy(database, tenant.actor, publish=False, cutoff=now + timedelta(seconds=1),
+                                      starts=now - timedelta(hours=1))
+    with database.unit_of_work() as session:
+        groupbuy_service.publish(session, actor=tenant.actor, groupbuy_id=groupbuy_id, now=now)
+    # When the worker's step runs after it
+    time.sleep(1.1)
+    Cutoffs(database.factory).step()
+    # Then it is closed
+    with database.read_only() as session:
+        assert groupbuy_service.get_groupbuy(session, actor=tenant.actor, groupbuy_id=groupbuy_id).status == "closed"

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 from yutang.groupbuy import service as groupbuy_service
 from yutang.groupbuy.schemas import GroupBuyIn, ItemIn, JoinIn, JoinLineIn, PointIn
 
-NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+# Far ahead of the real clock, so the background cut-off job never closes a test's group-buy under it.
+NOW = datetime(2098, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 CUTOFF = NOW + timedelta(hours=10)
 
 
@@ -18,13 +19,14 @@ def bakery_items(**overrides) -> list[ItemIn]:
 
 
 def make_groupbuy(database, actor, *, publish: bool = True, deposit_kind: str = "earnest",
-                  items: list[ItemIn] | None = None, cutoff: datetime = CUTOFF) -> tuple[int, dict[str, int], int]:
+                  items: list[ItemIn] | None = None, cutoff: datetime = CUTOFF,
+                  starts: datetime = NOW - timedelta(hours=1)) -> tuple[int, dict[str, int], int]:
     """A group-buy (published unless told), its item ids by SKU, and a pick-up point's id."""
     with database.unit_of_work() as session:
         point = groupbuy_service.create_point(session, actor=actor, data=PointIn(name="幸福里自提点"))
         groupbuy = groupbuy_service.create_groupbuy(session, actor=actor, data=GroupBuyIn(
-            title="明日面包接龙", deposit_kind=deposit_kind, starts_at=NOW - timedelta(hours=1), cutoff_at=cutoff,
-            production_date=date(2026, 6, 2), items=items or bakery_items()))
+            title="明日面包接龙", deposit_kind=deposit_kind, starts_at=starts, cutoff_at=cutoff,
+            production_date=date(2098, 6, 2), items=items or bakery_items()))
         if publish:
             groupbuy_service.publish(session, actor=actor, groupbuy_id=groupbuy.id, now=NOW)
         out = groupbuy_service.present(session, groupbuy=groupbuy)
