@@ -111,6 +111,20 @@ SAMPLE_BODIES = {
     ("POST", "/v1/referral/bindings"): {"code": "{distributor_code}", "customer_id": "{customer2_id}"},
     ("POST", "/v1/commissions/accounts/{account_id}/payouts"): {"idempotency_key": "intruder"},
     ("POST", "/v1/commissions/batches"): {},
+    ("POST", "/v1/groupbuys"): {"title": "intruder", "starts_at": "2020-01-01T00:00:00Z",
+                                "cutoff_at": "2099-01-01T00:00:00Z", "production_date": "2099-01-02",
+                                "items": [{"sku": "X", "name": "x", "price_fen": 100}]},
+    ("PATCH", "/v1/groupbuys/{groupbuy_id}"): {"title": "hijacked"},
+    ("POST", "/v1/groupbuys/leaders"): {"name": "intruder"},
+    ("POST", "/v1/groupbuys/points"): {"name": "intruder", "leader_id": "{leader_id}"},
+    ("POST", "/v1/groupbuys/{groupbuy_id}/entries"): {
+        "request_key": "intruder", "customer_id": "{customer_id}", "point_id": "{point_id}",
+        "lines": [{"item_id": "{groupbuy_item_id}", "quantity": 1}]},
+    ("POST", "/v1/groupbuys/{groupbuy_id}/verify"): {"code": "{entry_code}"},
+    ("POST", "/v1/groupbuys/{groupbuy_id}/endings"): {"entry_id": "{entry_id}", "item_id": "{groupbuy_item_id}",
+                                                      "ending": "buyer_walked_away"},
+    ("POST", "/v1/groupbuys/{groupbuy_id}/refunds"): {"entry_id": "{entry_id}", "item_id": "{groupbuy_item_id}",
+                                                      "refund_fen": 1},
 }
 
 
@@ -169,6 +183,7 @@ def one_of_everything(client, tenant) -> dict:
     _stores(client, h, ids)
     _journeys(client, h, ids)
     _referral(client, h, ids)
+    _groupbuys(client, h, ids)
     ids["report_id"] = client.post("/v1/analytics/reports", headers=h, json={
         "name": "Victim funnel", "kind": "pond_health", "params": {"weeks": 4}, "pinned": True}).json()["id"]
     return ids
@@ -208,6 +223,22 @@ def _journeys(client, h, ids):
     client.post(f"/v1/journeys/{journey['id']}/publish", headers=h)
     ids["enrolment_id"] = client.post(f"/v1/journeys/{journey['id']}/enrolments", headers=h, json={
         "customer_id": ids["customer_id"]}).json()["enrolment"]["id"]
+
+
+def _groupbuys(client, h, ids):
+    ids["leader_id"] = client.post("/v1/groupbuys/leaders", headers=h, json={"name": "Victim leader"}).json()["id"]
+    ids["point_id"] = client.post("/v1/groupbuys/points", headers=h, json={
+        "name": "Victim point", "leader_id": ids["leader_id"]}).json()["id"]
+    groupbuy = client.post("/v1/groupbuys", headers=h, json={
+        "title": "Victim bakery", "deposit_kind": "earnest", "starts_at": "2020-01-01T00:00:00Z",
+        "cutoff_at": "2099-01-01T00:00:00Z", "production_date": "2099-01-02",
+        "items": [{"sku": "LOAF", "name": "Victim loaf", "price_fen": 1500, "deposit_fen": 300}]}).json()
+    ids["groupbuy_id"], ids["groupbuy_item_id"] = groupbuy["id"], groupbuy["items"][0]["id"]
+    client.post(f"/v1/groupbuys/{groupbuy['id']}/publish", headers=h)
+    entry = client.post(f"/v1/groupbuys/{groupbuy['id']}/entries", headers=h, json={
+        "request_key": "victim", "customer_id": ids["customer_id"], "point_id": ids["point_id"],
+        "lines": [{"item_id": ids["groupbuy_item_id"], "quantity": 1}]}).json()
+    ids["entry_id"], ids["entry_code"] = entry["id"], entry["code"]
 
 
 def _stores(client, h, ids):

@@ -12,6 +12,7 @@ from yutang.api.routes import (
     commissions,
     customers,
     dead_letters,
+    groupbuys,
     groups,
     ingest,
     journeys,
@@ -43,7 +44,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
     for module in (workspace, channels, customers, tags, orders, segments, sources, dead_letters, ingest, messaging,
                    broadcasts, loyalty, loyalty_programme, lifecycle, analytics, webhooks, stores,
-                   groups, journeys, referral, commissions):
+                   groups, journeys, referral, commissions, groupbuys):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             for method in sorted(route.methods):

@@ -122,6 +122,15 @@ NEEDS: dict[str, Need] = {
     "GET /v1/commissions/entries": P, "POST /v1/commissions/accounts/{account_id}/payouts": M,
     "POST /v1/commissions/release": M, "GET /v1/commissions/batches": R, "POST /v1/commissions/batches": M,
     "GET /v1/commissions/batches/{batch_id}": P, "GET /v1/commissions/batches/{batch_id}/export.csv": P,
+    # group-buys
+    "GET /v1/groupbuys": R, "POST /v1/groupbuys": M, "GET /v1/groupbuys/production-plan": R,
+    "GET /v1/groupbuys/leaders": R, "POST /v1/groupbuys/leaders": M, "GET /v1/groupbuys/points": R,
+    "POST /v1/groupbuys/points": M, "GET /v1/groupbuys/{groupbuy_id}": R, "PATCH /v1/groupbuys/{groupbuy_id}": M,
+    "POST /v1/groupbuys/{groupbuy_id}/publish": M, "POST /v1/groupbuys/{groupbuy_id}/cutoff": M,
+    "POST /v1/groupbuys/{groupbuy_id}/entries": S, "GET /v1/groupbuys/{groupbuy_id}/entries": P,
+    "GET /v1/groupbuys/{groupbuy_id}/public": R, "GET /v1/groupbuys/{groupbuy_id}/pick-lists": R,
+    "POST /v1/groupbuys/{groupbuy_id}/verify": S, "POST /v1/groupbuys/{groupbuy_id}/endings": S,
+    "POST /v1/groupbuys/{groupbuy_id}/refunds": S,
     # webhooks for Yutang's own events (owners)
     "GET /v1/webhooks/event-types": R, "GET /v1/webhooks/endpoints": A, "POST /v1/webhooks/endpoints": A,
     "GET /v1/webhooks/endpoints/{endpoint_id}": A, "PATCH /v1/webhooks/endpoints/{endpoint_id}": A,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from yutang.customers import personal_data as customers_data
 from yutang.customers.service import PROFILE_FIELDS
+from yutang.groupbuy import personal_data as groupbuy_data
 from yutang.groups import personal_data as groups_data
 from yutang.journeys import personal_data as journeys_data
 from yutang.kit.personal_data import KEEP, OMIT, CustomerTable, Step, scrub
@@ -48,6 +49,7 @@ DOMAINS: tuple[tuple[CustomerTable, ...], ...] = (
     customers_data.TABLES, tags_data.TABLES, orders_data.TABLES, messaging_data.TABLES, loyalty_data.TABLES,
     segments_data.TABLES, workspaces_data.TABLES, stores_data.TABLES, groups_data.TABLES, journeys_data.TABLES,
     referral_data.TABLES,
+    groupbuy_data.TABLES,
     STORAGE,
 )
 REGISTRY: tuple[CustomerTable, ...] = tuple(entry for tables in DOMAINS for entry in tables)

@@ -5,6 +5,7 @@ from yutang.channels import models as channels_models
 from yutang.commissions import models as commissions_models
 from yutang.customers import models as customers_models
 from yutang.events import models as events_models
+from yutang.groupbuy import models as groupbuy_models
 from yutang.groups import models as groups_models
 from yutang.journeys import models as journeys_models
 from yutang.lifecycle import models as lifecycle_models
@@ -24,5 +25,5 @@ from yutang.workspaces import models as workspaces_models
 DOMAIN_MODELS = (workspaces_models, channels_models, customers_models, events_models, tags_models, orders_models,
                  segments_models, messaging_models, webhooks_models, loyalty_models, lifecycle_models, stores_models,
                  analytics_models, groups_models, journeys_models, commissions_models, referral_models,
-                 schedule, cursors, outbox)
+                 groupbuy_models, schedule, cursors, outbox)
 metadata = Base.metadata

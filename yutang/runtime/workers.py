@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import event
 
+from yutang.groupbuy.tasks import Cutoffs
 from yutang.journeys import service as journeys_service
 from yutang.journeys.runner import Runner
 from yutang.loyalty.awards import Awarder
@@ -18,13 +19,14 @@ from yutang.runtime.pipeline import Pipeline
 @dataclass
 class Workers:
     """The pipeline's workers (relay, loader, auto-tags, subscribers, event earning, journey events, scheduler),
-    the sender, the broadcaster, the points awarder and the journey runner."""
+    the sender, the broadcaster, the points awarder, the journey runner and the group-buy cut-offs."""
 
     pipeline: Pipeline
     dispatcher: Dispatcher
     broadcaster: Broadcaster
     awarder: Awarder
     journeys: Runner
+    cutoffs: Cutoffs
 
     def start(self) -> None:
         """Start every background thread."""
@@ -33,6 +35,7 @@ class Workers:
         self.dispatcher.start()
         self.broadcaster.start()
         self.journeys.start()
+        self.cutoffs.start()
 
     def stop(self) -> None:
         """Stop every background thread, gracefully: what was taken is finished, nothing is dropped.
@@ -41,6 +44,7 @@ class Workers:
         new awards and commits every award queued before; the pipeline's threads then stop and the pipeline is
         caught up once more, so nothing acknowledged waits in the journal, the outbox or the auto-tag queue.
         """
+        self.cutoffs.stop()
         self.journeys.stop()
         self.broadcaster.stop()
         self.dispatcher.stop()
@@ -60,4 +64,5 @@ def open_workers(database: Database, pipeline: Pipeline) -> Workers:
 
     event.listen(database.factory, "after_commit", wake_runner)
     return Workers(pipeline=pipeline, dispatcher=open_dispatcher(database),
-                   broadcaster=Broadcaster(database, pipeline), awarder=Awarder(database.factory), journeys=runner)
+                   broadcaster=Broadcaster(database, pipeline), awarder=Awarder(database.factory), journeys=runner,
+                   cutoffs=Cutoffs(database.factory))

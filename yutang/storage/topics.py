@@ -51,6 +51,10 @@ class Topic(StrEnum):
     COMMISSION_REVERSED = "commission.reversed"
     COMMISSION_PAID = "commission.paid"
     REFERRAL_COMPLETED = "referral.completed"
+    GROUPBUY_JOINED = "groupbuy.joined"
+    GROUPBUY_CONFIRMED = "groupbuy.confirmed"
+    GROUPBUY_CANCELLED = "groupbuy.cancelled"
+    GROUPBUY_PICKED_UP = "groupbuy.picked_up"
 
     @classmethod
     def message(cls, state: str) -> "Topic":
@@ -339,13 +343,33 @@ class ReferralCompleted(TypedDict):
     attribution_id: int
     customer_id: int
     referee_id: int
+# ---- group-buys ---------------------------------------------------------------------------------------------
+
+
+class GroupBuyLine(TypedDict):
+    """Units of one SKU in an entry."""
+
+    sku: str
+    quantity: int
+
+
+class GroupBuyEntryChanged(TypedDict):
+    """An entry joined a group-buy, was confirmed or cancelled at its cut-off (by its lines' items), or picked up."""
+
+    groupbuy_id: int
+    entry_id: int
+    number: int
+    customer_id: int | None
+    order_id: int | None
+    lines: list[GroupBuyLine]
+    amount_fen: int
     occurred_at: str
 
 
 Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
            | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
            | CouponExpired | TierChanged | OwnerChanged | TaskChanged | GroupMembers
-           | JourneyChanged | CommissionChanged | CommissionPaid | ReferralCompleted)
+           | JourneyChanged | CommissionChanged | CommissionPaid | ReferralCompleted | GroupBuyEntryChanged)
 
 PAYLOADS: dict[Topic, type] = {
     Topic.CUSTOMER_CHANGED: CustomerChanged,
@@ -376,6 +400,10 @@ PAYLOADS: dict[Topic, type] = {
     Topic.COMMISSION_REVERSED: CommissionChanged,
     Topic.COMMISSION_PAID: CommissionPaid,
     Topic.REFERRAL_COMPLETED: ReferralCompleted,
+    Topic.GROUPBUY_JOINED: GroupBuyEntryChanged,
+    Topic.GROUPBUY_CONFIRMED: GroupBuyEntryChanged,
+    Topic.GROUPBUY_CANCELLED: GroupBuyEntryChanged,
+    Topic.GROUPBUY_PICKED_UP: GroupBuyEntryChanged,
 }
 
 

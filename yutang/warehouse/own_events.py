@@ -45,6 +45,10 @@ TOPIC_EVENTS: dict[str, str] = {
     Topic.COMMISSION_REVERSED: "Commission Reversed",
     Topic.COMMISSION_PAID: "Commission Paid",
     Topic.REFERRAL_COMPLETED: "Referral Completed",
+    Topic.GROUPBUY_JOINED: "Group-buy Joined",
+    Topic.GROUPBUY_CONFIRMED: "Group-buy Confirmed",
+    Topic.GROUPBUY_CANCELLED: "Group-buy Cancelled",
+    Topic.GROUPBUY_PICKED_UP: "Group-buy Picked Up",
 }
 # Many messages changing state at once: one outbox row, one `Message <state>` event per message.
 BATCH_TOPIC = Topic.MESSAGE_BATCH

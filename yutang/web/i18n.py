@@ -98,6 +98,8 @@ LABELS = {
     "deferred": N_("Deferred past quiet hours"), "partly_deferred": N_("Sent, part deferred past quiet hours"),
     "none_sent": N_("Nobody sent to"), "broadcast_cancelled": N_("Broadcast cancelled"),
     "Segment Entered": N_("Entered a segment"), "Segment Exited": N_("Left a segment"),
+    "Group-buy Joined": N_("Joined a group-buy"), "Group-buy Confirmed": N_("Group-buy confirmed"),
+    "Group-buy Cancelled": N_("Group-buy cancelled"), "Group-buy Picked Up": N_("Group-buy picked up"),
 }
 
 # A customer's profile fields, as the change log names them.

@@ -11,6 +11,7 @@ from yutang.web.routes import (
     channels,
     customers,
     dead_letters,
+    groupbuys,
     groups,
     journeys,
     lifecycle,
@@ -26,7 +27,7 @@ from yutang.web.routes import (
 )
 
 SECTIONS = (auth, analytics, cells, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle,
-            dead_letters, webhooks, stores, workbench, groups, journeys, settings, pressure, adapters)
+            dead_letters, webhooks, stores, workbench, groups, journeys, groupbuys, settings, pressure, adapters)
 PREFIX = "/console"
 
 

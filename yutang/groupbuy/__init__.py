@@ -1,0 +1,1 @@
+"""Group-buy pre-orders (接龙): sell first, then produce."""
