@@ -40,7 +40,7 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/groups"), ("GET", "/v1/groups/codes"), ("GET", "/v1/groups/sends"),
             ("GET", "/v1/groups/moments"),
             ("GET", "/v1/groups/health"), ("GET", "/v1/groups/health/owners"), ("GET", "/v1/journeys"),
-            ("POST", "/v1/journeys")}
+            ("POST", "/v1/journeys"), ("GET", "/v1/journeys/experiments/sample-size")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
 

@@ -109,6 +109,7 @@ NEEDS: dict[str, Need] = {
     "GET /v1/journeys/{journey_id}/counts": R, "GET /v1/journeys/{journey_id}/enrolments": P,
     "POST /v1/journeys/{journey_id}/enrolments": S, "GET /v1/journeys/enrolments/{enrolment_id}": C,
     "POST /v1/journeys/enrolments/{enrolment_id}/replay": M,
+    "GET /v1/journeys/{journey_id}/experiments/{step}": R, "GET /v1/journeys/experiments/sample-size": R,
     # webhooks for Yutang's own events (owners)
     "GET /v1/webhooks/event-types": R, "GET /v1/webhooks/endpoints": A, "POST /v1/webhooks/endpoints": A,
     "GET /v1/webhooks/endpoints/{endpoint_id}": A, "PATCH /v1/webhooks/endpoints/{endpoint_id}": A,

@@ -7,7 +7,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yutang.journeys import graph
-from yutang.journeys.graph import Branch, Definition, EventEntry, InSegment, SegmentEntry, Send, TagStep, Task
+from yutang.journeys.graph import (
+    Branch,
+    Definition,
+    EventEntry,
+    Experiment,
+    InSegment,
+    SegmentEntry,
+    Send,
+    TagStep,
+    Task,
+)
 from yutang.journeys.models import Journey, JourneyStepCount, JourneyVersion
 from yutang.journeys.schemas import JourneyIn, JourneyOut, JourneyPatch, JourneyStatus
 from yutang.kit.clock import utcnow
@@ -207,4 +217,10 @@ def listened_events(definition: Definition) -> set[str]:
         names.add(definition.goal.event)
     names |= {step.condition.event for step in definition.steps.values()
               if isinstance(step, Branch) and not isinstance(step.condition, InSegment)}
-    return names
+    return names | experiment_events(definition)
+
+
+def experiment_events(definition: Definition) -> set[str]:
+    """The event names a version's experiments measure (their metric and guardrails)."""
+    return {metric.event for step in definition.steps.values() if isinstance(step, Experiment)
+            for metric in [*([step.metric] if step.metric else []), *step.guardrails]}

@@ -16,6 +16,7 @@ from yutang.kit.fields import Id, Int64, Text
 
 MAX_WAIT = timedelta(days=365)  # a longer wait is refused at publish
 STEP_KEY = r"^[a-z][a-z0-9_]{0,39}$"
+VARIANT_KEY = r"^[a-z][a-z0-9_]{0,19}$"
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -184,13 +185,53 @@ class Branch(Strict):
     no: str | None = None
 
 
+class Variant(Strict):
+    """One arm of an experiment: its share (a weight) and the step it leads to; the first is the control."""
+
+    key: str = Field(pattern=VARIANT_KEY)
+    weight: int = Field(50, ge=1, le=100)
+    next: str | None = None
+
+
+class Metric(Strict):
+    """An event within `within_days` of the exposure (per customer: did it happen)."""
+
+    event: Text = Field(min_length=1, max_length=200)
+    within_days: int = Field(7, ge=1, le=90)
+
+
+class Experiment(Strict):
+    """Split customers between variants by a hash of the customer and the salt (the same customer always gets the
+    same variant); the primary metric is the journey's goal unless `metric` names an event; guardrails are events
+    that must not rise. Results are read once `horizon_days` have passed and every variant has `min_per_variant`
+    exposures (a fixed horizon: no peeking)."""
+
+    kind: Literal["experiment"]
+    name: Text = Field(min_length=1, max_length=200)
+    salt: str | None = Field(None, min_length=1, max_length=64, description="by default journey id and step key")
+    variants: list[Variant] = Field(min_length=2, max_length=5)
+    metric: Metric | None = None
+    guardrails: list[Metric] = Field(default_factory=list, max_length=5)
+    min_per_variant: int = Field(100, ge=10, le=10_000_000)
+    horizon_days: int = Field(14, ge=1, le=180)
+    alpha: float = Field(0.05, gt=0, le=0.2)
+    correction: Literal["holm", "fdr_bh"] = "holm"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Experiment":
+        keys = [variant.key for variant in self.variants]
+        if len(set(keys)) != len(keys):
+            raise ValueError("each variant needs its own key")
+        return self
+
+
 class Exit(Strict):
     """Leave the journey (done)."""
 
     kind: Literal["exit"]
 
 
-Step = Annotated[Wait | Send | Task | TagStep | Branch | Exit, Field(discriminator="kind")]
+Step = Annotated[Wait | Send | Task | TagStep | Branch | Experiment | Exit, Field(discriminator="kind")]
 
 
 class Definition(Strict):
@@ -217,6 +258,8 @@ def links(step: Any) -> dict[str, str | None]:
         return {"yes": step.yes, "no": step.no}
     if isinstance(step, Exit):
         return {}
+    if isinstance(step, Experiment):
+        return {f"variants.{i}.next": variant.next for i, variant in enumerate(step.variants)}
     return {"next": step.next}
 
 
@@ -241,6 +284,12 @@ def check(definition: Definition, *, field: str = "definition") -> None:
     for key in steps:
         if key not in reached:
             errors.append(FieldError(f"{field}.steps.{key}", f"step {key!r} cannot be reached from the start"))
+    if errors:
+        raise Invalid(errors[0].message, errors)
+    for key, step in steps.items():
+        if isinstance(step, Experiment) and step.metric is None and definition.goal is None:
+            errors.append(FieldError(f"{field}.steps.{key}.metric",
+                                     "an experiment needs a metric when the journey has no goal"))
     if errors:
         raise Invalid(errors[0].message, errors)
     cycle = _cycle_without_wait(steps)

@@ -10,11 +10,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from yutang.journeys import core, enrolments, steps
+from yutang.journeys import core, enrolments, experiments, steps
 from yutang.journeys.counts import Tally
 from yutang.journeys.definitions import definition_of
 from yutang.journeys.enrolments import end
-from yutang.journeys.graph import Branch, Definition, EventHappened, Exit, InSegment, Send, TagStep, Task, Wait
+from yutang.journeys.graph import (
+    Branch,
+    Definition,
+    EventHappened,
+    Exit,
+    Experiment,
+    InSegment,
+    Send,
+    TagStep,
+    Task,
+    Wait,
+)
 from yutang.journeys.models import Journey, JourneyEnrolment, JourneyVersion, JourneyWait
 from yutang.journeys.schemas import EnrolmentStatus, JourneyStatus
 from yutang.kit.background import Background, Worker
@@ -93,6 +104,8 @@ def advance(run: Pass, wait: JourneyWait) -> None:
             target = None
         elif isinstance(step, Branch):
             target = core.choose(step, _facts(run, enrolment, wait, step))
+        elif isinstance(step, Experiment):
+            target = experiments.expose(session, enrolment=enrolment, key=wait.step, step=step, now=run.now)
         else:
             try:
                 with session.begin_nested():

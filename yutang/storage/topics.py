@@ -47,6 +47,7 @@ class Topic(StrEnum):
     JOURNEY_ENTERED = "journey.entered"
     JOURNEY_EXITED = "journey.exited"
     JOURNEY_CONVERTED = "journey.converted"
+    EXPERIMENT_EXPOSURE = "journey.experiment_exposure"
 
     @classmethod
     def message(cls, state: str) -> "Topic":
@@ -301,10 +302,21 @@ class JourneyChanged(TypedDict):
     occurred_at: str
 
 
+class ExperimentExposure(TypedDict):
+    """A customer reached a journey's experiment step and got a variant."""
+
+    journey_id: int
+    enrolment_id: int
+    customer_id: int
+    experiment: str
+    variant: str
+    occurred_at: str
+
+
 Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
            | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
            | CouponExpired | TierChanged | OwnerChanged | TaskChanged | GroupMembers
-           | JourneyChanged)
+           | JourneyChanged | ExperimentExposure)
 
 PAYLOADS: dict[Topic, type] = {
     Topic.CUSTOMER_CHANGED: CustomerChanged,
@@ -331,6 +343,7 @@ PAYLOADS: dict[Topic, type] = {
     Topic.JOURNEY_ENTERED: JourneyChanged,
     Topic.JOURNEY_EXITED: JourneyChanged,
     Topic.JOURNEY_CONVERTED: JourneyChanged,
+    Topic.EXPERIMENT_EXPOSURE: ExperimentExposure,
 }
 
 

@@ -41,6 +41,7 @@ TOPIC_EVENTS: dict[str, str] = {
     Topic.JOURNEY_ENTERED: "Journey Entered",
     Topic.JOURNEY_EXITED: "Journey Exited",
     Topic.JOURNEY_CONVERTED: "Journey Converted",
+    Topic.EXPERIMENT_EXPOSURE: "Experiment Exposure",
 }
 # Many messages changing state at once: one outbox row, one `Message <state>` event per message.
 BATCH_TOPIC = Topic.MESSAGE_BATCH
