@@ -171,6 +171,8 @@ def goal_window(session: Session, journey_id: int) -> int:
 
 def sample_size(*, baseline: float, lift: float, alpha: float, power: float, variants: int) -> dict:
     """How many exposures each variant needs, and in all, to detect `lift` from `baseline`."""
+    if not 0 < baseline < 1:
+        raise Invalid("the baseline rate is between 0 and 1", field="baseline")
     if not 0 < baseline + lift < 1:
         raise Invalid("baseline plus lift must stay between 0 and 1", field="lift")
     if abs(lift) < MIN_LIFT:
