@@ -37,7 +37,7 @@ from yutang.journeys.enrolments import (
 )
 from yutang.journeys.enrolments import present as present_enrolment
 from yutang.journeys.graph import Definition, Wait, links
-from yutang.journeys.models import Journey, JourneyEnrolment, JourneyWait
+from yutang.journeys.models import Journey, JourneyEnrolment, JourneyExposure, JourneyWait
 from yutang.journeys.schemas import (
     CountsOut,
     EnrolmentOut,
@@ -52,7 +52,7 @@ from yutang.workspaces.access import Actor, Permission
 
 __all__ = [
     "WAKE_FLAG", "Definition", "Journey", "Wait", "counts", "create", "definition_of", "enrol_many",
-    "enrol_through_api", "erase", "experiment_results", "export", "get", "get_enrolment", "links",
+    "enrol_through_api", "erase", "experiment_results", "exposures", "export", "get", "get_enrolment", "links",
     "list_enrolments", "list_journeys", "listened_events", "live", "move", "move_customer", "present",
     "present_enrolment", "replay", "sample_size", "step_order", "update", "version", "versions",
 ]
@@ -78,6 +78,12 @@ def sample_size(*, actor: Actor, baseline: float, lift: float, alpha: float, pow
     actor.require(Permission.READ)
     return SampleSizeOut(**experiments.sample_size(baseline=baseline, lift=lift, alpha=alpha, power=power,
                                                    variants=variants))
+
+
+def exposures(session: Session, *, journey_id: int) -> dict[int, str]:
+    """The variant each exposed customer of a journey's experiments got (for the demo's simulated outcomes)."""
+    return dict(session.execute(select(JourneyExposure.customer_id, JourneyExposure.variant)
+                                .where(JourneyExposure.journey_id == journey_id)).all())
 
 
 def counts(session: Session, *, actor: Actor, journey_id: int) -> CountsOut:
