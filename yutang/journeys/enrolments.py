@@ -11,7 +11,7 @@ from yutang.customers import service as customers_service
 from yutang.journeys import core, experiments
 from yutang.journeys.counts import Tally
 from yutang.journeys.definitions import definition_of, experiment_events, get
-from yutang.journeys.graph import ApiEntry, Definition, EventEntry, SegmentEntry, Wait
+from yutang.journeys.graph import WAITS, ApiEntry, Definition, EventEntry, SegmentEntry, WaitFor
 from yutang.journeys.models import Journey, JourneyEnrolment, JourneyExposure, JourneyVersion, JourneyWait
 from yutang.journeys.schemas import EnrolmentOut, EnrolmentStatus, JourneyStatus
 from yutang.kit.errors import Conflict, Invalid
@@ -52,8 +52,8 @@ def enrol(session: Session, *, journey: Journey, version: JourneyVersion, custom
                                  entry_key=entry_key or f"{customer_id}:{entries}", status=ACTIVE,
                                  step=definition.start, entered_at=now, properties=properties or {}, last_seen={})
     first = definition.steps[definition.start]
-    due = core.due_at(first, now=now, zone=workspaces_service.get_workspace(
-        session, workspace_id=journey.workspace_id).timezone) if isinstance(first, Wait) else now
+    due = core.first_due(first, now=now, zone=workspaces_service.get_workspace(
+        session, workspace_id=journey.workspace_id).timezone) if isinstance(first, WAITS) else now
     try:
         with session.begin_nested():
             session.add(enrolment)
@@ -148,6 +148,12 @@ def on_event(session: Session, *, customer_id: int, event: str, message_id: str,
                 tally=tally, count="exited")
             continue
         enrolment.last_seen = {**enrolment.last_seen, event: at.isoformat()}
+        current = definition.steps.get(enrolment.step)
+        if isinstance(current, WaitFor) and current.event == event:  # the awaited event: go on now, not at timeout
+            session.execute(update(JourneyWait).where(JourneyWait.enrolment_id == enrolment.id,
+                                                      JourneyWait.status == "waiting",
+                                                      JourneyWait.step == enrolment.step).values(next_attempt_at=now))
+            session.info[WAKE_FLAG] = True
     measured = [(journey.id, experiments.live_experiments(version)) for journey, version in journeys
                 if event in experiment_events(definition_of(version))]
     if measured:

@@ -225,13 +225,48 @@ class Experiment(Strict):
         return self
 
 
+class WaitFor(Strict):
+    """Wait until the customer does the event (then `next`), at most `days`/`hours` (then `timeout`)."""
+
+    kind: Literal["wait_for"]
+    event: Text = Field(min_length=1, max_length=200)
+    days: int = Field(0, ge=0, le=365)
+    hours: int = Field(0, ge=0, le=24 * 365)
+    next: str | None = None
+    timeout: str | None = None
+
+    @model_validator(mode="after")
+    def _some_timeout(self) -> "WaitFor":
+        if not (self.days or self.hours) or self.limit > MAX_WAIT:
+            raise ValueError(f"waiting for an event needs a timeout of at most {MAX_WAIT.days} days")
+        return self
+
+    @property
+    def limit(self) -> timedelta:
+        """The longest wait."""
+        return timedelta(days=self.days, hours=self.hours)
+
+
+class WaitUntil(Strict):
+    """Wait until a condition holds (checked every `check_minutes`; then `next`), at most `max_days` (then
+    `timeout`)."""
+
+    kind: Literal["wait_until"]
+    condition: Condition
+    check_minutes: int = Field(60, ge=5, le=24 * 60)
+    max_days: int = Field(7, ge=1, le=365)
+    next: str | None = None
+    timeout: str | None = None
+
+
 class Exit(Strict):
     """Leave the journey (done)."""
 
     kind: Literal["exit"]
 
 
-Step = Annotated[Wait | Send | Task | TagStep | Branch | Experiment | Exit, Field(discriminator="kind")]
+Step = Annotated[Wait | WaitFor | WaitUntil | Send | Task | TagStep | Branch | Experiment | Exit,
+                 Field(discriminator="kind")]
 
 
 class Definition(Strict):
@@ -252,12 +287,17 @@ class Definition(Strict):
         return self
 
 
+WAITS = (Wait, WaitFor, WaitUntil)  # steps that hold a customer (a loop through one is not a spin)
+
+
 def links(step: Any) -> dict[str, str | None]:
     """A step's outgoing links by their field name (None: the journey ends there)."""
     if isinstance(step, Branch):
         return {"yes": step.yes, "no": step.no}
     if isinstance(step, Exit):
         return {}
+    if isinstance(step, WaitFor | WaitUntil):
+        return {"next": step.next, "timeout": step.timeout}
     if isinstance(step, Experiment):
         return {f"variants.{i}.next": variant.next for i, variant in enumerate(step.variants)}
     return {"next": step.next}
@@ -299,8 +339,8 @@ def check(definition: Definition, *, field: str = "definition") -> None:
 
 def _cycle_without_wait(steps: dict[str, Any]) -> list[str] | None:
     """A loop among the steps that are not waits (a customer would spin in it at once), or None."""
-    instant = {key: [t for t in links(step).values() if t is not None and not isinstance(steps[t], Wait)]
-               for key, step in steps.items() if not isinstance(step, Wait)}
+    instant = {key: [t for t in links(step).values() if t is not None and not isinstance(steps[t], WAITS)]
+               for key, step in steps.items() if not isinstance(step, WAITS)}
     state: dict[str, int] = {}
 
     def visit(key: str, path: list[str]) -> list[str] | None:
