@@ -152,7 +152,8 @@ def on_event(session: Session, *, customer_id: int, event: str, message_id: str,
         if isinstance(current, WaitFor) and current.event == event:  # the awaited event: go on now, not at timeout
             session.execute(update(JourneyWait).where(JourneyWait.enrolment_id == enrolment.id,
                                                       JourneyWait.status == "waiting",
-                                                      JourneyWait.step == enrolment.step).values(next_attempt_at=now))
+                                                      JourneyWait.step == enrolment.step,
+                                                      JourneyWait.since <= at).values(next_attempt_at=now))
             session.info[WAKE_FLAG] = True
     measured = [(journey.id, experiments.live_experiments(version)) for journey, version in journeys
                 if event in experiment_events(definition_of(version))]
