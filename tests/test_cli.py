@@ -129,7 +129,14 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert len(threads) >= 3
     # Journeys: the welcome SOP and the win-back, live, with customers part-way through.
     journeys = {j["name"]: j for j in api("/v1/journeys")}
-    assert set(journeys) == {"新朋友欢迎 SOP", "沉睡客户唤醒"} and {j["status"] for j in journeys.values()} == {"live"}
+    assert set(journeys) == {"新朋友欢迎 SOP", "沉睡客户唤醒", "试饮预约提醒时机实验"}
+    assert {j["status"] for j in journeys.values()} == {"live"}
+    # The timing experiment is over and readable: exposures split as planned, bookings counted per variant.
+    tested = api(f"/v1/journeys/{journeys['试饮预约提醒时机实验']['id']}/experiments/split")
+    assert tested["readable"] is True and tested["waiting_for"] == [], tested
+    assert all(v["exposures"] >= 50 for v in tested["variants"]) and not tested["srm_alarm"]
+    booked = {m["variant"]: m for m in tested["metrics"] if m["primary"]}
+    assert booked["day3"]["hits"] > 0 and booked["next_day"]["hits"] > 0 and booked["day3"]["p"] is not None
     welcome = api(f"/v1/journeys/{journeys['新朋友欢迎 SOP']['id']}/counts")
     assert welcome["totals"]["active"] > 0 and welcome["totals"]["done"] > 0, welcome["totals"]
     replied = api(f"/v1/inbox/threads/{threads[-1]['id']}")

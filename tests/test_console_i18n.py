@@ -34,7 +34,7 @@ IDS = {"customer_id": "customer_id", "segment_id": "segment_id", "broadcast_id":
        "endpoint_id": "endpoint_id", "delivery_id": "delivery_id", "template_id": "template_id",
        "tag_id": "tag_id", "group_id": "group_id", "config_id": "config_id", "coupon_id": "coupon_id",
        "member_id": "member_id", "source_id": "source_id", "channel_id": "channel_id", "task_id": "task_id",
-       "journey_id": "journey_id", "groupbuy_id": "groupbuy_id", "token": "sign_in_token"}
+       "journey_id": "journey_id", "groupbuy_id": "groupbuy_id", "step": "step", "token": "sign_in_token"}
 
 
 class Text(HTMLParser):

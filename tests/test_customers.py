@@ -85,7 +85,7 @@ def test_merge_moves_every_reference_and_is_recorded(api):
                                       "broadcast_recipients": 0, "ownership": 0, "handovers": 0,
                                       "code_adds": 0, "tasks": 0, "group_sends": 0, "groups": 0,
                                       "journey_enrolments": 0, "referral": 0, "groupbuy_entries": 0,
-                                      "groupbuy_takes": 0}
+                                      "groupbuy_takes": 0, "journey_exposures": 0}
     archive = api.get(f"/v1/customers/{win}/archive").json()
     assert sorted(t["name"] for t in archive["tags"]) == ["x", "y"]
     assert archive["order_summary"]["paid_fen"] == 5000

@@ -325,3 +325,45 @@ def test_entering_a_segment_enters_the_journey(api, client, pipeline):
     enrolled = api.get(f"/v1/journeys/{journey['id']}/enrolments").json()
     assert [e["customer_id"] for e in enrolled] == [inside] and outside != inside
     assert enrolled[0]["properties"] == {"event": "Segment Entered"}
+
+
+def test_waiting_for_an_event_goes_on_when_it_happens_else_at_the_timeout(api, client, pipeline):
+    key = new_source(api)
+    tag_id = _tag(api)
+    journey = live_journey(api, {"entry": {"kind": "api"}, "start": "paid", "steps": {
+        "paid": {"kind": "wait_for", "event": "Order Placed", "days": 3, "next": None, "timeout": "nudge"},
+        "nudge": {"kind": "tag", "add": [tag_id]}}}, name="等待下单")
+    bought, idle = post_customer(api, "下单了", app_user_id="wf-1"), post_customer(api, "没下单", app_user_id="wf-2")
+    ids = {c: enrol(api, journey["id"], c)["enrolment"]["id"] for c in (bought, idle)}
+    _runner(client).run_until_idle()
+    due = datetime.fromisoformat(api.get(f"/v1/journeys/enrolments/{ids[idle]}").json()["due_at"])
+    assert timedelta(days=3) - timedelta(minutes=1) < due - datetime.now(UTC) <= timedelta(days=3)
+    _track(client, key, "wf-1", "Order Placed", "wf-op-1")
+    pipeline.catch_up()
+    _runner(client).run_until_idle()  # woken by the event, long before the timeout
+    assert api.get(f"/v1/journeys/enrolments/{ids[bought]}").json()["status"] == "done"
+    assert api.get(f"/v1/journeys/enrolments/{ids[idle]}").json()["step"] == "paid"
+    _runner(client).run_until_idle(now=due + timedelta(seconds=1))
+    assert api.get(f"/v1/journeys/enrolments/{ids[idle]}").json()["status"] == "done"
+    assert [t["tag_id"] for t in api.get(f"/v1/customers/{idle}/archive").json()["tags"]] == [tag_id]
+    assert api.get(f"/v1/customers/{bought}/archive").json()["tags"] == []
+
+
+def test_waiting_until_in_a_segment_rechecks_then_times_out(api, client):
+    segment = api.post("/v1/segments", json={"name": "等待条件" + secrets.token_hex(2), "kind": "static"})
+    assert segment.status_code == 201, segment.text
+    journey = live_journey(api, {"entry": {"kind": "api"}, "start": "until", "steps": {
+        "until": {"kind": "wait_until", "condition": {"kind": "segment", "segment_id": segment.json()["id"]},
+                  "check_minutes": 60, "max_days": 1, "next": None, "timeout": "gone"},
+        "gone": {"kind": "exit"}}}, name="等待条件")
+    customer = post_customer(api, "等条件")
+    enrolment = enrol(api, journey["id"], customer)["enrolment"]["id"]
+    start = datetime.now(UTC)
+    _runner(client).run_until_idle(now=start)
+    first = api.get(f"/v1/journeys/enrolments/{enrolment}").json()
+    assert first["step"] == "until" and first["status"] == "active"
+    # Rechecked hourly (the background runner may have made the first check a moment before `start`).
+    assert abs(datetime.fromisoformat(first["due_at"]) - (start + timedelta(minutes=60))) < timedelta(minutes=1)
+    _runner(client).run_until_idle(now=start + timedelta(days=1, minutes=1))
+    assert api.get(f"/v1/journeys/enrolments/{enrolment}").json()["status"] == "done"
+    assert steps_of(api, journey["id"])["gone"]["entered"] == 1

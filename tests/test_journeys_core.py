@@ -106,3 +106,41 @@ def test_a_loop_through_a_wait_is_allowed():
     parsed = graph.parse(_definition({"a": {"kind": "tag", "add": [1], "next": "w"},
                                       "w": {"kind": "wait", "days": 1, "next": "a"}}))
     assert parsed.start == "a"
+
+
+W0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+WAIT_FOR = graph.WaitFor(kind="wait_for", event="Order Paid", days=3, next="thanks", timeout="nudge")
+WAIT_UNTIL = graph.WaitUntil(kind="wait_until", condition={"kind": "segment", "segment_id": 7}, check_minutes=60,
+                             max_days=2, next="in", timeout="out")
+
+
+@pytest.mark.parametrize(("seen", "way"), [
+    ({}, "nudge"),
+    ({"Order Paid": W0 + timedelta(hours=5)}, "thanks"),
+    ({"Order Paid": W0 - timedelta(hours=5)}, "nudge"),  # before the wait began: not this time
+    ({"Order Placed": W0 + timedelta(hours=5)}, "nudge"),
+])
+def test_waiting_for_an_event_goes_next_or_times_out(seen, way):
+    assert core.waited_for(WAIT_FOR, core.Facts(last_seen=seen, since=W0)) == way
+    assert core.first_due(WAIT_FOR, now=W0, zone="Asia/Shanghai") == W0 + timedelta(days=3)
+
+
+@pytest.mark.parametrize(("segments", "now", "outcome"), [
+    (frozenset({7}), W0 + timedelta(hours=1), "in"),
+    (frozenset(), W0 + timedelta(hours=1), core.Recheck(at=W0 + timedelta(hours=2))),
+    (frozenset(), W0 + timedelta(days=2) - timedelta(minutes=10), core.Recheck(at=W0 + timedelta(days=2))),
+    (frozenset(), W0 + timedelta(days=2), "out"),
+    (frozenset({7}), W0 + timedelta(days=3), "in"),
+])
+def test_waiting_until_a_condition_holds_rechecks_until_its_maximum(segments, now, outcome):
+    assert core.waited_until(WAIT_UNTIL, core.Facts(segments=segments, since=W0), now=now) == outcome
+    assert core.first_due(WAIT_UNTIL, now=W0, zone="Asia/Shanghai") == W0
+
+
+def test_a_loop_through_a_wait_for_is_allowed_and_a_wait_for_needs_a_timeout():
+    graph.parse({"entry": {"kind": "api"}, "start": "a", "steps": {
+        "a": {"kind": "wait_for", "event": "E", "hours": 1, "next": None, "timeout": "b"},
+        "b": {"kind": "branch", "condition": {"kind": "event", "event": "E"}, "yes": None, "no": "a"}}})
+    with pytest.raises(Invalid) as caught:
+        graph.parse({"entry": {"kind": "api"}, "start": "a", "steps": {"a": {"kind": "wait_for", "event": "E"}}})
+    assert caught.value.errors[0].field.startswith("definition.steps.a")

@@ -217,9 +217,11 @@ def _referral(client, h, ids):
 
 def _journeys(client, h, ids):
     journey = client.post("/v1/journeys", headers=h, json={"name": "Victim journey", "definition": {
-        "entry": {"kind": "api"}, "start": "later", "steps": {"later": {"kind": "wait", "days": 30, "next": "end"},
-                                                               "end": {"kind": "exit"}}}}).json()
-    ids["journey_id"] = journey["id"]
+        "entry": {"kind": "api"}, "start": "split", "steps": {
+            "split": {"kind": "experiment", "name": "Victim test", "metric": {"event": "Order Paid"},
+                      "variants": [{"key": "a", "next": "later"}, {"key": "b", "next": "later"}]},
+            "later": {"kind": "wait", "days": 30, "next": "end"}, "end": {"kind": "exit"}}}}).json()
+    ids["journey_id"], ids["step"] = journey["id"], "split"
     client.post(f"/v1/journeys/{journey['id']}/publish", headers=h)
     ids["enrolment_id"] = client.post(f"/v1/journeys/{journey['id']}/enrolments", headers=h, json={
         "customer_id": ids["customer_id"]}).json()["enrolment"]["id"]

@@ -131,6 +131,7 @@ NEEDS: dict[str, Need] = {
     "GET /v1/groupbuys/{groupbuy_id}/public": R, "GET /v1/groupbuys/{groupbuy_id}/pick-lists": R,
     "POST /v1/groupbuys/{groupbuy_id}/verify": S, "POST /v1/groupbuys/{groupbuy_id}/endings": S,
     "POST /v1/groupbuys/{groupbuy_id}/refunds": S,
+    "GET /v1/journeys/{journey_id}/experiments/{step}": R, "GET /v1/journeys/experiments/sample-size": R,
     # webhooks for Yutang's own events (owners)
     "GET /v1/webhooks/event-types": R, "GET /v1/webhooks/endpoints": A, "POST /v1/webhooks/endpoints": A,
     "GET /v1/webhooks/endpoints/{endpoint_id}": A, "PATCH /v1/webhooks/endpoints/{endpoint_id}": A,

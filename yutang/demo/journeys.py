@@ -1,10 +1,14 @@
 """Demo journeys: a new-friend welcome SOP (day 0 welcome, day 3 content, day 7 first-purchase nudge with a task
 for the guide when nothing was bought) and a win-back journey for sleepers, with customers part-way through both,
-created and run through the journeys' own flows (the runner advances them as the server's would)."""
+and a finished timing experiment with readable results, created and run through the journeys' own flows (the
+runner advances them as the server's would)."""
 
+import json
+import random
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.journeys import runner as journeys_runner
@@ -15,6 +19,7 @@ from yutang.kit.clock import utcnow
 from yutang.messaging import service as messaging_service
 from yutang.messaging.schemas import ChannelKind, TemplateIn
 from yutang.storage.engine import unit_of_work
+from yutang.warehouse.schema import EVENTS_ARROW
 from yutang.workspaces.access import Actor
 
 WELCOME, WIN_BACK = "新朋友欢迎 SOP", "沉睡客户唤醒"
@@ -83,3 +88,54 @@ def seed(factory: sessionmaker[Session], *, actor: Actor, sms_channel_id: int, s
             while journeys_runner.run_due(session, in_segment=in_segment, now=min(at, utcnow())) == 500:
                 pass
     return ids
+
+
+EXPERIMENT = "试饮预约提醒时机实验"
+BOOKED = "Tasting Booked"
+
+
+def _timing_test() -> dict:
+    return {"entry": {"kind": "api"}, "reentry": "never", "start": "split", "steps": {
+        "split": {"kind": "experiment", "name": "提醒时机：次日 vs 三天后",
+                  "metric": {"event": BOOKED, "within_days": 7},
+                  "guardrails": [{"event": "Unsubscribed", "within_days": 7}], "min_per_variant": 50,
+                  "horizon_days": 7, "variants": [{"key": "next_day", "next": "soon"},
+                                                  {"key": "day3", "next": "later"}]},
+        "soon": {"kind": "wait", "days": 1, "next": "end"}, "later": {"kind": "wait", "days": 3, "next": "end"},
+        "end": {"kind": "exit"}}}
+
+
+def experiment(factory: sessionmaker[Session], warehouse, *, actor: Actor, customer_ids: list[int],
+               in_segment) -> int:
+    """A finished timing experiment: customers entered 25 days ago (so its horizon and window have passed), and
+    the tasting bookings that followed (more after the three-day reminder), loaded as the warehouse would have
+    received them, for the journeys' listener to record; the journey's id."""
+    zone = ZoneInfo(actor.timezone)
+    at = datetime.combine(utcnow().astimezone(zone).date() - timedelta(days=25), time(10, 0), tzinfo=zone)
+    with unit_of_work(factory) as session:
+        journey = journeys_service.create(session, actor=actor, data=JourneyIn(
+            name=EXPERIMENT, definition=Definition.model_validate(_timing_test())))
+        journeys_service.move(session, actor=actor, journey_id=journey.id, action="publish", now=utcnow())
+        journeys_service.enrol_many(session, actor=actor, journey_id=journey.id, customer_ids=customer_ids, now=at)
+    for when in (at, at + timedelta(days=4)):
+        with unit_of_work(factory) as session:
+            while journeys_runner.run_due(session, in_segment=in_segment, now=when) == 500:
+                pass
+    with unit_of_work(factory) as session:
+        variants = journeys_service.exposures(session, journey_id=journey.id)
+    rng = random.Random(16)
+    rate = {"next_day": 0.10, "day3": 0.16}
+    received = utcnow()
+    rows = {name: [] for name in EVENTS_ARROW.names}
+    for customer_id, variant in variants.items():
+        if rng.random() < rate[variant]:
+            booked = at + timedelta(days=rng.uniform(1, 6))
+            for key, value in (("workspace_id", actor.workspace_id), ("message_id", f"demo:tasting:{customer_id}"),
+                               ("type", "track"), ("event", BOOKED), ("customer_id", customer_id), ("user_id", None),
+                               ("anonymous_id", None), ("properties", json.dumps({"store": "jingan"})),
+                               ("context", "{}"), ("ts", booked), ("received_at", received), ("source", "demo")):
+                rows[key].append(value)
+    if rows["message_id"]:
+        with warehouse.transaction() as tx:
+            warehouse.append_arrow(tx, "events", pa.table(rows, schema=EVENTS_ARROW))
+    return journey.id

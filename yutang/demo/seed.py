@@ -137,6 +137,10 @@ def seed_brand(database: Database, pipeline: Pipeline, *, sinks: sinks.Sinks, sh
                            welcome_ids=members["新客首购"] or [p.customer_id for p in result.people],
                            win_back_ids=members["沉睡唤醒"],
                            in_segment=lambda s, c: pipeline.segments.is_member(segment_id=s, customer_id=c))
+        with factory() as session:
+            tested = list(session.scalars(customers_service.visible_ids(actor).limit(1000)))
+        demo_journeys.experiment(factory, pipeline.warehouse, actor=actor, customer_ids=tested,
+                                 in_segment=lambda s, c: pipeline.segments.is_member(segment_id=s, customer_id=c))
     with timed(timings, "referral"):
         result.customers += demo_referral.seed(factory, pipeline.catch_up, actor=actor,
                                                inviters=[p.customer_id for p in result.people])

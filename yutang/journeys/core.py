@@ -1,12 +1,24 @@
 """The step semantics as pure functions (no database, no clock): when a wait falls due, which way a branch goes,
 whether an event passes filters, whether a customer may enter again, how long a failed step waits to retry."""
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from yutang.journeys.graph import Branch, EventHappened, InSegment, Op, PropertyFilter, Reentry, Wait
+from yutang.journeys.graph import (
+    Branch,
+    EventHappened,
+    InSegment,
+    Op,
+    PropertyFilter,
+    Reentry,
+    Variant,
+    Wait,
+    WaitFor,
+    WaitUntil,
+)
 
 MAX_ATTEMPTS = 5  # a step that fails this many times parks the enrolment as failed, with the reason
 
@@ -97,3 +109,54 @@ def may_enter(policy: Reentry, *, days: int | None, last_entered: datetime | Non
 def backoff(attempts: int) -> timedelta:
     """How long a step that failed `attempts` times waits before its next try (1, 4, 16, 64 minutes)."""
     return timedelta(minutes=4 ** max(attempts - 1, 0))
+
+
+def bucket(salt: str, customer_id: int) -> float:
+    """A customer's stable place in [0, 1) for a salt: the first 8 bytes of SHA-256 of `salt:customer`."""
+    digest = hashlib.sha256(f"{salt}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def assign(salt: str, customer_id: int, variants: list[Variant]) -> Variant:
+    """The variant a customer gets: their bucket falls in the variant's share of the weights (same salt and
+    customer, same variant; a new salt reshuffles)."""
+    point = bucket(salt, customer_id) * sum(variant.weight for variant in variants)
+    for variant in variants:
+        if point < variant.weight:
+            return variant
+        point -= variant.weight
+    return variants[-1]
+
+
+def first_due(step: object, *, now: datetime, zone: str) -> datetime:
+    """When a step reached at `now` is first due: a wait when it ends, waiting for an event at its timeout, any
+    other step (a condition's first check included) now."""
+    if isinstance(step, Wait):
+        return due_at(step, now=now, zone=zone)
+    if isinstance(step, WaitFor):
+        return now + step.limit
+    return now
+
+
+def waited_for(step: WaitFor, facts: Facts) -> str | None:
+    """Where waiting for an event leads once due or woken: `next` if the event happened since the wait began, else
+    `timeout`."""
+    return step.next if holds(EventHappened(kind="event", event=step.event), facts) else step.timeout
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """The condition does not hold yet: look again at `at`."""
+
+    at: datetime
+
+
+def waited_until(step: WaitUntil, facts: Facts, *, now: datetime) -> str | None | Recheck:
+    """Where waiting for a condition leads at a check: `next` when it holds, `timeout` once `max_days` since the
+    wait began have passed, else a later check (never after the maximum)."""
+    if holds(step.condition, facts):
+        return step.next
+    limit = (facts.since or now) + timedelta(days=step.max_days)
+    if now >= limit:
+        return step.timeout
+    return Recheck(at=min(now + timedelta(minutes=step.check_minutes), limit))

@@ -7,7 +7,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yutang.journeys import graph
-from yutang.journeys.graph import Branch, Definition, EventEntry, InSegment, SegmentEntry, Send, TagStep, Task
+from yutang.journeys.graph import (
+    Branch,
+    Definition,
+    EventEntry,
+    Experiment,
+    InSegment,
+    SegmentEntry,
+    Send,
+    TagStep,
+    Task,
+    WaitFor,
+    WaitUntil,
+)
 from yutang.journeys.models import Journey, JourneyStepCount, JourneyVersion
 from yutang.journeys.schemas import JourneyIn, JourneyOut, JourneyPatch, JourneyStatus
 from yutang.kit.clock import utcnow
@@ -53,7 +65,7 @@ def _check_references(session: Session, actor: Actor, definition: Definition) ->
                     tags_service.get_tag(session, actor=actor, tag_id=tag_id)
             elif isinstance(step, Task) and step.staff_id is not None:
                 stores_service.get_staff(session, actor=actor, staff_id=step.staff_id)
-            elif isinstance(step, Branch) and isinstance(step.condition, InSegment):
+            elif isinstance(step, Branch | WaitUntil) and isinstance(step.condition, InSegment):
                 segments_service.get(session, actor=actor, segment_id=step.condition.segment_id,
                                      field=f"{at}.condition.segment_id")
     except NotFound as exc:  # a reference the workspace lacks is bad input naming the step, not a missing journey
@@ -206,5 +218,12 @@ def listened_events(definition: Definition) -> set[str]:
     if definition.goal is not None:
         names.add(definition.goal.event)
     names |= {step.condition.event for step in definition.steps.values()
-              if isinstance(step, Branch) and not isinstance(step.condition, InSegment)}
-    return names
+              if isinstance(step, Branch | WaitUntil) and not isinstance(step.condition, InSegment)}
+    names |= {step.event for step in definition.steps.values() if isinstance(step, WaitFor)}
+    return names | experiment_events(definition)
+
+
+def experiment_events(definition: Definition) -> set[str]:
+    """The event names a version's experiments measure (their metric and guardrails)."""
+    return {metric.event for step in definition.steps.values() if isinstance(step, Experiment)
+            for metric in [*([step.metric] if step.metric else []), *step.guardrails]}

@@ -8,11 +8,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
-from yutang.journeys import core
+from yutang.journeys import core, experiments
 from yutang.journeys.counts import Tally
-from yutang.journeys.definitions import definition_of, get
-from yutang.journeys.graph import ApiEntry, Definition, EventEntry, SegmentEntry, Wait
-from yutang.journeys.models import Journey, JourneyEnrolment, JourneyVersion, JourneyWait
+from yutang.journeys.definitions import definition_of, experiment_events, get
+from yutang.journeys.graph import WAITS, ApiEntry, Definition, EventEntry, SegmentEntry, WaitFor
+from yutang.journeys.models import Journey, JourneyEnrolment, JourneyExposure, JourneyVersion, JourneyWait
 from yutang.journeys.schemas import EnrolmentOut, EnrolmentStatus, JourneyStatus
 from yutang.kit.errors import Conflict, Invalid
 from yutang.storage import outbox
@@ -52,8 +52,8 @@ def enrol(session: Session, *, journey: Journey, version: JourneyVersion, custom
                                  entry_key=entry_key or f"{customer_id}:{entries}", status=ACTIVE,
                                  step=definition.start, entered_at=now, properties=properties or {}, last_seen={})
     first = definition.steps[definition.start]
-    due = core.due_at(first, now=now, zone=workspaces_service.get_workspace(
-        session, workspace_id=journey.workspace_id).timezone) if isinstance(first, Wait) else now
+    due = core.first_due(first, now=now, zone=workspaces_service.get_workspace(
+        session, workspace_id=journey.workspace_id).timezone) if isinstance(first, WAITS) else now
     try:
         with session.begin_nested():
             session.add(enrolment)
@@ -148,6 +148,17 @@ def on_event(session: Session, *, customer_id: int, event: str, message_id: str,
                 tally=tally, count="exited")
             continue
         enrolment.last_seen = {**enrolment.last_seen, event: at.isoformat()}
+        current = definition.steps.get(enrolment.step)
+        if isinstance(current, WaitFor) and current.event == event:  # the awaited event: go on now, not at timeout
+            session.execute(update(JourneyWait).where(JourneyWait.enrolment_id == enrolment.id,
+                                                      JourneyWait.status == "waiting",
+                                                      JourneyWait.step == enrolment.step,
+                                                      JourneyWait.since <= at).values(next_attempt_at=now))
+            session.info[WAKE_FLAG] = True
+    measured = [(journey.id, experiments.live_experiments(version)) for journey, version in journeys
+                if event in experiment_events(definition_of(version))]
+    if measured:
+        experiments.on_event(session, customer_id=customer_id, event=event, at=at, journeys=measured)
     for journey, version in journeys:
         if (version.published_at is None or at >= version.published_at) and \
                 entry_matches(definition_of(version), event, properties):
@@ -228,5 +239,6 @@ def export(session: Session, *, customer_id: int) -> list[dict]:
 def erase(session: Session, *, customer_id: int) -> None:
     """Erasure: the customer's enrolments go (their step rows with them)."""
     ids = select(JourneyEnrolment.id).where(JourneyEnrolment.customer_id == customer_id).scalar_subquery()
+    session.execute(delete(JourneyExposure).where(JourneyExposure.customer_id == customer_id))
     session.execute(delete(JourneyWait).where(JourneyWait.enrolment_id.in_(ids)))
     session.execute(delete(JourneyEnrolment).where(JourneyEnrolment.customer_id == customer_id))

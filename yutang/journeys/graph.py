@@ -16,6 +16,7 @@ from yutang.kit.fields import Id, Int64, Text
 
 MAX_WAIT = timedelta(days=365)  # a longer wait is refused at publish
 STEP_KEY = r"^[a-z][a-z0-9_]{0,39}$"
+VARIANT_KEY = r"^[a-z][a-z0-9_]{0,19}$"
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -184,13 +185,88 @@ class Branch(Strict):
     no: str | None = None
 
 
+class Variant(Strict):
+    """One arm of an experiment: its share (a weight) and the step it leads to; the first is the control."""
+
+    key: str = Field(pattern=VARIANT_KEY)
+    weight: int = Field(50, ge=1, le=100)
+    next: str | None = None
+
+
+class Metric(Strict):
+    """An event within `within_days` of the exposure (per customer: did it happen)."""
+
+    event: Text = Field(min_length=1, max_length=200)
+    within_days: int = Field(7, ge=1, le=90)
+
+
+class Experiment(Strict):
+    """Split customers between variants by a hash of the customer and the salt (the same customer always gets the
+    same variant); the primary metric is the journey's goal unless `metric` names an event; guardrails are events
+    that must not rise. Results are read once `horizon_days` have passed and every variant has `min_per_variant`
+    exposures (a fixed horizon: no peeking)."""
+
+    kind: Literal["experiment"]
+    name: Text = Field(min_length=1, max_length=200)
+    salt: str | None = Field(None, min_length=1, max_length=64, description="by default journey id and step key")
+    variants: list[Variant] = Field(min_length=2, max_length=5)
+    metric: Metric | None = None
+    guardrails: list[Metric] = Field(default_factory=list, max_length=5)
+    min_per_variant: int = Field(100, ge=10, le=10_000_000)
+    horizon_days: int = Field(14, ge=1, le=180)
+    alpha: float = Field(0.05, gt=0, le=0.2)
+    correction: Literal["holm", "fdr_bh"] = "holm"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Experiment":
+        keys = [variant.key for variant in self.variants]
+        if len(set(keys)) != len(keys):
+            raise ValueError("each variant needs its own key")
+        return self
+
+
+class WaitFor(Strict):
+    """Wait until the customer does the event (then `next`), at most `days`/`hours` (then `timeout`)."""
+
+    kind: Literal["wait_for"]
+    event: Text = Field(min_length=1, max_length=200)
+    days: int = Field(0, ge=0, le=365)
+    hours: int = Field(0, ge=0, le=24 * 365)
+    next: str | None = None
+    timeout: str | None = None
+
+    @model_validator(mode="after")
+    def _some_timeout(self) -> "WaitFor":
+        if not (self.days or self.hours) or self.limit > MAX_WAIT:
+            raise ValueError(f"waiting for an event needs a timeout of at most {MAX_WAIT.days} days")
+        return self
+
+    @property
+    def limit(self) -> timedelta:
+        """The longest wait."""
+        return timedelta(days=self.days, hours=self.hours)
+
+
+class WaitUntil(Strict):
+    """Wait until a condition holds (checked every `check_minutes`; then `next`), at most `max_days` (then
+    `timeout`)."""
+
+    kind: Literal["wait_until"]
+    condition: Condition
+    check_minutes: int = Field(60, ge=5, le=24 * 60)
+    max_days: int = Field(7, ge=1, le=365)
+    next: str | None = None
+    timeout: str | None = None
+
+
 class Exit(Strict):
     """Leave the journey (done)."""
 
     kind: Literal["exit"]
 
 
-Step = Annotated[Wait | Send | Task | TagStep | Branch | Exit, Field(discriminator="kind")]
+Step = Annotated[Wait | WaitFor | WaitUntil | Send | Task | TagStep | Branch | Experiment | Exit,
+                 Field(discriminator="kind")]
 
 
 class Definition(Strict):
@@ -211,12 +287,19 @@ class Definition(Strict):
         return self
 
 
+WAITS = (Wait, WaitFor, WaitUntil)  # steps that hold a customer (a loop through one is not a spin)
+
+
 def links(step: Any) -> dict[str, str | None]:
     """A step's outgoing links by their field name (None: the journey ends there)."""
     if isinstance(step, Branch):
         return {"yes": step.yes, "no": step.no}
     if isinstance(step, Exit):
         return {}
+    if isinstance(step, WaitFor | WaitUntil):
+        return {"next": step.next, "timeout": step.timeout}
+    if isinstance(step, Experiment):
+        return {f"variants.{i}.next": variant.next for i, variant in enumerate(step.variants)}
     return {"next": step.next}
 
 
@@ -243,6 +326,12 @@ def check(definition: Definition, *, field: str = "definition") -> None:
             errors.append(FieldError(f"{field}.steps.{key}", f"step {key!r} cannot be reached from the start"))
     if errors:
         raise Invalid(errors[0].message, errors)
+    for key, step in steps.items():
+        if isinstance(step, Experiment) and step.metric is None and definition.goal is None:
+            errors.append(FieldError(f"{field}.steps.{key}.metric",
+                                     "an experiment needs a metric when the journey has no goal"))
+    if errors:
+        raise Invalid(errors[0].message, errors)
     cycle = _cycle_without_wait(steps)
     if cycle is not None:
         raise Invalid(f"steps {' → '.join(cycle)} loop without a wait", field=f"{field}.steps.{cycle[0]}")
@@ -250,8 +339,8 @@ def check(definition: Definition, *, field: str = "definition") -> None:
 
 def _cycle_without_wait(steps: dict[str, Any]) -> list[str] | None:
     """A loop among the steps that are not waits (a customer would spin in it at once), or None."""
-    instant = {key: [t for t in links(step).values() if t is not None and not isinstance(steps[t], Wait)]
-               for key, step in steps.items() if not isinstance(step, Wait)}
+    instant = {key: [t for t in links(step).values() if t is not None and not isinstance(steps[t], WAITS)]
+               for key, step in steps.items() if not isinstance(step, WAITS)}
     state: dict[str, int] = {}
 
     def visit(key: str, path: list[str]) -> list[str] | None:

@@ -97,3 +97,22 @@ class JourneyStepCount(WorkspaceScoped, Base):
     failed: Mapped[int] = mapped_column(default=0)
     exited: Mapped[int] = mapped_column(default=0)
     goal: Mapped[int] = mapped_column(default=0)
+
+
+class JourneyExposure(WorkspaceScoped, Base):
+    """A customer's exposure to an experiment step: the variant they got and when, and the first time within its
+    window of each event the experiment measures."""
+
+    __tablename__ = "journey_exposures"
+    __table_args__ = (UniqueConstraint("enrolment_id", "step"),
+                      Index("ix_journey_exposures_experiment", "journey_id", "step", "variant"),
+                      Index("ix_journey_exposures_customer", "customer_id"))
+
+    journey_id: Mapped[int] = mapped_column(Id, ForeignKey("journeys.id", ondelete="CASCADE"))
+    enrolment_id: Mapped[int] = mapped_column(Id, ForeignKey("journey_enrolments.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(Id, ForeignKey("customers.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(40), doc="the experiment step's key")
+    variant: Mapped[str] = mapped_column(String(20))
+    exposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    metrics: Mapped[dict[str, str]] = mapped_column(Json, default=dict, doc="event name → first time (ISO) within "
+                                                    "its window")

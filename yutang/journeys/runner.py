@@ -10,11 +10,25 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from yutang.journeys import core, enrolments, steps
+from yutang.journeys import core, enrolments, experiments, steps
 from yutang.journeys.counts import Tally
 from yutang.journeys.definitions import definition_of
 from yutang.journeys.enrolments import end
-from yutang.journeys.graph import Branch, Definition, EventHappened, Exit, InSegment, Send, TagStep, Task, Wait
+from yutang.journeys.graph import (
+    WAITS,
+    Branch,
+    Definition,
+    EventHappened,
+    Exit,
+    Experiment,
+    InSegment,
+    Send,
+    TagStep,
+    Task,
+    Wait,
+    WaitFor,
+    WaitUntil,
+)
 from yutang.journeys.models import Journey, JourneyEnrolment, JourneyVersion, JourneyWait
 from yutang.journeys.schemas import EnrolmentStatus, JourneyStatus
 from yutang.kit.background import Background, Worker
@@ -54,8 +68,8 @@ class Pass:
         return self._versions[version_id]
 
 
-def _facts(run: Pass, enrolment: JourneyEnrolment, wait: JourneyWait, branch: Branch) -> core.Facts:
-    condition = branch.condition
+def _facts(run: Pass, enrolment: JourneyEnrolment, wait: JourneyWait, condition: InSegment | EventHappened
+           ) -> core.Facts:
     segments = frozenset({condition.segment_id}) if isinstance(condition, InSegment) and \
         run.in_segment(condition.segment_id, enrolment.customer_id) else frozenset()
     seen = {name: datetime.fromisoformat(at) for name, at in enrolment.last_seen.items()} \
@@ -92,7 +106,18 @@ def advance(run: Pass, wait: JourneyWait) -> None:
         elif isinstance(step, Exit):
             target = None
         elif isinstance(step, Branch):
-            target = core.choose(step, _facts(run, enrolment, wait, step))
+            target = core.choose(step, _facts(run, enrolment, wait, step.condition))
+        elif isinstance(step, WaitFor):
+            target = core.waited_for(step, _facts(run, enrolment, wait, EventHappened(kind="event",
+                                                                                      event=step.event)))
+        elif isinstance(step, WaitUntil):
+            found = core.waited_until(step, _facts(run, enrolment, wait, step.condition), now=run.now)
+            if isinstance(found, core.Recheck):
+                wait.status, wait.next_attempt_at = "waiting", found.at
+                return
+            target = found
+        elif isinstance(step, Experiment):
+            target = experiments.expose(session, enrolment=enrolment, key=wait.step, step=step, now=run.now)
         else:
             try:
                 with session.begin_nested():
@@ -115,10 +140,10 @@ def advance(run: Pass, wait: JourneyWait) -> None:
         wait.visit += 1
         wait.attempts, wait.error = 0, None
         following = definition.steps[target]
-        if isinstance(following, Wait):
+        if isinstance(following, WAITS):
             wait.since = run.now
             wait.status = "waiting"
-            wait.next_attempt_at = core.due_at(following, now=run.now, zone=actor.timezone)
+            wait.next_attempt_at = core.first_due(following, now=run.now, zone=actor.timezone)
             return
     wait.status, wait.next_attempt_at = "waiting", run.now  # a long chain of instant steps: go on next pass
 

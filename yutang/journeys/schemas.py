@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from yutang.journeys.graph import Definition
-from yutang.kit.fields import Id, Patch, Text
+from yutang.kit.fields import Id, NonNegative, Patch, Text
 
 
 class JourneyStatus(StrEnum):
@@ -125,3 +125,60 @@ class CountsOut(BaseModel):
     journey_id: int
     steps: list[StepCountOut]
     totals: dict[str, int]
+
+
+class VariantResult(BaseModel):
+    """A variant's planned weight and the exposures it got."""
+
+    variant: str
+    weight: NonNegative
+    exposures: NonNegative
+    share: float | None
+
+
+class MetricResult(BaseModel):
+    """One metric of one variant: its rate and, against the control, the difference, its interval and p-values
+    (`adjusted_p` corrected across the primary metric × variants)."""
+
+    metric: str
+    primary: bool
+    variant: str
+    exposures: NonNegative
+    hits: NonNegative
+    rate: float | None
+    difference: float | None = None
+    low: float | None = None
+    high: float | None = None
+    p: float | None = None
+    adjusted_p: float | None = None
+    significant: bool | None = None
+    enough: bool
+
+
+class ExperimentResults(BaseModel):
+    """An experiment's results and whether they can be read (`waiting_for`: horizon, sample,
+    sample_ratio_mismatch)."""
+
+    journey_id: Id
+    step: str
+    name: str
+    control: str
+    correction: str
+    alpha: float
+    horizon_days: NonNegative
+    min_per_variant: NonNegative
+    variants: list[VariantResult]
+    srm_p: float
+    srm_alarm: bool
+    first_exposure_at: datetime | None
+    readable_at: datetime | None
+    readable: bool
+    waiting_for: list[str]
+    metrics: list[MetricResult]
+
+
+class SampleSizeOut(BaseModel):
+    """Exposures needed per variant and in all."""
+
+    per_variant: NonNegative
+    total: NonNegative

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
 from yutang.journeys import counts as step_counts
+from yutang.journeys import experiments
 from yutang.journeys.counts import Tally
 from yutang.journeys.definitions import (
     create,
@@ -36,17 +37,24 @@ from yutang.journeys.enrolments import (
 )
 from yutang.journeys.enrolments import present as present_enrolment
 from yutang.journeys.graph import Definition, Wait, links
-from yutang.journeys.models import Journey, JourneyEnrolment, JourneyWait
-from yutang.journeys.schemas import CountsOut, EnrolmentOut, EnrolmentStatus, StepCountOut
+from yutang.journeys.models import Journey, JourneyEnrolment, JourneyExposure, JourneyWait
+from yutang.journeys.schemas import (
+    CountsOut,
+    EnrolmentOut,
+    EnrolmentStatus,
+    ExperimentResults,
+    SampleSizeOut,
+    StepCountOut,
+)
 from yutang.kit.errors import Conflict
 from yutang.storage.scoped import get_in_workspace
 from yutang.workspaces.access import Actor, Permission
 
 __all__ = [
     "WAKE_FLAG", "Definition", "Journey", "Wait", "counts", "create", "definition_of", "enrol_many",
-    "enrol_through_api", "erase", "export", "get", "get_enrolment", "links", "list_enrolments", "list_journeys",
-    "listened_events", "live", "move", "move_customer", "present", "present_enrolment", "replay", "step_order",
-    "update", "version", "versions",
+    "enrol_through_api", "erase", "experiment_results", "exposures", "export", "get", "get_enrolment", "links",
+    "list_enrolments", "list_journeys", "listened_events", "live", "move", "move_customer", "present",
+    "present_enrolment", "replay", "sample_size", "step_order", "update", "version", "versions",
 ]
 
 
@@ -56,6 +64,26 @@ def move(session: Session, *, actor: Actor, journey_id: int, action: str, now: d
     if action == "stop":
         stop_all(session, journey_id=journey.id, now=now)
     return journey
+
+
+def experiment_results(session: Session, *, actor: Actor, journey_id: int, key: str,
+                       now: datetime) -> ExperimentResults:
+    """An experiment step's results and whether they can be read yet."""
+    return experiments.results(session, actor=actor, journey_id=journey_id, key=key, now=now)
+
+
+def sample_size(*, actor: Actor, baseline: float, lift: float, alpha: float, power: float,
+                variants: int) -> SampleSizeOut:
+    """Exposures needed per variant and in all to detect `lift` from `baseline`."""
+    actor.require(Permission.READ)
+    return SampleSizeOut(**experiments.sample_size(baseline=baseline, lift=lift, alpha=alpha, power=power,
+                                                   variants=variants))
+
+
+def exposures(session: Session, *, journey_id: int) -> dict[int, str]:
+    """The variant each exposed customer of a journey's experiments got (for the demo's simulated outcomes)."""
+    return dict(session.execute(select(JourneyExposure.customer_id, JourneyExposure.variant)
+                                .where(JourneyExposure.journey_id == journey_id)).all())
 
 
 def counts(session: Session, *, actor: Actor, journey_id: int) -> CountsOut:

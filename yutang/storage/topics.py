@@ -55,6 +55,7 @@ class Topic(StrEnum):
     GROUPBUY_CONFIRMED = "groupbuy.confirmed"
     GROUPBUY_CANCELLED = "groupbuy.cancelled"
     GROUPBUY_PICKED_UP = "groupbuy.picked_up"
+    EXPERIMENT_EXPOSURE = "journey.experiment_exposure"
 
     @classmethod
     def message(cls, state: str) -> "Topic":
@@ -363,13 +364,22 @@ class GroupBuyEntryChanged(TypedDict):
     order_id: int | None
     lines: list[GroupBuyLine]
     amount_fen: int
+class ExperimentExposure(TypedDict):
+    """A customer reached a journey's experiment step and got a variant."""
+
+    journey_id: int
+    enrolment_id: int
+    customer_id: int
+    experiment: str
+    variant: str
     occurred_at: str
 
 
 Payload = (CustomerChanged | CustomerMerged | CustomerErased | MembershipChanged | ConsentChanged | TagChanged
            | OrderChanged | MessageState | MessageBatch | PointsChanged | CouponIssued | CouponRedeemed
            | CouponExpired | TierChanged | OwnerChanged | TaskChanged | GroupMembers
-           | JourneyChanged | CommissionChanged | CommissionPaid | ReferralCompleted | GroupBuyEntryChanged)
+           | JourneyChanged | CommissionChanged | CommissionPaid | ReferralCompleted | GroupBuyEntryChanged
+           | ExperimentExposure)
 
 PAYLOADS: dict[Topic, type] = {
     Topic.CUSTOMER_CHANGED: CustomerChanged,
@@ -404,6 +414,7 @@ PAYLOADS: dict[Topic, type] = {
     Topic.GROUPBUY_CONFIRMED: GroupBuyEntryChanged,
     Topic.GROUPBUY_CANCELLED: GroupBuyEntryChanged,
     Topic.GROUPBUY_PICKED_UP: GroupBuyEntryChanged,
+    Topic.EXPERIMENT_EXPOSURE: ExperimentExposure,
 }
 
 

@@ -49,6 +49,7 @@ TOPIC_EVENTS: dict[str, str] = {
     Topic.GROUPBUY_CONFIRMED: "Group-buy Confirmed",
     Topic.GROUPBUY_CANCELLED: "Group-buy Cancelled",
     Topic.GROUPBUY_PICKED_UP: "Group-buy Picked Up",
+    Topic.EXPERIMENT_EXPOSURE: "Experiment Exposure",
 }
 # Many messages changing state at once: one outbox row, one `Message <state>` event per message.
 BATCH_TOPIC = Topic.MESSAGE_BATCH

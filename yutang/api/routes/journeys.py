@@ -3,7 +3,7 @@ per step and the customers at each."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
 from yutang.journeys import service
@@ -13,9 +13,11 @@ from yutang.journeys.schemas import (
     EnrolmentOut,
     EnrolmentStatus,
     EnrolOut,
+    ExperimentResults,
     JourneyIn,
     JourneyOut,
     JourneyPatch,
+    SampleSizeOut,
     VersionOut,
 )
 from yutang.kit.clock import utcnow
@@ -132,3 +134,21 @@ def replay_enrolment(request: Request, actor: ActorDep, enrolment_id: IdPath):
     """Run a failed enrolment's step again."""
     with unit_of_work(request) as session:
         return service.replay(session, actor=actor, enrolment_id=enrolment_id, now=utcnow())
+
+
+@router.get("/{journey_id}/experiments/{step}", response_model=ExperimentResults)
+def experiment_results(request: Request, actor: ActorDep, journey_id: IdPath,
+                       step: Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]):
+    """An experiment step's results: exposures per variant and the sample-ratio check, each metric per variant
+    against the control (two-proportion z, Holm or Benjamini–Hochberg), and whether and when they can be read."""
+    with read_only(request) as session:
+        return service.experiment_results(session, actor=actor, journey_id=journey_id, key=step, now=utcnow())
+
+
+@router.get("/experiments/sample-size", response_model=SampleSizeOut)
+def sample_size(actor: ActorDep, baseline: Annotated[float, Query(gt=0, lt=1)],
+                lift: Annotated[float, Query(ge=-0.99, le=0.99)],
+                alpha: Annotated[float, Query(ge=0.001, le=0.2)] = 0.05,
+                power: Annotated[float, Query(ge=0.5, lt=1)] = 0.8, variants: Annotated[int, Query(ge=2, le=5)] = 2):
+    """Exposures per variant (and in all) to detect an absolute `lift` from a `baseline` conversion rate."""
+    return service.sample_size(actor=actor, baseline=baseline, lift=lift, alpha=alpha, power=power, variants=variants)

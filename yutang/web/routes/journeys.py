@@ -4,6 +4,8 @@ at each step."""
 from fastapi import APIRouter, Request
 
 from yutang.journeys import service
+from yutang.kit.clock import utcnow
+from yutang.kit.errors import Invalid
 from yutang.web.deps import ConsoleRoute, console
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -30,3 +32,25 @@ def journey_view(request: Request, journey_id: int):
         return page.render("journeys/detail.html", journey=journey, definition=definition,
                            order=service.step_order(definition), counts=here, totals=counts.totals,
                            versions=service.versions(page.session, actor=page.actor, journey_id=journey.id))
+
+
+@router.get("/journeys/{journey_id}/experiments/{step}")
+def experiment_view(request: Request, journey_id: int, step: str, baseline: str = "", lift: str = ""):
+    """An experiment's results: whether they can be read yet (and when), exposures against the plan, each metric per
+    variant against the control; and the sample-size calculator (baseline and lift in percent)."""
+    with console(request, read_only=True) as page:
+        results = service.experiment_results(page.session, actor=page.actor, journey_id=journey_id, key=step,
+                                             now=utcnow())
+        journey = service.get(page.session, actor=page.actor, journey_id=journey_id)
+        size, error = None, None
+        if baseline or lift:
+            try:
+                size = service.sample_size(actor=page.actor, baseline=float(baseline) / 100,
+                                           lift=float(lift) / 100, alpha=results.alpha, power=0.8,
+                                           variants=len(results.variants))
+            except ValueError:
+                error = "numbers"
+            except Invalid:
+                error = "range"
+        return page.render("journeys/experiment.html", journey=journey, results=results, size=size, error=error,
+                           baseline=baseline, lift=lift)
