@@ -17,6 +17,7 @@ from yutang.web.routes import (
     loyalty,
     messaging,
     pressure,
+    referral,
     segments,
     settings,
     stores,
@@ -26,7 +27,7 @@ from yutang.web.routes import (
 )
 
 SECTIONS = (auth, analytics, cells, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle,
-            dead_letters, webhooks, stores, workbench, groups, journeys, settings, pressure, adapters)
+            dead_letters, webhooks, stores, workbench, groups, journeys, referral, settings, pressure, adapters)
 PREFIX = "/console"
 
 
