@@ -171,3 +171,26 @@ def test_distribution_commissions_per_line_and_level_reverse_exactly_and_pay_out
     assert len(csv_text.splitlines()) == 3
     with database.read_only() as session:
         assert commissions.check_accounts(session, workspace_id=tenant.id) == []
+
+
+def test_still_a_friend_after_n_days_earns_and_a_deleted_friendship_voids(shop, database, pipeline, tenant):
+    # Given a programme that rewards an invitee still a friend after 3 days, and two invitees who joined the channel
+    programme = shop.post("/v1/referral/programmes", json={"name": "加好友有礼", "config": {
+        "reward": {"trigger": "still_friend", "days": 3, "points": 50}, "hold_days": 0}}).json()
+    inviter = post_customer(shop, "老客")
+    code = shop.post(f"/v1/referral/programmes/{programme['id']}/codes", json={"customer_id": inviter}).json()
+    stays, leaves = post_customer(shop, "留下"), post_customer(shop, "删了")
+    touched = datetime.now(UTC) - timedelta(days=4)
+    for friend in (stays, leaves):
+        assert shop.post(f"/v1/customers/{friend}/channels", json={"channel": "mp", "joined": True}).status_code < 300
+        shop.post("/v1/referral/touches", json={"code": code["code"], "customer_id": friend,
+                                                "at": touched.isoformat()})
+    # When one deletes the friendship (delete_invalid), then the nightly settle runs
+    assert shop.post(f"/v1/customers/{leaves}/channels", json={"channel": "mp", "joined": False}).status_code < 300
+    pipeline.catch_up()
+    with database.unit_of_work() as session:
+        assert referral.settle(session, actor=tenant.actor) == 1
+    # Then only the one still a friend earned the inviter's reward
+    rows = {a["customer_id"]: a for a in shop.get("/v1/referral/attributions").json()}
+    assert (rows[stays]["state"], rows[leaves]["state"], rows[leaves]["reason"]) == ("issued", "voided",
+                                                                                     "delete_invalid")

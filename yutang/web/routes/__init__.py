@@ -18,6 +18,7 @@ from yutang.web.routes import (
     loyalty,
     messaging,
     pressure,
+    referral,
     segments,
     settings,
     stores,
@@ -27,7 +28,8 @@ from yutang.web.routes import (
 )
 
 SECTIONS = (auth, analytics, cells, customers, channels, tags, segments, messaging, broadcasts, loyalty, lifecycle,
-            dead_letters, webhooks, stores, workbench, groups, journeys, groupbuys, settings, pressure, adapters)
+            dead_letters, webhooks, stores, workbench, groups, journeys, groupbuys, referral, settings, pressure,
+            adapters)
 PREFIX = "/console"
 
 
