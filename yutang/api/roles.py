@@ -111,6 +111,7 @@ NEEDS: dict[str, Need] = {
     "POST /v1/journeys/enrolments/{enrolment_id}/replay": M,
     # group-buys
     "GET /v1/groupbuys": R, "POST /v1/groupbuys": M, "GET /v1/groupbuys/production-plan": R,
+    "GET /v1/groupbuys/forecast": R,
     "GET /v1/groupbuys/leaders": R, "POST /v1/groupbuys/leaders": M, "GET /v1/groupbuys/points": R,
     "POST /v1/groupbuys/points": M, "GET /v1/groupbuys/{groupbuy_id}": R, "PATCH /v1/groupbuys/{groupbuy_id}": M,
     "POST /v1/groupbuys/{groupbuy_id}/publish": M, "POST /v1/groupbuys/{groupbuy_id}/cutoff": M,
