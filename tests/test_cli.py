@@ -77,7 +77,7 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert "http://127.0.0.1:8000/console/sign-in/ysl_" in result.output and "key=" not in result.output
     assert "passed" in result.output and "left contact" in result.output
     for part in ("showcase customers", "OneID merges", "crowd", "lifecycle", "segments", "loyalty", "messaging",
-                 "groups", "journeys", "referral"):
+                 "groups", "journeys", "referral", "groupbuy"):
         assert f"{part} " in result.output.split("seeding: ")[1].splitlines()[0]
     customers = int(result.output.split("': ")[1].split(" customers")[0])
     assert 20 + 120 < customers < 20 + 600
@@ -154,6 +154,12 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     (batch,) = api("/v1/commissions/batches")
     assert batch["count"] >= 3 and batch["gross_fen"] > 0
     assert {d["status"] for d in api("/v1/referral/distributors")} == {"approved", "applied"}
+    # Group-buys: two weeks of daily bakery rounds cut off and picked up, tomorrow's open, a forecast per SKU.
+    groupbuys = api("/v1/groupbuys?limit=100")
+    assert len(groupbuys) == 15 and [g["status"] for g in groupbuys].count("open") == 1
+    picked = api(f"/v1/groupbuys/{groupbuys[1]['id']}/entries")
+    assert picked and any(entry["picked_up_at"] for entry in picked)
+    assert {f["sku"] for f in api("/v1/groupbuys/forecast")} == {"BREAD-LOAF", "BREAD-CROISSANT"}
 
     # Stores: tasks due today, late and done; a month of WeCom statistics and targets on the board; a persona.
     tasks = api("/v1/stores/tasks")

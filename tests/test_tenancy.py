@@ -46,8 +46,8 @@ OWN_ONLY = {("GET", "/v1/referral/programmes"), ("POST", "/v1/referral/programme
             ("GET", "/v1/groups/moments"),
             ("GET", "/v1/groups/health"), ("GET", "/v1/groups/health/owners"), ("GET", "/v1/journeys"),
             ("POST", "/v1/journeys"), ("GET", "/v1/groupbuys"), ("POST", "/v1/groupbuys"),
-            ("GET", "/v1/groupbuys/production-plan"), ("GET", "/v1/groupbuys/leaders"),
-            ("POST", "/v1/groupbuys/leaders"), ("GET", "/v1/groupbuys/points"),
+            ("GET", "/v1/groupbuys/production-plan"), ("GET", "/v1/groupbuys/forecast"),
+            ("GET", "/v1/groupbuys/leaders"), ("POST", "/v1/groupbuys/leaders"), ("GET", "/v1/groupbuys/points"),
             ("GET", "/v1/journeys/experiments/sample-size")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).
 TRACKING = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}

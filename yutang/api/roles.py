@@ -124,6 +124,7 @@ NEEDS: dict[str, Need] = {
     "GET /v1/commissions/batches/{batch_id}": P, "GET /v1/commissions/batches/{batch_id}/export.csv": P,
     # group-buys
     "GET /v1/groupbuys": R, "POST /v1/groupbuys": M, "GET /v1/groupbuys/production-plan": R,
+    "GET /v1/groupbuys/forecast": R,
     "GET /v1/groupbuys/leaders": R, "POST /v1/groupbuys/leaders": M, "GET /v1/groupbuys/points": R,
     "POST /v1/groupbuys/points": M, "GET /v1/groupbuys/{groupbuy_id}": R, "PATCH /v1/groupbuys/{groupbuy_id}": M,
     "POST /v1/groupbuys/{groupbuy_id}/publish": M, "POST /v1/groupbuys/{groupbuy_id}/cutoff": M,

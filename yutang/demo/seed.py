@@ -15,6 +15,7 @@ from yutang.channels.schemas import ChannelCostIn, ChannelIn
 from yutang.customers import service as customers_service
 from yutang.customers.schemas import ConsentIn, CustomerIn, IdentityIn, NoteIn
 from yutang.demo import crowd, merges, sinks
+from yutang.demo import groupbuy as demo_groupbuy
 from yutang.demo import groups as demo_groups
 from yutang.demo import journeys as demo_journeys
 from yutang.demo import lifecycle as demo_lifecycle
@@ -234,6 +235,8 @@ def seed(session: Session, *, warehouse: DuckDBWarehouse | PostgresWarehouse, sh
         wecom_config = demo_stores.seed(session, actor=actor, guides=guides, rng=rng)
     with timed(timings, "groups"):
         joined = demo_groups.seed(session, actor=actor, guides=guides, config_id=wecom_config, rng=rng, today=today)
+    with timed(timings, "groupbuy"):
+        demo_groupbuy.seed(session, actor=actor, customer_ids=[p.customer_id for p in people], rng=rng, today=today)
     return DemoResult(workspace.id, slug, issued.secret, showcase + len(people) + funnel["left contact"] + joined,
                       orders + len(people) + funnel["orders"], dict(funnel), created=True, actor=actor, people=people,
                       coupon_templates=coupon_templates, green_tea_tag_id=next(t.id for t in tags if t.name == "绿茶"),

@@ -6,10 +6,10 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from yutang.groupbuy import core, ordering
+from yutang.groupbuy import core, forecast, ordering
 from yutang.groupbuy.joining import lines_of, payload
 from yutang.groupbuy.models import Entry, EntryLine, GroupBuy, GroupBuyItem, PickupPoint
-from yutang.groupbuy.schemas import CutoffOut, PickRow, PlanRow, Status
+from yutang.groupbuy.schemas import CutoffOut, ForecastOut, PickRow, PlanRow, RoundOut, Status
 from yutang.groupbuy.setup import get_groupbuy, items_of
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict
@@ -138,3 +138,21 @@ def plan_by_sku(rows: list[PlanRow]) -> dict[str, dict[date, int]]:
     for row in rows:
         found[row.sku][row.production_date] = row.quantity
     return dict(found)
+
+
+def forecasts(session: Session, *, actor: Actor, today: date, sku: str | None = None) -> list[ForecastOut]:
+    """Per SKU: the suggested quantity for the next production date from its history (units sold on live lines
+    per production date), and the forecast error of its recent rounds."""
+    history: dict[str, dict[date, int]] = defaultdict(dict)
+    for row in production_plan(session, actor=actor, until=today):
+        if sku is None or row.sku == sku:
+            history[row.sku][row.production_date] = row.quantity
+    found = []
+    for code, days in sorted(history.items()):
+        day = forecast.next_day(days, today)
+        past = forecast.rounds(days)
+        found.append(ForecastOut(sku=code, production_date=day, suggested=forecast.suggest(days, day),
+                                 rounds=[RoundOut(production_date=r.day, forecast=r.forecast, actual=r.actual,
+                                                  error=r.error) for r in past],
+                                 mean_absolute_percentage=forecast.mean_absolute_percentage(past)))
+    return found

@@ -284,3 +284,22 @@ class AfterSaleOut(BaseModel):
     revenue_fen: int
     cost_fen: int
     profit_fen: int
+
+
+class RoundOut(BaseModel):
+    """A past round: forecast, actual and their difference (actual − forecast)."""
+
+    production_date: date
+    forecast: int
+    actual: int
+    error: int
+
+
+class ForecastOut(BaseModel):
+    """The suggested quantity of one SKU for its next production date, and how recent forecasts fared."""
+
+    sku: str
+    production_date: date
+    suggested: int
+    rounds: list[RoundOut]
+    mean_absolute_percentage: float | None

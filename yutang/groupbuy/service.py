@@ -1,6 +1,6 @@
 """The public face of group-buys (接龙): set-up, joining, the cut-off, production, pick-up and after-sales."""
 
-from yutang.groupbuy.cutoff import cut_off, due, pick_lists, production_plan
+from yutang.groupbuy.cutoff import cut_off, due, forecasts, pick_lists, production_plan
 from yutang.groupbuy.joining import (
     entry_count,
     get_entry,
@@ -25,6 +25,6 @@ from yutang.groupbuy.setup import (
 )
 
 __all__ = ["create_groupbuy", "create_leader", "create_point", "cut_off", "due", "end_line", "entry_count", "erase",
-           "export", "get_entry", "get_groupbuy", "join", "list_entries", "list_groupbuys", "list_leaders",
+           "export", "forecasts", "get_entry", "get_groupbuy", "join", "list_entries", "list_groupbuys", "list_leaders",
            "list_points", "move_customer", "pick_lists", "present", "present_entries", "production_plan", "public_list",
            "publish", "refund", "update_groupbuy", "verify"]

@@ -2,6 +2,7 @@
 
 from datetime import date
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -13,6 +14,7 @@ from yutang.groupbuy.schemas import (
     EndingIn,
     EntryLineOut,
     EntryOut,
+    ForecastOut,
     GroupBuyIn,
     GroupBuyOut,
     GroupBuyPatch,
@@ -28,6 +30,7 @@ from yutang.groupbuy.schemas import (
     Status,
     VerifyIn,
 )
+from yutang.kit.clock import utcnow
 from yutang.kit.fields import NonNegative
 
 router = APIRouter(prefix="/groupbuys", tags=["groupbuys"])
@@ -54,6 +57,14 @@ def production_plan(request: Request, actor: ActorDep, since: date | None = None
     """Units to make per SKU per production date."""
     with read_only(request) as session:
         return service.production_plan(session, actor=actor, since=since, until=until)
+
+
+@router.get("/forecast", response_model=list[ForecastOut])
+def forecast(request: Request, actor: ActorDep):
+    """Per SKU: the suggested quantity for the next production date from history by weekday, and the
+    actual-versus-forecast error of recent rounds."""
+    with read_only(request) as session:
+        return service.forecasts(session, actor=actor, today=utcnow().astimezone(ZoneInfo(actor.timezone)).date())
 
 
 @router.get("/leaders", response_model=list[LeaderOut])
