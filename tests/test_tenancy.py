@@ -38,7 +38,8 @@ OWN_ONLY = {("GET", "/v1/workspace"), ("GET", "/v1/me"), ("GET", "/v1/members"),
             ("GET", "/v1/stores/handovers"), ("GET", "/v1/stores/tasks"), ("GET", "/v1/stores/kpis"),
             ("GET", "/v1/stores/kpis/targets"), ("GET", "/v1/stores/personas"), ("POST", "/v1/stores/personas"),
             ("GET", "/v1/groups"), ("GET", "/v1/groups/codes"), ("GET", "/v1/groups/sends"),
-            ("GET", "/v1/groups/moments"),
+            ("GET", "/v1/groups/moments"), ("GET", "/v1/library/folders"), ("POST", "/v1/library/folders"),
+            ("GET", "/v1/library/materials"), ("GET", "/v1/library/report"),
             ("GET", "/v1/groups/health"), ("GET", "/v1/groups/health/owners"), ("GET", "/v1/journeys"),
             ("POST", "/v1/journeys")}
 # Tracking endpoints authenticate with a source's write key, which names its workspace (tests/test_ingest.py).

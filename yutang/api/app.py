@@ -14,6 +14,7 @@ from yutang.api.routes import (
     groups,
     ingest,
     journeys,
+    library,
     lifecycle,
     loyalty,
     loyalty_programme,
@@ -41,7 +42,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
     for module in (workspace, channels, customers, tags, orders, segments, sources, dead_letters, ingest, messaging,
                    broadcasts, loyalty, loyalty_programme, lifecycle, analytics, webhooks, stores,
-                   groups, journeys):
+                   groups, library, journeys):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             for method in sorted(route.methods):
