@@ -95,3 +95,23 @@ def test_group_sends_and_moments_from_the_console_with_the_rules_named(app, api,
         calendar = client.get("/console/groups/moments").text
         assert "3 条" in calendar and "春茶上新 2" in calendar and "moments-calendar" in calendar
         assert "上个月" in client.get("/console/groups/moments", params={"month": "2020-02"}).text
+
+
+def test_an_inbox_reply_from_the_library_is_a_use_and_the_customer_writing_back_is_its_reply(app, api, tenant):
+    config = api.post("/v1/messaging/channels", json={"kind": "null", "name": "Chat"}).json()
+    asked = {"channel_id": config["id"], "identity_kind": "phone", "identity_value": "13811112222"}
+    thread = api.post("/v1/inbox/messages", json={**asked, "body": "请问几点开门？"}).json()
+    script = api.post("/v1/library/materials", json={"kind": "text", "title": "营业时间话术",
+                                                     "text": "您好，我们每天 10 点开门，欢迎光临"}).json()
+    client = signed_in(app, tenant.key)
+    page = client.get(f"/console/inbox/{thread['id']}").text
+    assert "从素材库选择" in page and 'data-text="您好，我们每天 10 点开门，欢迎光临"' in page
+    sent = client.post(f"/console/inbox/{thread['id']}/replies", data={"body": "", "material_id": str(script["id"])},
+                       follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    assert "您好，我们每天 10 点开门，欢迎光临" in client.get(f"/console/inbox/{thread['id']}").text
+    report = api.get("/v1/library/report").json()
+    assert [(r["title"], r["uses"], r["customers"], r["replied"]) for r in report] == [("营业时间话术", 1, 1, 0)]
+    # When the customer writes back, the script led to a reply
+    api.post("/v1/inbox/messages", json={**asked, "body": "好的，谢谢"})
+    assert api.get("/v1/library/report").json()[0]["replied"] == 1

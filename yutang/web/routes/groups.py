@@ -19,6 +19,7 @@ from yutang.groups.schemas import (
     GroupSendIn,
     MaterialIn,
     MomentIn,
+    UseIn,
 )
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import DomainError, Invalid
@@ -202,6 +203,29 @@ def _rule_errors(exc: ValidationError | DomainError, page: Page, fields: tuple[s
 def _pickable(page: Page) -> list:
     return [m for m in groups_service.list_materials(page.session, actor=page.actor)
             if m.kind in ("text", "link", "product")]
+
+
+def picker(page: Page) -> dict:
+    """What the material picker shows: the library's scripts, links and product cards, and the text each sends
+    (a form with `fill` puts it into its message box to edit)."""
+    materials = _pickable(page)
+    return {"materials": materials, "kinds": KINDS,
+            "material_texts": {m.id: groups_service.as_text(m) for m in materials}}
+
+
+def text_of_material(page: Page, material_id: str, text: str) -> tuple[int | None, str]:
+    """The material picked (if any) and the message: what was written, or else the material's own text."""
+    if not material_id.isdigit():
+        return None, text
+    material = groups_service.usable(page.session, actor=page.actor, material_id=int(material_id))
+    return material.id, text or groups_service.as_text(material)
+
+
+def record_use(page: Page, material_id: int | None, *, channel: str, customer_ids: list[int]) -> None:
+    """A use of the material picked by the member sending (their staff record), to these customers."""
+    if material_id is not None:
+        groups_service.record_uses(page.session, actor=page.actor, material_id=material_id,
+                                   data=UseIn(customer_ids=customer_ids, channel=channel))
 
 
 def _local(page: Page, value: str):
