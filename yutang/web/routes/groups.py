@@ -113,6 +113,7 @@ def _library(page: Page, folder: int | None = None, tag: str = "", q: str = "") 
 def library(request: Request, folder: int | None = None, tag: str = "", q: str = ""):
     """Folders, materials and scripts with their tags, and which of them led to replies and orders (30 days)."""
     with console(request, read_only=True) as page:
+        folder = folder if folder is not None and 0 < folder < 2**63 else None
         return page.render("groups/library.html", **_library(page, folder, tag.strip()[:30], q.strip()[:100]))
 
 
