@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--sync-groups", type=int, default=1_000)
     parser.add_argument("--sync-members", type=int, default=200)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-resync", action="store_true", help="skip the second sync with nothing changed")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="yutang-bench-groups-"))
     settings = Settings(data_dir=data_dir, database_url=args.database_url, secret_key="bench")
@@ -118,7 +119,7 @@ def main() -> None:
                 fake.add_chat(f"ws{n:06d}", owner=f"owner{n % 200:03d}", name=f"同步群{n}", members=[
                     {"userid": f"wmS{n}x{m}", "type": 2, "join_time": sync_base, "join_scene": 3}
                     for m in range(args.sync_members)])
-            for label in ("sync", "resync"):
+            for label in ("sync",) if args.no_resync else ("sync", "resync"):
                 with database.unit_of_work() as session:
                     started = time.perf_counter()
                     out = groups_service.sync_groups(session, actor=actor, config_id=config_id)

@@ -125,6 +125,12 @@ def test_demo_seeds_a_brand_without_serving(cli_env, client):
     assert health["静安茶友会"]["spoke_7d"] > 0.2 > health["徐汇新品尝鲜群"]["spoke_7d"] > 0
     code = api("/v1/groups/codes")[0]
     assert api(f"/v1/groups/codes/{code['id']}/stats")["joins"] >= 5
+    # The script library: four folders, materials of every kind, a month of the guides' uses
+    assert [(f["name"], f["materials"]) for f in api("/v1/library/folders")] == [
+        ("开场话术", 2), ("复购话术", 2), ("活动素材", 2), ("朋友圈文案", 2)]
+    assert {m["kind"] for m in api("/v1/library/materials")} == {"text", "product", "link", "miniprogram", "image"}
+    report = api("/v1/library/report")
+    assert sum(r["uses"] for r in report) > 20 and len({r["staff_id"] for r in report}) >= 2
     threads = api("/v1/inbox/threads?status=open")["items"]
     assert len(threads) >= 3
     # Journeys: the welcome SOP and the win-back, live, with customers part-way through.

@@ -83,7 +83,7 @@ def test_merge_moves_every_reference_and_is_recorded(api):
     assert merged.json()["moved"] == {"tags": 1, "orders": 1, "identities": 2, "consents": 1, "notes": 1,
                                       "memberships": 1, "messages": 0, "loyalty": 0, "static_segments": 0,
                                       "broadcast_recipients": 0, "ownership": 0, "handovers": 0,
-                                      "code_adds": 0, "tasks": 0, "group_sends": 0, "groups": 0,
+                                      "code_adds": 0, "tasks": 0, "group_sends": 0, "groups": 0, "library_uses": 0,
                                       "journey_enrolments": 0, "referral": 0, "groupbuy_entries": 0,
                                       "groupbuy_takes": 0, "journey_exposures": 0}
     archive = api.get(f"/v1/customers/{win}/archive").json()

@@ -98,6 +98,10 @@ SAMPLE_BODIES = {
     ("POST", "/v1/groups/sends"): {"config_id": "{config_id}", "group_ids": ["{group_chat_id}"], "text": "x"},
     ("POST", "/v1/groups/codes"): {"config_id": "{config_id}", "name": "x", "state": "intruder",
                                    "group_ids": ["{group_chat_id}"], "room_base_name": "x"},
+    ("POST", "/v1/library/folders"): {"name": "intruder"},
+    ("POST", "/v1/library/materials"): {"kind": "text", "title": "intruder", "text": "x", "folder_id": "{folder_id}"},
+    ("PATCH", "/v1/library/materials/{material_id}"): {"title": "hijacked"},
+    ("POST", "/v1/library/materials/{material_id}/uses"): {"customer_ids": ["{customer_id}"]},
     ("POST", "/v1/journeys"): {"name": "intruder", "definition": {
         "entry": {"kind": "api"}, "start": "end", "steps": {"end": {"kind": "exit"}}}},
     ("PATCH", "/v1/journeys/{journey_id}"): {"name": "hijacked"},
@@ -286,6 +290,11 @@ def _stores(client, h, ids):
             "config_id": config["id"], "group_ids": [ids["group_chat_id"]], "text": "Victim group send"}).json()["id"]
         ids["moment_id"] = client.post("/v1/groups/moments", headers=h, json={
             "config_id": config["id"], "text": "Victim post", "staff_userids": ["victimguide"]}).json()["id"]
+        ids["folder_id"] = client.post("/v1/library/folders", headers=h, json={"name": "Victim folder"}).json()["id"]
+        ids["material_id"] = client.post("/v1/library/materials", headers=h, json={
+            "folder_id": ids["folder_id"], "kind": "text", "title": "Victim script", "text": "Victim"}).json()["id"]
+        client.post(f"/v1/library/materials/{ids['material_id']}/uses", headers=h, json={
+            "customer_ids": [contact], "channel": "workbench"})
 
 
 def _webhooks(client, h, ids):

@@ -16,6 +16,7 @@ from yutang.api.routes import (
     groups,
     ingest,
     journeys,
+    library,
     lifecycle,
     loyalty,
     loyalty_programme,
@@ -44,7 +45,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX)
     for module in (workspace, channels, customers, tags, orders, segments, sources, dead_letters, ingest, messaging,
                    broadcasts, loyalty, loyalty_programme, lifecycle, analytics, webhooks, stores,
-                   groups, journeys, referral, commissions, groupbuys):
+                   groups, library, journeys, referral, commissions, groupbuys):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             for method in sorted(route.methods):

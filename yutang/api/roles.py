@@ -170,4 +170,9 @@ NEEDS: dict[str, Need] = {
     "POST /v1/groups/moments": M, "GET /v1/groups/moments": R, "GET /v1/groups/moments/{moment_id}": R,
     "POST /v1/groups/moments/{moment_id}/sync": M,
     "GET /v1/groups/{group_chat_id}": R, "GET /v1/groups/{group_chat_id}/members": C,
+    # the library of materials and scripts
+    "GET /v1/library/folders": R, "POST /v1/library/folders": M, "DELETE /v1/library/folders/{folder_id}": M,
+    "GET /v1/library/materials": R, "POST /v1/library/materials": M, "GET /v1/library/materials/{material_id}": R,
+    "PATCH /v1/library/materials/{material_id}": M, "POST /v1/library/materials/{material_id}/archive": M,
+    "POST /v1/library/materials/{material_id}/uses": S, "GET /v1/library/report": R,
 }

@@ -1,4 +1,5 @@
-"""The demo brand's customer groups: a lively one, a dying one, a silent one, and a group QR code with joins."""
+"""The demo brand's customer groups: a lively one, a dying one, a silent one, a group QR code with joins, and the
+script library with a month of the guides' uses."""
 
 import random
 from datetime import date, datetime, timedelta
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from yutang.customers import service as customers_service
 from yutang.groups import service as groups_service
-from yutang.groups.schemas import ActivityIn, GroupCodeIn
+from yutang.groups.schemas import ActivityIn, FolderIn, GroupCodeIn, MaterialIn, UseIn
 from yutang.stores import service as stores_service
 from yutang.workspaces.access import Actor
 
@@ -64,4 +65,48 @@ def seed(session: Session, *, actor: Actor, guides: list, config_id: int, rng: r
         config_id=config_id, name="静安门口 · 入群海报", state=CODE_STATE, group_ids=[made[0].id, made[1].id],
         auto_create_room=True, room_base_name="静安茶友会", adopt_config_id=f"{rng.getrandbits(128):032x}",
         adopt_qr_url="https://wework.qpic.cn/wwpic/demo-group-door/0"))
+    seed_library(session, actor=actor, guides=guides, groups=made, rng=rng, today=today)
     return new
+
+
+# folder, kind, title, content
+LIBRARY = (
+    ("开场话术", "text", "新客问候", {"text": "您好～我是静安店的茶艺师，之后新茶上市、茶课活动都会第一时间告诉您。"}),
+    ("开场话术", "text", "到店感谢", {"text": "谢谢您今天来店里品茶！喝着喜欢的话，随时找我留一份。"}),
+    ("复购话术", "text", "龙井快喝完了", {"text": "您上次带走的明前龙井差不多喝完了吧？今年的新茶到了，给您留一罐？"}),
+    ("复购话术", "product", "明前龙井 250g", {"url": "https://shop.example/longjing-250", "price_fen": 29800,
+                                           "image_url": "https://img.example/longjing.png"}),
+    ("活动素材", "link", "周三茶课报名", {"url": "https://shop.example/tea-class",
+                                       "text": "本周三晚八点茶课直播，点此报名"}),
+    ("活动素材", "miniprogram", "会员中心", {"appid": "wx8a1b2c3d4e5f6a7b", "page": "pages/member/index"}),
+    ("朋友圈文案", "text", "春茶上新", {"text": "今年第一批明前龙井到店，豆香清亮，欢迎来店试饮。"}),
+    ("朋友圈文案", "image", "春茶海报", {"image_url": "https://img.example/spring-poster.png"}),
+)
+
+
+def seed_library(session: Session, *, actor: Actor, guides: list, groups: list, rng: random.Random,
+                 today: datetime) -> None:
+    """The script library in four folders, and a month of the guides' uses of it with their customers and groups."""
+    folders = {}
+    for position, name in enumerate(dict.fromkeys(row[0] for row in LIBRARY)):
+        folders[name] = groups_service.create_folder(session, actor=actor, data=FolderIn(name=name,
+                                                                                          position=position))
+    materials = [groups_service.create_material(session, actor=actor, data=MaterialIn(
+        folder_id=folders[folder].id, kind=kind, title=title, tags=[folder[:2]], **content))
+        for folder, kind, title, content in LIBRARY]
+    sendable = [m for m in materials if m.kind in ("text", "link", "product")]
+    for member in guides:
+        staff = stores_service.staff_of_member(session, workspace_id=actor.workspace_id, member_id=member.id)
+        owned = stores_service.owned_by(session, actor=actor, member_id=member.id)
+        if staff is None or not owned:
+            continue
+        for _ in range(min(24, len(owned))):
+            groups_service.record_uses(session, actor=actor, material_id=rng.choice(sendable).id,
+                                       at=today - timedelta(days=rng.randint(1, 28), hours=rng.randint(0, 10)),
+                                       data=UseIn(staff_id=staff.id, customer_ids=[rng.choice(owned)],
+                                                  channel="workbench"))
+    for group in groups[:2]:
+        groups_service.record_uses(session, actor=actor, material_id=sendable[-1].id,
+                                   at=today - timedelta(days=rng.randint(2, 20)),
+                                   data=UseIn(staff_id=group.owner_staff_id, group_ids=[group.id],
+                                              channel="group_send"))

@@ -134,3 +134,50 @@ class Moment(WorkspaceScoped, Base):
     invalid: Mapped[dict] = mapped_column(Json, default=dict)
     results: Mapped[dict] = mapped_column(Json, default=dict)
     by_member_id: Mapped[int | None] = mapped_column(Id)
+
+
+class LibraryFolder(WorkspaceScoped, Base):
+    """A folder of the materials and scripts library (素材库 / 话术库)."""
+
+    __tablename__ = "library_folders"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Material(WorkspaceScoped, Base):
+    """A material or script: a text script, an image, a link, a product card or a mini-program card, with tags."""
+
+    __tablename__ = "library_materials"
+    __table_args__ = (Index("ix_library_materials_folder", "workspace_id", "folder_id"),)
+
+    folder_id: Mapped[int | None] = mapped_column(Id, ForeignKey("library_folders.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str | None] = mapped_column(String(4000))
+    url: Mapped[str | None] = mapped_column(String(500))
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(String(500))
+    price_fen: Mapped[int | None] = mapped_column()
+    appid: Mapped[str | None] = mapped_column(String(64))
+    page: Mapped[str | None] = mapped_column(String(500))
+    tags: Mapped[list] = mapped_column(Json, default=list)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    by_member_id: Mapped[int | None] = mapped_column(Id)
+
+
+class MaterialUse(WorkspaceScoped, Base):
+    """One use of a material by a staff member, to a customer or a group (or a Moments post): what the report
+    follows to replies and orders."""
+
+    __tablename__ = "library_uses"
+    __table_args__ = (Index("ix_library_uses_material", "material_id", "used_at"),
+                      Index("ix_library_uses_customer", "customer_id"))
+
+    material_id: Mapped[int] = mapped_column(Id, ForeignKey("library_materials.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(Id, ForeignKey("store_staff.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(Id, ForeignKey("customers.id", ondelete="SET NULL"))
+    group_id: Mapped[int | None] = mapped_column(Id, ForeignKey("group_chats.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yutang.groups import library
 from yutang.groups.models import Moment
-from yutang.groups.schemas import MOMENTS_PER_DAY, MomentIn
+from yutang.groups.schemas import MOMENTS_PER_DAY, MomentIn, UseIn
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
 from yutang.messaging import wecom
 from yutang.messaging.adapters.base import ChannelError
 from yutang.storage.scoped import get_in_workspace
+from yutang.stores import service as stores_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
 
@@ -22,10 +24,30 @@ def _failed(exc: ChannelError, field: str) -> wecom.ChannelFailed:
     return wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field=field)
 
 
+def _with_material(session: Session, actor: Actor, data: MomentIn) -> MomentIn:
+    """The post's text and link from a library material: a text script, or a link or product card (its URL as the
+    post's link); images and mini-program cards need WeCom media uploads, which Moments here do not make yet."""
+    if data.material_id is None:
+        if data.text is None:
+            raise Invalid("give either the text or a library material", field="text")
+        return data
+    if data.text is not None or data.link_url is not None or data.link_title is not None:
+        raise Invalid("a library material replaces the text and link: give one or the other", field="material_id")
+    material = library.usable(session, actor=actor, material_id=data.material_id)
+    if material.kind in ("image", "miniprogram"):
+        raise Invalid(f"a {material.kind} material needs a WeCom media upload, which Moments here do not make yet",
+                      field="material_id")
+    if material.kind == "text":
+        return data.model_copy(update={"text": (material.text or material.title)[:2000]})
+    return data.model_copy(update={"text": library.headline(material)[:2000],
+                                   "link_title": material.title[:64], "link_url": material.url})
+
+
 def publish(session: Session, *, actor: Actor, data: MomentIn) -> Moment:
     """Create the Moments task in WeCom (staff then publish it in the app). Refused before WeCom is called: a link
     without both title and URL, and a fourth post on one local day (customers see at most three a day)."""
     actor.require(Permission.MANAGE)
+    data = _with_material(session, actor, data)
     if (data.link_title is None) != (data.link_url is None):
         raise Invalid("a link needs both a title and a URL", field="link_url" if data.link_url is None
                       else "link_title")
@@ -53,6 +75,11 @@ def publish(session: Session, *, actor: Actor, data: MomentIn) -> Moment:
                     jobid=jobid, status="creating", invalid={}, results={}, by_member_id=actor.member_id)
     session.add(moment)
     session.flush()
+    if data.material_id is not None:
+        for userid in moment.staff_userids:
+            staff = stores_service.staff_by_wecom(session, workspace_id=actor.workspace_id, wecom_userid=userid)
+            library.record_uses(session, actor=actor, material_id=data.material_id, at=now,
+                                data=UseIn(staff_id=staff.id if staff else None, channel="moment"))
     workspaces_service.record(session, actor=actor, action="moment.created", entity_type="moment",
                               entity_id=moment.id, changes={"staff": len(moment.staff_userids),
                                                             "tags": len(moment.tag_ids)})

@@ -1,10 +1,11 @@
 """In/Out shapes for customer groups, group QR codes and group health."""
 
 from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yutang.kit.fields import Id, Text
+from yutang.kit.fields import Id, NonNegative, Patch, Text
 
 # WeCom's limit on a join way (群活码): at most five groups behind one code.
 MAX_CODE_GROUPS = 5
@@ -189,7 +190,8 @@ class GroupSendIn(BaseModel):
 
     config_id: Id
     group_ids: list[Id] = Field(min_length=1, max_length=MAX_SEND_GROUPS)
-    text: Text = Field(min_length=1, max_length=4000)
+    text: Text | None = Field(None, min_length=1, max_length=4000)
+    material_id: Id | None = Field(None, description="a library material sent instead of text")
     send_at: datetime | None = Field(None, description="when the owner should confirm it (a staff task due then)")
 
 
@@ -216,7 +218,9 @@ class MomentIn(BaseModel):
     """A Moments post: text and an optional link, for chosen staff to publish to customers with chosen WeCom tags."""
 
     config_id: Id
-    text: Text = Field(min_length=1, max_length=2000)
+    text: Text | None = Field(None, min_length=1, max_length=2000)
+    material_id: Id | None = Field(None, description="a library material (text script or link) instead of text "
+                                                     "and link")
     link_title: Text | None = Field(None, min_length=1, max_length=64)
     link_url: str | None = Field(None, pattern=r"^https?://\S{1,490}$")
     staff_userids: list[Text] = Field(min_length=1, max_length=1000, description="WeCom user ids of the publishers")
@@ -241,3 +245,113 @@ class MomentOut(BaseModel):
     invalid: dict = Field(description="senders and tags WeCom found invalid")
     results: dict = Field(description="per staff user id: published, comments, likes")
     created_at: datetime
+
+
+MaterialKind = Literal["text", "image", "link", "product", "miniprogram"]
+Url = Annotated[str, Field(pattern=r"^https?://\S{1,490}$")]
+Tag = Annotated[Text, Field(min_length=1, max_length=30)]
+
+
+class FolderIn(BaseModel):
+    """A folder of the library."""
+
+    name: Text = Field(min_length=1, max_length=60)
+    position: NonNegative = 0
+
+
+class FolderOut(BaseModel):
+    """A folder and how many live materials it holds."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    position: int
+    materials: int = 0
+
+
+class MaterialIn(BaseModel):
+    """A material or script. What a kind needs: text a `text`; image an `image_url`; link a `url`; product a `url`
+    and `price_fen`; miniprogram an `appid` and `page`."""
+
+    folder_id: Id | None = None
+    kind: MaterialKind
+    title: Text = Field(min_length=1, max_length=100)
+    text: Text | None = Field(None, min_length=1, max_length=4000, description="the script, or a caption")
+    url: Url | None = None
+    image_url: Url | None = None
+    description: Text | None = Field(None, max_length=500)
+    price_fen: NonNegative | None = None
+    appid: Text | None = Field(None, pattern=r"^wx[0-9a-zA-Z]{1,62}$")
+    page: Text | None = Field(None, min_length=1, max_length=500)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+
+
+class MaterialPatch(Patch):
+    """Change a material: folder, title, content, tags."""
+
+    folder_id: Id | None = None
+    title: Text = Field(None, min_length=1, max_length=100)
+    text: Text | None = Field(None, min_length=1, max_length=4000)
+    url: Url | None = None
+    image_url: Url | None = None
+    description: Text | None = Field(None, max_length=500)
+    price_fen: NonNegative | None = None
+    appid: Text | None = Field(None, pattern=r"^wx[0-9a-zA-Z]{1,62}$")
+    page: Text | None = Field(None, min_length=1, max_length=500)
+    tags: list[Tag] = Field(None, max_length=20)
+
+
+class MaterialOut(BaseModel):
+    """A material of the library."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    folder_id: int | None
+    kind: str
+    title: str
+    text: str | None
+    url: str | None
+    image_url: str | None
+    description: str | None
+    price_fen: int | None
+    appid: str | None
+    page: str | None
+    tags: list[str]
+    archived_at: datetime | None
+    created_at: datetime
+
+
+UseChannel = Literal["inbox", "workbench", "group_send", "moment", "other"]
+
+
+class UseIn(BaseModel):
+    """A use of a material by a staff member (the caller's own staff record by default) to customers or groups."""
+
+    staff_id: Id | None = None
+    customer_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    group_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    channel: UseChannel = "other"
+
+
+class UseOut(BaseModel):
+    """How many use records were written."""
+
+    uses: int
+
+
+class UseReportOut(BaseModel):
+    """One material's uses by one staff member, and what followed: customers who wrote in within 24 hours of a
+    use, and customers who paid an order within 7 days (and what those orders came to)."""
+
+    material_id: int
+    title: str
+    kind: str
+    staff_id: int | None
+    staff_name: str | None
+    uses: int
+    customers: int = Field(description="customers reached (in a group: its members at the time)")
+    replied: int = Field(description="customers who wrote in within 24 h of a use to them (not counted for groups)")
+    ordered: int = Field(description="customers who paid an order within 7 days of a use")
+    order_fen: int = Field(description="those orders, paid less refunded, in fen")

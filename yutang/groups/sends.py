@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yutang.groups import library
 from yutang.groups.models import GroupChat, GroupSend
-from yutang.groups.schemas import SENDS_PER_GROUP_PER_DAY, GroupSendIn
+from yutang.groups.schemas import SENDS_PER_GROUP_PER_DAY, GroupSendIn, UseIn
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
 from yutang.messaging import wecom
@@ -29,11 +30,20 @@ def _local_day(actor: Actor, at: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _material(session: Session, actor: Actor, data: GroupSendIn):
+    if (data.text is None) == (data.material_id is None):
+        raise Invalid("give either the text or a library material", field="text" if data.text is None
+                      else "material_id")
+    return library.usable(session, actor=actor, material_id=data.material_id) if data.material_id else None
+
+
 def send(session: Session, *, actor: Actor, data: GroupSendIn, now: datetime | None = None) -> GroupSend:
     """Create the WeCom send to one owner's groups and the owner's task of confirming it by `send_at`. Refused
     before WeCom is called: groups of several owners (WeCom sends as one owner), dismissed or unknown groups, and a
     group already sent to on that day (WeCom takes one group send a group a day)."""
     actor.require(Permission.WRITE)
+    material = _material(session, actor, data)
+    text = library.as_text(material) if material is not None else data.text
     now = now or utcnow()
     send_at = data.send_at or now
     if send_at < now - timedelta(minutes=5):
@@ -65,21 +75,24 @@ def send(session: Session, *, actor: Actor, data: GroupSendIn, now: datetime | N
     client = wecom.client_for(session, actor=actor, config_id=data.config_id)
     try:
         msgid = client.add_group_msg_template(sender=owner.owner_userid, chat_ids=[g.chat_id for g in groups],
-                                              text=data.text)
+                                              text=text)
     except ChannelError as exc:
         raise wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="group_ids") from exc
     finally:
         client.close()
     record = GroupSend(workspace_id=actor.workspace_id, messaging_config_id=data.config_id,
                        owner_userid=owner.owner_userid, owner_staff_id=owner.owner_staff_id,
-                       group_ids=[g.id for g in groups], text=data.text, send_at=send_at, status="waiting",
+                       group_ids=[g.id for g in groups], text=text, send_at=send_at, status="waiting",
                        msgid=msgid, results={str(g.id): "waiting" for g in groups}, by_member_id=actor.member_id)
     session.add(record)
     session.flush()
     task, _ = stores_service.create_task(session, actor=actor, data=TaskIn(
-        staff_id=owner.owner_staff_id, title=f"在企业微信确认群发：{data.text[:40]}", due_at=send_at,
-        note=data.text[:1000], source_key=f"group-send:{record.id}"))
+        staff_id=owner.owner_staff_id, title=f"在企业微信确认群发：{text[:40]}", due_at=send_at,
+        note=text[:1000], source_key=f"group-send:{record.id}"))
     record.task_id = task.id
+    if material is not None:
+        library.record_uses(session, actor=actor, material_id=material.id, at=send_at, data=UseIn(
+            staff_id=owner.owner_staff_id, group_ids=record.group_ids, channel="group_send"))
     workspaces_service.record(session, actor=actor, action="group_send.created", entity_type="group_send",
                               entity_id=record.id, changes={"groups": len(groups), "send_at": send_at.isoformat()})
     return record

@@ -311,3 +311,17 @@ def recent_sends(session: Session, *, customer_id: int, since: datetime) -> list
         .join(ChannelConfig, ChannelConfig.id == Message.channel_config_id)
         .where(Message.customer_id == customer_id, Message.direction == "out", Message.queued_at >= since,
                Message.status.not_in([Status.SUPPRESSED.value, Status.FAILED.value]))).all()]
+
+
+def inbound_times(session: Session, *, workspace_id: int, customer_ids: list[int], since: datetime,
+                  until: datetime) -> dict[int, list[datetime]]:
+    """When each of these customers wrote in (inbound messages) in [since, until), oldest first."""
+    found: dict[int, list[datetime]] = {}
+    for start in range(0, len(customer_ids), 1000):
+        for customer_id, at in session.execute(
+                select(Message.customer_id, Message.created_at)
+                .where(Message.workspace_id == workspace_id, Message.direction == "in",
+                       Message.customer_id.in_(customer_ids[start:start + 1000]),
+                       Message.created_at >= since, Message.created_at < until).order_by(Message.created_at)):
+            found.setdefault(customer_id, []).append(at)
+    return found

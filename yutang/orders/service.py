@@ -198,6 +198,20 @@ def purchases_after(actor: Actor, starts: Subquery) -> Select:
             .group_by(starts.c.customer_id))
 
 
+def paid_times(session: Session, *, actor: Actor, customer_ids: list[int], since: datetime,
+               until: datetime) -> dict[int, list[tuple[datetime, int]]]:
+    """Purchases of these customers paid in [since, until): (paid at, fen paid less refunded), oldest first."""
+    found: dict[int, list[tuple[datetime, int]]] = {}
+    for start in range(0, len(customer_ids), 1000):
+        for customer_id, at, fen in session.execute(
+                select(Order.customer_id, Order.paid_at, Order.paid_fen - Order.refunded_fen)
+                .where(Order.workspace_id == actor.workspace_id, Order.status.in_(sorted(paid.PURCHASE_STATUSES)),
+                       Order.paid_fen > Order.refunded_fen, Order.customer_id.in_(customer_ids[start:start + 1000]),
+                       Order.paid_at >= since, Order.paid_at < until).order_by(Order.paid_at)):
+            found.setdefault(customer_id, []).append((at, int(fen)))
+    return found
+
+
 def purchase_totals_of(session: Session, *, actor: Actor, customer_ids: list[int]) -> dict[int, tuple[int, datetime]]:
     """(spend in fen, last payment time) of those of these customers who bought."""
     totals = purchase_totals(actor)

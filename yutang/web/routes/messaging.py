@@ -20,6 +20,7 @@ from yutang.messaging.schemas import (
 )
 from yutang.messaging.templating import VARIABLES
 from yutang.web.deps import ConsoleRoute, Page, console, form_errors, is_htmx
+from yutang.web.routes import groups as library
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Permission
 
@@ -56,7 +57,7 @@ def _thread(page: Page, thread_id: int, **extra) -> dict:
     return {"thread": inbox.present(thread), "messages": inbox.messages_of(page.session, thread_id=thread.id),
             "names": _names(page, {thread.customer_id}), "members": _members(page),
             "quick_replies": service.list_templates(page.session, actor=page.actor, purpose="quick_reply"),
-            "can_write": page.actor.can(Permission.WRITE), "errors": {}, "form": {}} | extra
+            "can_write": page.actor.can(Permission.WRITE), "errors": {}, "form": {}} | library.picker(page) | extra
 
 
 @router.get("/inbox/{thread_id}")
@@ -68,17 +69,20 @@ def thread_view(request: Request, thread_id: int):
 
 @router.post("/inbox/{thread_id}/replies")
 def thread_reply(request: Request, thread_id: int, body: Annotated[str, Form()] = "",
-                 template_id: Annotated[str, Form()] = ""):
-    """Reply; HTMX gets the conversation back."""
+                 template_id: Annotated[str, Form()] = "", material_id: Annotated[str, Form()] = ""):
+    """Reply (a script from the library counts as its use); HTMX gets the conversation back."""
     errors: dict[str, str] = {}
     with console(request) as page:
         try:
             with page.session.begin_nested():
-                data = ReplyIn(body=body.strip() or None, template_id=int(template_id) if template_id else None)
-                inbox.reply(page.session, actor=page.actor, thread_id=thread_id, data=data,
-                            link_base=str(request.base_url).rstrip("/"))
+                material, text = library.text_of_material(page, material_id, body.strip())
+                data = ReplyIn(body=text or None, template_id=int(template_id) if template_id else None)
+                message = inbox.reply(page.session, actor=page.actor, thread_id=thread_id, data=data,
+                                      link_base=str(request.base_url).rstrip("/"))
+                if message.customer_id is not None:
+                    library.record_use(page, material, channel="inbox", customer_ids=[message.customer_id])
         except (ValidationError, DomainError) as exc:
-            errors = form_errors(exc, page.gettext, fields=("body",))
+            errors = form_errors(exc, page.gettext, fields=("body", "material_id"))
         if not errors and not is_htmx(request):
             return RedirectResponse(f"/console/inbox/{thread_id}", status_code=303)
         context = _thread(page, thread_id, errors=errors, form={"body": body} if errors else {})

@@ -1,4 +1,5 @@
-"""The guide's workbench on a phone: my customers, today's tasks with check-off, notes and a send through WeCom."""
+"""The guide's workbench on a phone: my customers, today's tasks with check-off, notes and a send through WeCom
+(with the library's picker)."""
 
 from datetime import UTC, datetime, time
 from typing import Annotated
@@ -18,10 +19,12 @@ from yutang.stores import service as stores_service
 from yutang.stores.schemas import GroupSendIn, TaskIn
 from yutang.tags import service as tags_service
 from yutang.web.deps import ConsoleRoute, Page, console, form_errors, pipeline
+from yutang.web.routes import groups as library
 
 router = APIRouter(route_class=ConsoleRoute)
 PER_PAGE = 20
-FIELDS = ("title", "due_on", "customer_id", "config_id", "customer_ids", "text", "body", "staff_id")
+FIELDS = ("title", "due_on", "customer_id", "config_id", "customer_ids", "text", "body", "staff_id",
+          "material_id")
 
 
 def my_customers(page: Page, number: int = 1) -> listing.ListPage:
@@ -45,7 +48,7 @@ def _context(page: Page, number: int = 1) -> dict:
             "tag_ids": tags_service.tag_ids_of(session, customer_ids=[row.customer.id for row in customers.rows]),
             "tasks": stores_service.present_tasks(session, tasks=tasks), "overdue": overdue,
             "configs": [c for c in messaging_service.list_channels(session, actor=actor) if c.kind == "wecom"],
-            "errors": {}, "form": {}}
+            "errors": {}, "form": {}} | library.picker(page)
 
 
 def _render(page: Page, errors: dict, form: dict):
@@ -125,13 +128,16 @@ async def send(request: Request):
     """Send to the customers ticked through WeCom: a group send I confirm in the WeCom app."""
     data = await request.form()
     form = {"config_id": str(data.get("config_id", "")), "text": str(data.get("text", "")),
-            "customer_ids": [str(v) for v in data.getlist("customer_ids")]}
+            "customer_ids": [str(v) for v in data.getlist("customer_ids")],
+            "material_id": str(data.get("material_id", ""))}
     with console(request) as page:
         try:
             with page.session.begin_nested():
+                material_id, text = library.text_of_material(page, form["material_id"], form["text"].strip())
+                customer_ids = [int(v) for v in form["customer_ids"] if v.isdigit()]
                 stores_service.send_through_wecom(page.session, actor=page.actor, data=GroupSendIn(
-                    config_id=form["config_id"] or 0, text=form["text"].strip(),
-                    customer_ids=[int(v) for v in form["customer_ids"] if v.isdigit()]))
+                    config_id=form["config_id"] or 0, text=text, customer_ids=customer_ids))
+                library.record_use(page, material_id, channel="workbench", customer_ids=customer_ids)
         except (ValidationError, DomainError) as exc:
             return _render(page, form_errors(exc, page.gettext, fields=FIELDS), form)
     return RedirectResponse("/console/workbench", status_code=303)

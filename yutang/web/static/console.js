@@ -6,3 +6,12 @@ document.addEventListener("DOMContentLoaded", () => {
     bar.scrollLeft = current.offsetLeft - (bar.clientWidth - current.offsetWidth) / 2;
   }
 });
+
+// The library picker on the workbench and in the inbox: a script picked goes into the message box, to edit.
+document.addEventListener("change", (event) => {
+  const picker = event.target.closest && event.target.closest("select[data-fill-from-library]");
+  if (!picker) return;
+  const option = picker.selectedOptions[0];
+  const box = picker.form && picker.form.querySelector("textarea");
+  if (box && option && option.dataset.text) box.value = option.dataset.text;
+});
