@@ -166,6 +166,10 @@ def test_distribution_commissions_per_line_and_level_reverse_exactly_and_pay_out
     batch = shop.post("/v1/commissions/batches", json={"withholding_bp": 2000})
     assert batch.status_code == 201, batch.text
     assert (batch.json()["count"], batch.json()["gross_fen"], batch.json()["tax_fen"]) == (2, 1560, 312)
+    detail = shop.get(f"/v1/commissions/batches/{batch.json()['id']}")
+    assert detail.status_code == 200, detail.text
+    assert len(detail.json()["payouts"]) == 2
+    assert sum(p["gross_fen"] for p in detail.json()["payouts"]) == 1560
     csv_text = shop.get(f"/v1/commissions/batches/{batch.json()['id']}/export.csv").text
     assert csv_text.splitlines()[0] == "payout_id,account_kind,beneficiary_id,gross_fen,tax_fen,net_fen"
     assert len(csv_text.splitlines()) == 3

@@ -86,8 +86,8 @@ def get_batch(request: Request, actor: ActorDep, batch_id: IdPath):
     """A batch with its payouts."""
     with read_only(request) as session:
         batch, payouts = service.get_batch(session, actor=actor, batch_id=batch_id)
-        return BatchDetailOut.model_validate(batch, from_attributes=True).model_copy(
-            update={"payouts": [PayoutOut.model_validate(p) for p in payouts]})
+        return BatchDetailOut(**BatchOut.model_validate(batch, from_attributes=True).model_dump(),
+                              payouts=[PayoutOut.model_validate(p, from_attributes=True) for p in payouts])
 
 
 @router.get("/batches/{batch_id}/export.csv", response_class=Response,
