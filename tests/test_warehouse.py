@@ -146,3 +146,30 @@ def test_a_batch_holding_several_states_of_one_customer_keeps_the_last(api, wh, 
     assert wh("SELECT city FROM customers WHERE id = %(c)s", c=customer) == [("南京",)]
     kinds = wh("SELECT kind FROM identities WHERE customer_id = %(c)s ORDER BY kind", c=customer)
     assert kinds == [("app_user_id",), ("email",)]
+
+
+def test_an_order_changed_several_times_in_one_batch_keeps_its_last_lines(api, pipeline, database, tenant):
+    api.post("/v1/channels", json={"code": "mp", "name": "MP", "kind": "mini_program"})
+    customer = api.post("/v1/customers", json={"identities": [{"kind": "app_user_id", "value": "o"}]}).json()
+
+    def order(*skus):
+        answer = api.post("/v1/orders", json={
+            "external_id": "W9", "channel": "mp", "status": "paid", "placed_at": "2026-11-01T10:00:00+08:00",
+            "customer_id": customer["customer"]["id"],
+            "lines": [{"sku": sku, "quantity": 1, "unit_price_fen": 100 * (n + 1)} for n, sku in enumerate(skus)]})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["id"]
+
+    order_id = order("A", "B", "C")
+    order("D")
+    order("E", "F")
+    with database.unit_of_work() as session:
+        rows = session.scalars(select(OutboxRow).where(OutboxRow.workspace_id == tenant.id).order_by(OutboxRow.id))
+        changes = [replica.Change(id=r.id, workspace_id=r.workspace_id, topic=r.topic, entity_id=r.entity_id,
+                                  payload=r.payload, created_at=r.created_at) for r in rows]
+    assert sum(c.topic == "order.changed" for c in changes) >= 3
+    with pipeline.warehouse.transaction() as tx:  # every state of the order in one warehouse transaction
+        replica.apply(tx, changes)
+    lines = pipeline.warehouse.query("SELECT line_no, sku, amount_fen FROM order_lines WHERE order_id = %(o)s "
+                                     "ORDER BY line_no", {"o": order_id})
+    assert lines == [(1, "E", 100), (2, "F", 200)]

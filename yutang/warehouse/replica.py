@@ -197,10 +197,15 @@ def _order_changed(tx: Tx, change: Change, order: OrderChanged) -> None:
          "channel_id": order["channel_id"], "external_id": order["external_id"], "status": order["status"],
          "total_fen": order["total_fen"], "paid_fen": order["paid_fen"], "refunded_fen": order["refunded_fen"],
          "placed_at": _time(order["placed_at"]), "paid_at": _time(order.get("paid_at"))})
-    tx.execute("DELETE FROM order_lines WHERE order_id = %(order_id)s", {"order_id": order["id"]})
+    # Lines are upserted and only those past the new last line deleted: DuckDB may refuse a key deleted and
+    # inserted again in one transaction (its indexes' over-eager constraint check), as a batch changing an order
+    # twice would do.
+    tx.execute("DELETE FROM order_lines WHERE order_id = %(order_id)s AND line_no > %(lines)s",
+               {"order_id": order["id"], "lines": len(order["lines"])})
     tx.executemany("INSERT INTO order_lines (workspace_id, order_id, line_no, sku, category, quantity, amount_fen) "
                    "VALUES (%(workspace_id)s, %(order_id)s, %(line_no)s, %(sku)s, %(category)s, %(quantity)s, "
-                   "%(amount_fen)s)",
+                   "%(amount_fen)s) ON CONFLICT (order_id, line_no) DO UPDATE SET sku = excluded.sku, "
+                   "category = excluded.category, quantity = excluded.quantity, amount_fen = excluded.amount_fen",
                    [{"workspace_id": change.workspace_id, "order_id": order["id"], "line_no": line_no,
                      "sku": line["sku"], "category": line.get("category"), "quantity": line["quantity"],
                      "amount_fen": line["amount_fen"]} for line_no, line in enumerate(order["lines"], start=1)])
