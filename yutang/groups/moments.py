@@ -13,15 +13,10 @@ from yutang.groups.schemas import MOMENTS_PER_DAY, MomentIn, UseIn
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
 from yutang.messaging import wecom
-from yutang.messaging.adapters.base import ChannelError
 from yutang.storage.scoped import get_in_workspace
 from yutang.stores import service as stores_service
 from yutang.workspaces import service as workspaces_service
 from yutang.workspaces.access import Actor, Permission
-
-
-def _failed(exc: ChannelError, field: str) -> wecom.ChannelFailed:
-    return wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field=field)
 
 
 def _with_material(session: Session, actor: Actor, data: MomentIn) -> MomentIn:
@@ -61,14 +56,9 @@ def publish(session: Session, *, actor: Actor, data: MomentIn) -> Moment:
         raise Conflict(f"customers see at most {MOMENTS_PER_DAY} Moments posts of a company a day: "
                        f"{today} were created today", field="text")
     link = {"title": data.link_title, "url": data.link_url} if data.link_url else None
-    client = wecom.client_for(session, actor=actor, config_id=data.config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=data.config_id, field="text") as client:
         jobid = client.add_moment_task(text=data.text, link=link, userids=list(dict.fromkeys(data.staff_userids)),
                                        tag_ids=list(dict.fromkeys(data.tag_ids)))
-    except ChannelError as exc:
-        raise _failed(exc, "text") from exc
-    finally:
-        client.close()
     moment = Moment(workspace_id=actor.workspace_id, messaging_config_id=data.config_id, text=data.text,
                     link_title=data.link_title, link_url=data.link_url,
                     staff_userids=list(dict.fromkeys(data.staff_userids)), tag_ids=list(dict.fromkeys(data.tag_ids)),
@@ -109,8 +99,7 @@ def sync_moment(session: Session, *, actor: Actor, moment_id: int) -> Moment:
         return moment
     if moment.messaging_config_id is None:
         raise Conflict("this post's WeCom configuration is gone", field="moment_id")
-    client = wecom.client_for(session, actor=actor, config_id=moment.messaging_config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=moment.messaging_config_id, field="moment_id") as client:
         if moment.moment_id is None:
             job = client.moment_task_result(jobid=moment.jobid)
             if int(job.get("status", 0)) != 3:
@@ -130,8 +119,4 @@ def sync_moment(session: Session, *, actor: Actor, moment_id: int) -> Moment:
             results[row["userid"]] = {"published": published, "comments": len(figures.get("comment_list", [])),
                                       "likes": len(figures.get("like_list", []))}
         moment.results = results
-    except ChannelError as exc:
-        raise _failed(exc, "moment_id") from exc
-    finally:
-        client.close()
     return moment

@@ -13,7 +13,6 @@ from yutang.groups.schemas import SENDS_PER_GROUP_PER_DAY, GroupSendIn, UseIn
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid
 from yutang.messaging import wecom
-from yutang.messaging.adapters.base import ChannelError
 from yutang.storage.scoped import get_in_workspace
 from yutang.stores import service as stores_service
 from yutang.stores.schemas import TaskIn
@@ -72,14 +71,9 @@ def send(session: Session, *, actor: Actor, data: GroupSendIn, now: datetime | N
     if owner.owner_staff_id is None:
         raise Invalid(f"the owner {owner.owner_userid} is not among the staff, so no one can confirm the send",
                       field="group_ids")
-    client = wecom.client_for(session, actor=actor, config_id=data.config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=data.config_id, field="group_ids") as client:
         msgid = client.add_group_msg_template(sender=owner.owner_userid, chat_ids=[g.chat_id for g in groups],
                                               text=text)
-    except ChannelError as exc:
-        raise wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="group_ids") from exc
-    finally:
-        client.close()
     record = GroupSend(workspace_id=actor.workspace_id, messaging_config_id=data.config_id,
                        owner_userid=owner.owner_userid, owner_staff_id=owner.owner_staff_id,
                        group_ids=[g.id for g in groups], text=text, send_at=send_at, status="waiting",
@@ -123,14 +117,9 @@ def sync_send(session: Session, *, actor: Actor, send_id: int) -> GroupSend:
         raise Conflict("this group send's WeCom configuration is gone", field="group_send_id")
     chats = dict(session.execute(select(GroupChat.chat_id, GroupChat.id).where(
         GroupChat.id.in_(record.group_ids))).all())
-    client = wecom.client_for(session, actor=actor, config_id=record.messaging_config_id)
-    try:
+    with wecom.calling(session, actor=actor, config_id=record.messaging_config_id, field="group_send_id") as client:
         senders = client.send_task(msgid=record.msgid)
         rows = list(client.send_results(msgid=record.msgid, staff_userid=record.owner_userid))
-    except ChannelError as exc:
-        raise wecom.ChannelFailed(f"WeCom answered {exc.code}: {exc.message}", field="group_send_id") from exc
-    finally:
-        client.close()
     results = dict(record.results)
     for row in rows:
         group_id = chats.get(row.get("chat_id"))
