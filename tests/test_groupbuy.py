@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from tests.helpers.customers import new_customer
 from tests.helpers.groupbuy import CUTOFF, NOW, bakery_items, join, make_groupbuy
+from yutang.commissions import service as commissions_service
 from yutang.groupbuy import flows as groupbuy_flows
 from yutang.groupbuy import service as groupbuy_service
-from yutang.groupbuy.schemas import EndingIn, GroupBuyIn, GroupBuyPatch, RefundIn, VerifyIn
+from yutang.groupbuy.schemas import EndingIn, GroupBuyIn, GroupBuyPatch, LeaderIn, PointIn, RefundIn, VerifyIn
 from yutang.groupbuy.tasks import Cutoffs
 from yutang.kit.errors import Conflict, Invalid, NotFound
 from yutang.orders import service as orders_service
@@ -284,3 +285,39 @@ def test_the_background_job_cuts_off_what_is_due(database, tenant):
     # Then it is closed
     with database.read_only() as session:
         assert groupbuy_service.get_groupbuy(session, actor=tenant.actor, groupbuy_id=groupbuy_id).status == "closed"
+
+
+def test_a_leader_earns_on_what_was_picked_up_and_a_refund_takes_it_back(database, tenant):
+    # Given a leader at 10% running the pick-up point 王 collects from
+    groupbuy_id, items, _ = make_groupbuy(database, tenant.actor)
+    with database.unit_of_work() as session:
+        leader = groupbuy_service.create_leader(session, actor=tenant.actor, data=LeaderIn(name="张团长",
+                                                                                          commission_bp=1000))
+        point = groupbuy_service.create_point(session, actor=tenant.actor, data=PointIn(name="张团长自提点",
+                                                                                       leader_id=leader.id)).id
+    wang, li = new_customer(database, tenant.actor, "王小明"), new_customer(database, tenant.actor, "李四")
+    first, _ = join(database, tenant.actor, groupbuy_id, wang, point, "w", {items["LOAF"]: 2, items["CAKE"]: 1})
+    join(database, tenant.actor, groupbuy_id, li, point, "l", {items["CAKE"]: 1})
+    code = {entry.id: entry.code for entry in _entries(database, tenant.actor, groupbuy_id)}[first]
+
+    def account():
+        with database.read_only() as session:
+            found = commissions_service.find_account(session, actor=tenant.actor, kind="leader",
+                                                     beneficiary_id=leader.id)
+            return found and (found.pending_fen, found.frozen_fen, found.reversed_fen)
+
+    # When the round is cut off (cakes cancelled), nothing is earned yet: nothing was handed over
+    with database.unit_of_work() as session:
+        groupbuy_service.cut_off(session, actor=tenant.actor, groupbuy_id=groupbuy_id, now=AFTER)
+    assert account() is None
+    # Then at pick-up the leader earns 10% of the two loaves (3,000 fen), frozen for the after-sales window
+    with database.unit_of_work() as session:
+        groupbuy_service.verify(session, actor=tenant.actor, groupbuy_id=groupbuy_id, code=code, now=AFTER)
+    assert account() == (0, 300, 0)
+    # And a refund of one loaf's worth takes back exactly its share, twice asked or not
+    with database.unit_of_work() as session:
+        groupbuy_service.refund(session, actor=tenant.actor, groupbuy_id=groupbuy_id, data=RefundIn(
+            entry_id=first, item_id=items["LOAF"], refund_fen=1500))
+    assert account() == (0, 150, 150)
+    with database.unit_of_work() as session:
+        assert commissions_service.check_accounts(session, workspace_id=tenant.id) == []

@@ -5,17 +5,23 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from yutang.commissions import core as commissions_core
+from yutang.commissions import service as commissions
 from yutang.groupbuy import core
 from yutang.groupbuy.cutoff import resync
 from yutang.groupbuy.joining import get_entry, lines_of, payload
-from yutang.groupbuy.models import Entry, EntryLine, GroupBuyItem
+from yutang.groupbuy.models import Entry, EntryLine, GroupBuyItem, Leader, PickupPoint
 from yutang.groupbuy.schemas import AfterSaleOut, EndingIn, RefundIn
 from yutang.groupbuy.setup import get_groupbuy, items_of
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, Invalid, NotFound
+from yutang.orders import service as orders_service
 from yutang.storage import dialect, outbox
 from yutang.storage.topics import Topic
 from yutang.workspaces.access import Actor, Permission
+
+SOURCE = "groupbuy"  # the ledger's source of leaders' commissions
+AFTER_SALES_DAYS = 7  # a leader's commission waits out fresh goods' after-sales window before it can be paid
 
 
 def verify(session: Session, *, actor: Actor, groupbuy_id: int, code: str, now: datetime | None = None) -> Entry:
@@ -44,10 +50,35 @@ def verify(session: Session, *, actor: Actor, groupbuy_id: int, code: str, now: 
     if entry.customer_id is not None:
         resync(session, actor=actor, entry=entry, lines=lines, items=items)
     picked = [line for line in lines if line.status == core.LineStatus.PICKED_UP]
+    _leader_commission(session, actor=actor, entry=entry, skus={items[line.item_id].sku for line in picked}, now=now)
     outbox.emit(session, workspace_id=actor.workspace_id, topic=Topic.GROUPBUY_PICKED_UP, entity_id=entry.id,
                 payload=payload(entry, [(items[line.item_id].sku, line.quantity) for line in picked],
                                 amount_fen=sum(line.paid_fen for line in picked), at=now))
     return entry
+
+
+def _leader_commission(session: Session, *, actor: Actor, entry: Entry, skus: set[str], now: datetime) -> None:
+    """The pick-up point's leader earns their rate on the lines handed over (fulfilled sales only), posted to the
+    commission ledger and frozen until the after-sales window closes; a later refund reverses exactly its part."""
+    point = session.get(PickupPoint, entry.point_id) if entry.point_id is not None else None
+    leader = session.get(Leader, point.leader_id) if point is not None and point.leader_id is not None else None
+    if leader is None or not leader.commission_bp or entry.order_id is None:
+        return
+    order = orders_service.get_order(session, actor=actor, order_id=entry.order_id)
+    lines = [line for line in _ledger_lines(session, order) if line.sku in skus]
+    commissions.post_order(
+        session, actor=actor, source=SOURCE, order_id=order.id, status=order.status, paid_fen=order.paid_fen,
+        refunded_fen=sum(line.refunded_fen for line in lines), lines=lines,
+        chain=[commissions.Beneficiary("leader", leader.id)],
+        rates=[commissions_core.Rates(default_bp=leader.commission_bp)], depth=1, cap_bp=10_000, paid_at=now,
+        after_sales_days=AFTER_SALES_DAYS, customer_id=entry.customer_id)
+    commissions.freeze_order(session, actor=actor, order_id=order.id)
+
+
+def _ledger_lines(session: Session, order) -> list[commissions_core.Line]:
+    (shown,) = orders_service.present(session, orders=[order])
+    return [commissions_core.Line(line.line_no, line.sku, line.category, line.amount_fen, line.refunded_fen)
+            for line in shown.lines]
 
 
 def _line(session: Session, *, actor: Actor, groupbuy_id: int, entry_id: int,
@@ -98,6 +129,10 @@ def refund(session: Session, *, actor: Actor, groupbuy_id: int, data: RefundIn) 
         line.status = core.LineStatus.REFUNDED.value
     session.flush()
     _resync_entry(session, actor=actor, entry=entry)
+    if entry.order_id is not None:  # the leader's commission on the refunded part goes back (exactly, once)
+        order = orders_service.get_order(session, actor=actor, order_id=entry.order_id)
+        commissions.reverse_for_refund(session, actor=actor, order_id=order.id, refunded_fen=order.refunded_fen,
+                                       lines=_ledger_lines(session, order), customer_id=entry.customer_id)
     figures = core.after_sale(paid_fen=line.paid_fen, cost_fen=item.cost_fen * line.quantity,
                               refund_fen=line.refunded_fen, returned=data.returned)
     return AfterSaleOut(revenue_fen=figures.revenue_fen, cost_fen=figures.cost_fen, profit_fen=figures.profit_fen)
