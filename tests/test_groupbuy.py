@@ -12,10 +12,14 @@ from tests.helpers.customers import new_customer
 from tests.helpers.groupbuy import CUTOFF, NOW, bakery_items, join, make_groupbuy
 from yutang.commissions import service as commissions_service
 from yutang.groupbuy import flows as groupbuy_flows
+from yutang.groupbuy import notices as groupbuy_notices
 from yutang.groupbuy import service as groupbuy_service
 from yutang.groupbuy.schemas import EndingIn, GroupBuyIn, GroupBuyPatch, LeaderIn, PointIn, RefundIn, VerifyIn
 from yutang.groupbuy.tasks import Cutoffs
 from yutang.kit.errors import Conflict, Invalid, NotFound
+from yutang.messaging import service as messaging_service
+from yutang.messaging.models import Message
+from yutang.messaging.schemas import ChannelConfigIn
 from yutang.orders import service as orders_service
 from yutang.storage.outbox import OutboxRow
 from yutang.storage.topics import Topic
@@ -321,3 +325,45 @@ def test_a_leader_earns_on_what_was_picked_up_and_a_refund_takes_it_back(databas
     assert account() == (0, 150, 150)
     with database.unit_of_work() as session:
         assert commissions_service.check_accounts(session, workspace_id=tenant.id) == []
+
+
+def test_the_buyers_are_told_the_cut_off_once_in_batches(database, tenant):
+    # Given a group-buy that tells buyers by SMS, two buyers with phones and one without
+    groupbuy_id, items, point = make_groupbuy(database, tenant.actor)
+    with database.unit_of_work() as session:
+        sms = messaging_service.create_channel(session, actor=tenant.actor, data=ChannelConfigIn(
+            kind="sms", name="短信", settings={"url": "http://127.0.0.1:9/sms"}, secrets={"api_key": "k"})).id
+        groupbuy_service.update_groupbuy(session, actor=tenant.actor, groupbuy_id=groupbuy_id,
+                                         data=GroupBuyPatch(notice_channel_id=sms))
+    wang = new_customer(database, tenant.actor, "王小明", phone="+8613800001111")
+    li = new_customer(database, tenant.actor, "李四", phone="+8613800002222")
+    zhao = new_customer(database, tenant.actor, "赵六")
+    first, _ = join(database, tenant.actor, groupbuy_id, wang, point, "w", {items["LOAF"]: 2, items["CAKE"]: 1})
+    join(database, tenant.actor, groupbuy_id, li, point, "l", {items["CAKE"]: 1})
+    join(database, tenant.actor, groupbuy_id, zhao, point, "z", {items["LOAF"]: 1})
+    code = {entry.id: entry.code for entry in _entries(database, tenant.actor, groupbuy_id)}[first]
+    with database.unit_of_work() as session:
+        groupbuy_service.cut_off(session, actor=tenant.actor, groupbuy_id=groupbuy_id, now=AFTER)
+    # When the notices go out two entries a batch
+    covered = []
+    while True:
+        with database.unit_of_work() as session:
+            n = groupbuy_notices.notify(session, actor=tenant.actor, groupbuy_id=groupbuy_id, batch=2)
+        if not n:
+            break
+        covered.append(n)
+    assert covered == [2, 1]
+    # Then each buyer has one service message saying what went ahead, the balance, the code and the refund
+    with database.read_only() as session:
+        sent = {m.customer_id: m for m in session.scalars(select(Message).where(
+            Message.workspace_id == tenant.id, Message.idempotency_key.like(f"groupbuy:{groupbuy_id}:cutoff:%")))}
+    assert sent[wang].body == (f"【明日面包接龙】已截单。成团：吐司×2，待付尾款 ¥24.00，取货码 {code}。"
+                               "未成团已取消：蛋糕×1，已退 ¥10.00。")
+    assert sent[li].body == "【明日面包接龙】已截单。未成团已取消：蛋糕×1，已退 ¥10.00。"
+    assert (sent[wang].purpose, sent[wang].status, sent[wang].address) == ("service", "queued", "+8613800001111")
+    assert zhao not in sent  # no phone: passed over, the others still told
+    # And the job finds nothing left to tell: nobody is told twice
+    assert groupbuy_flows.tell_due(database.factory) == 0
+    with database.read_only() as session:
+        assert session.scalar(select(func.count()).select_from(Message).where(
+            Message.workspace_id == tenant.id)) == 2

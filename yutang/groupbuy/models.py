@@ -25,6 +25,10 @@ class GroupBuy(WorkspaceScoped, Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_number: Mapped[int] = mapped_column(default=0, doc="the last 跟团号 given")
+    notice_channel_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("messaging_channels.id", ondelete="SET NULL"), doc="where buyers are told the cut-off")
+    notified_through: Mapped[int] = mapped_column(default=0, doc="the last 跟团号 told the cut-off")
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, doc="when every buyer had been told")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

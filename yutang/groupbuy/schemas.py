@@ -59,6 +59,8 @@ class GroupBuyIn(BaseModel):
     starts_at: AwareDatetime
     cutoff_at: AwareDatetime
     production_date: date
+    notice_channel_id: Id | None = Field(default=None, description="a messaging channel that tells each buyer the "
+                                         "cut-off's result (a service message)")
     items: list[ItemIn] = Field(min_length=1, max_length=MAX_ITEMS)
 
     @model_validator(mode="after")
@@ -77,6 +79,7 @@ class GroupBuyPatch(Patch):
     description: Annotated[Text, Field(max_length=2000)] | None = None
     cutoff_at: AwareDatetime = Field(None)
     production_date: date = Field(None)
+    notice_channel_id: Id | None = None
     items: list[ItemIn] = Field(None, min_length=1, max_length=MAX_ITEMS)
 
 
@@ -116,6 +119,8 @@ class GroupBuyOut(BaseModel):
     published_at: datetime | None
     closed_at: datetime | None
     last_number: int
+    notice_channel_id: int | None = None
+    notified_at: datetime | None = None
     items: list[ItemOut] = []
 
 

@@ -10,6 +10,7 @@ from yutang.groupbuy.models import GroupBuy, GroupBuyItem, Leader, PickupPoint
 from yutang.groupbuy.schemas import GroupBuyIn, GroupBuyOut, GroupBuyPatch, ItemIn, ItemOut, LeaderIn, PointIn, Status
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import Conflict, FieldError, Invalid, NotFound
+from yutang.messaging import service as messaging_service
 from yutang.storage.scoped import get_in_workspace
 from yutang.stores import service as stores_service
 from yutang.workspaces import service as workspaces_service
@@ -36,6 +37,7 @@ def create_groupbuy(session: Session, *, actor: Actor, data: GroupBuyIn) -> Grou
     """A new group-buy as a draft, its deposits checked against their kind (a 定金 ≤ 20% of the price)."""
     actor.require(Permission.MANAGE)
     _check_deposits(data.deposit_kind, data.items)
+    _check_channel(session, actor, data.notice_channel_id)
     groupbuy = GroupBuy(workspace_id=actor.workspace_id, status=Status.DRAFT.value,
                         **data.model_dump(exclude={"items"}, mode="python"))
     groupbuy.deposit_kind = data.deposit_kind.value
@@ -47,6 +49,11 @@ def create_groupbuy(session: Session, *, actor: Actor, data: GroupBuyIn) -> Grou
     workspaces_service.record(session, actor=actor, action="groupbuy.created", entity_type="groupbuy",
                               entity_id=groupbuy.id, changes={"title": groupbuy.title})
     return groupbuy
+
+
+def _check_channel(session: Session, actor: Actor, channel_id: int | None) -> None:
+    if channel_id is not None:
+        messaging_service.get_channel(session, actor=actor, config_id=channel_id, field="notice_channel_id")
 
 
 def get_groupbuy(session: Session, *, actor: Actor, groupbuy_id: int, field: str = "groupbuy_id") -> GroupBuy:
@@ -89,6 +96,7 @@ def update_groupbuy(session: Session, *, actor: Actor, groupbuy_id: int, data: G
     if groupbuy.status == Status.CLOSED:
         raise Conflict("this group-buy was cut off; it no longer changes", field="groupbuy_id")
     changes = data.model_dump(exclude_unset=True, exclude={"items"})
+    _check_channel(session, actor, changes.get("notice_channel_id"))
     if "cutoff_at" in changes and changes["cutoff_at"] <= max(groupbuy.starts_at, now or utcnow()):
         raise Invalid("the cut-off must be after the start and in the future", field="cutoff_at")
     if data.items is not None:

@@ -1,4 +1,5 @@
-"""The cut-off job: a background worker that cuts off every group-buy whose time has come (every 30 s)."""
+"""The cut-off job: a background worker that cuts off every group-buy whose time has come and tells its buyers
+(every 30 s)."""
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,5 +17,7 @@ class Cutoffs(Background):
         self.worker = Worker(self.step, name="yutang-groupbuy-cutoffs", idle_seconds=IDLE_SECONDS)
 
     def step(self) -> int:
-        """Cut off what is due now; returns how many."""
-        return len(flows.cut_off_due(self.factory))
+        """Cut off what is due now and tell the buyers; returns how many group-buys were cut off."""
+        done = len(flows.cut_off_due(self.factory))
+        flows.tell_due(self.factory)
+        return done

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 
-from yutang.api.deps import ActorDep, IdPath, read_only, unit_of_work
-from yutang.groupbuy import service
+from yutang.api.deps import ActorDep, IdPath, database, read_only, unit_of_work
+from yutang.groupbuy import flows, service
 from yutang.groupbuy.schemas import (
     AfterSaleOut,
     CutoffOut,
@@ -122,7 +122,9 @@ def cut_off(request: Request, actor: ActorDep, groupbuy_id: IdPath):
     """Cut off now (early by hand, or late if the job has not run): each item goes ahead or is cancelled by its
     minimum; cancelled lines are refunded, confirmed ones asked for their balance."""
     with unit_of_work(request) as session:
-        return service.cut_off(session, actor=actor, groupbuy_id=groupbuy_id, early=True)
+        done = service.cut_off(session, actor=actor, groupbuy_id=groupbuy_id, early=True)
+    flows.tell_after_cut_off(database(request).factory, actor=actor, groupbuy_id=groupbuy_id)
+    return done
 
 
 @router.post("/{groupbuy_id}/entries", response_model=EntryOut, status_code=201,

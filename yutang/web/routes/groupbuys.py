@@ -7,10 +7,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from yutang.groupbuy import service
+from yutang.groupbuy import flows, service
 from yutang.groupbuy.schemas import VerifyIn
 from yutang.kit.errors import DomainError
-from yutang.web.deps import ConsoleRoute, Page, console, form_errors
+from yutang.web.deps import ConsoleRoute, Page, console, database, form_errors
 from yutang.web.i18n import N_
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -56,6 +56,7 @@ def cut_off(request: Request, groupbuy_id: int):
         except DomainError as exc:
             errors = form_errors(exc, page.gettext, fields=())
             return page.render("groupbuys/detail.html", status=409, **_detail(page, groupbuy_id, errors=errors))
+    flows.tell_after_cut_off(database(request).factory, actor=page.actor, groupbuy_id=groupbuy_id)
     return RedirectResponse(f"/console/groupbuys/{groupbuy_id}", status_code=303)
 
 
