@@ -27,6 +27,13 @@ def test_the_form_saves_the_rules_the_api_reads(app, api, tenant):
                                                           cap_window=["", ""], cap_channel=["", ""]))
     rules = api.get("/v1/messaging/pressure").json()
     assert rules["caps"] == [] and rules["quiet_start"] is None and rules["wecom_group_sends_per_month"] is None
+    # The global holdout is typed in percent, kept in basis points, and shown again as typed
+    console.post("/console/settings/pressure", data=_form(holdout="2.5"))
+    assert api.get("/v1/messaging/pressure").json()["holdout_bp"] == 250
+    assert 'name="holdout" inputmode="decimal" value="2.5"' in console.get("/console/settings/pressure").text
+    refused = console.post("/console/settings/pressure", data=_form(holdout="30"))
+    assert refused.status_code == 422 and 'id="error-holdout_bp">' in refused.text
+    assert api.get("/v1/messaging/pressure").json()["holdout_bp"] == 250
 
 
 def test_errors_come_back_beside_their_fields_in_words(app, api, tenant):

@@ -30,6 +30,7 @@ OWN_ONLY = {("GET", "/v1/referral/programmes"), ("POST", "/v1/referral/programme
             ("POST", "/v1/analytics/funnels"), ("POST", "/v1/analytics/funnels/customers"),
             ("POST", "/v1/analytics/funnels/segments"), ("POST", "/v1/analytics/retention"),
             ("POST", "/v1/analytics/repurchase"), ("GET", "/v1/analytics/acquisition"),
+            ("GET", "/v1/analytics/holdout"),
             ("GET", "/v1/analytics/pond-health"), ("POST", "/v1/analytics/reports"), ("GET", "/v1/analytics/reports"),
             ("GET", "/v1/analytics/reports/pinned/headlines"),
             ("GET", "/v1/analytics/cross-sell"), ("POST", "/v1/analytics/cross-sell/segments"),

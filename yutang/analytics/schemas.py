@@ -326,6 +326,30 @@ class AcquisitionOut(BaseModel):
     channels: list[ChannelAcquisition]
 
 
+class HoldoutGroup(BaseModel):
+    """One side of the holdout comparison over the range."""
+
+    customers: int
+    buyers: int
+    revenue_fen: int
+    revenue_per_customer_fen: float | None
+
+
+class HoldoutOut(BaseModel):
+    """Marketing's incremental revenue against the global holdout over a range."""
+
+    first_day: date
+    last_day: date
+    holdout_bp: int = Field(description="the holdout's share in force (basis points); 0: no holdout")
+    marketed: HoldoutGroup
+    held_out: HoldoutGroup
+    incremental_revenue_fen: int | None = Field(description="(revenue per marketed customer - per held-out "
+                                                "customer) x marketed customers")
+    lift: float | None = Field(description="revenue per marketed customer over per held-out customer, less 1")
+    p_value: float | None = Field(description="Welch's t-test on revenue per customer, two-sided")
+    readable: bool = Field(description="enough held-out customers (100) for the comparison to mean something")
+
+
 class PondHealthIn(BaseModel):
     """Pond health over the last complete local weeks: harm within N days after the week a customer was touched."""
 

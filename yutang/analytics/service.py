@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from yutang.analytics import acquisition, categoryfit, crosssell, drill, funnels, health, reports, retention
+from yutang.analytics import acquisition, categoryfit, crosssell, drill, funnels, health, holdout, reports, retention
 from yutang.analytics import dashboard as dashboard_figures
 from yutang.analytics.periods import Window, resolve
 from yutang.analytics.schemas import (
@@ -27,6 +27,7 @@ from yutang.analytics.schemas import (
     FunnelOut,
     Headline,
     HealthCell,
+    HoldoutOut,
     Metric,
     PondHealthIn,
     PondHealthOut,
@@ -139,6 +140,15 @@ def repurchase(warehouse: Warehouse, *, actor: Actor, data: RepurchaseIn, now: d
     actor.require(Permission.READ)
     chosen = window(actor=actor, period=data.period, start=data.start, end=data.end, now=now)
     return retention.repurchase(warehouse, data, workspace_id=actor.workspace_id, window=chosen)
+
+
+def holdout_revenue(session: Session, warehouse: Warehouse, *, actor: Actor, period: str = "30d",
+                    start: date | None = None, end: date | None = None, now: datetime | None = None) -> HoldoutOut:
+    """Marketing's incremental revenue over the range against the global holdout in force."""
+    actor.require(Permission.READ)
+    chosen = window(actor=actor, period=period, start=start, end=end, now=now)
+    share = messaging_broadcasts.get_pressure(session, actor=actor).holdout_bp
+    return holdout.compute(warehouse, workspace_id=actor.workspace_id, window=chosen, share_bp=share)
 
 
 def acquisition_by_channel(session: Session, warehouse: Warehouse, *, actor: Actor, period: str = "30d",

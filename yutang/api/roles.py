@@ -96,6 +96,7 @@ NEEDS: dict[str, Need] = {
     "POST /v1/analytics/funnels": R, "POST /v1/analytics/funnels/customers": P,
     "POST /v1/analytics/funnels/segments": M, "POST /v1/analytics/retention": R, "POST /v1/analytics/repurchase": R,
     "GET /v1/analytics/acquisition": R, "GET /v1/analytics/pond-health": R, "POST /v1/analytics/reports": M,
+    "GET /v1/analytics/holdout": R,
     "GET /v1/analytics/reports": R, "GET /v1/analytics/reports/pinned/headlines": R,
     "PATCH /v1/analytics/reports/{report_id}": M, "DELETE /v1/analytics/reports/{report_id}": M,
     "GET /v1/analytics/cross-sell": R, "POST /v1/analytics/cross-sell/segments": M,

@@ -208,6 +208,12 @@ def live(session: Session, *, workspace_id: int | None = None) -> list[tuple[Jou
     return [(journey, found) for journey, found in session.execute(query.order_by(Journey.id)).all()]
 
 
+def running_experiments(session: Session, *, actor: Actor) -> list[str]:
+    """The workspace's live journeys that hold an experiment step, by name."""
+    return [journey.name for journey, found in live(session, workspace_id=actor.workspace_id)
+            if any(isinstance(step, Experiment) for step in definition_of(found).steps.values())]
+
+
 def listened_events(definition: Definition) -> set[str]:
     """The event names a version reacts to: its entry, exits, goal and branch conditions."""
     names = {e.event for e in definition.exit_on}

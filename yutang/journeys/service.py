@@ -20,6 +20,7 @@ from yutang.journeys.definitions import (
     listened_events,
     live,
     present,
+    running_experiments,
     update,
     version,
     versions,
@@ -54,7 +55,8 @@ __all__ = [
     "WAKE_FLAG", "Definition", "Journey", "Wait", "counts", "create", "definition_of", "enrol_many",
     "enrol_through_api", "erase", "experiment_results", "exposures", "export", "get", "get_enrolment", "links",
     "list_enrolments", "list_journeys", "listened_events", "live", "move", "move_customer", "present",
-    "present_enrolment", "replay", "sample_size", "step_order", "update", "version", "versions",
+    "present_enrolment", "replay", "running_experiments", "sample_size", "step_order", "update", "version",
+    "versions",
 ]
 
 

@@ -46,8 +46,9 @@ def _pressure(session: Session, actor: Actor, customer_id: int, kind: str, purpo
     history = tuple(pressure.Sent(at=at, channel=channel, purpose=sent_purpose) for at, channel, sent_purpose in
                     messaging_service.recent_sends(session, customer_id=customer_id, since=now - longest))
     candidate = pressure.Candidate(customer_id=customer_id, campaign_id=0, channel=kind, purpose=purpose)
-    return pressure.decide([candidate], {customer_id: pressure.Customer(id=customer_id, history=history)},
-                           rules, now)[0]
+    held = pressure.held_out(actor.workspace_id, customer_id, rules.holdout_bp)
+    return pressure.decide([candidate], {customer_id: pressure.Customer(id=customer_id, history=history,
+                                                                        held_out=held)}, rules, now)[0]
 
 
 def send(session: Session, *, actor: Actor, enrolment: JourneyEnrolment, wait: JourneyWait, step: Send,

@@ -10,6 +10,7 @@ kept as a recipient row: sent (with its message) or suppressed and why.
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -51,12 +52,14 @@ def get_pressure(session: Session, *, actor: Actor) -> PressureOut:
     policy = session.scalar(select(PressurePolicy).where(PressurePolicy.workspace_id == actor.workspace_id))
     data = DEFAULT_PRESSURE if policy is None else PressureIn(
         caps=policy.caps, quiet_start=policy.quiet_start, quiet_end=policy.quiet_end,
-        wecom_group_sends_per_month=policy.wecom_group_sends_per_month)
+        wecom_group_sends_per_month=policy.wecom_group_sends_per_month, holdout_bp=policy.holdout_bp)
     return PressureOut(**data.model_dump(), timezone=actor.timezone)
 
 
-def set_pressure(session: Session, *, actor: Actor, data: PressureIn) -> PressureOut:
-    """Replace the workspace's rules (owner)."""
+def set_pressure(session: Session, *, actor: Actor, data: PressureIn,
+                 experiments: Callable[[], list[str]] = list) -> PressureOut:
+    """Replace the workspace's rules (owner). `experiments` names the experiments running (the journeys domain,
+    above this one, tells): the holdout's share does not change under them, or their results would mix two pools."""
     actor.require(Permission.ADMIN)
     if (data.quiet_start is None) != (data.quiet_end is None):
         raise Invalid("quiet hours need both a start and an end", field="quiet_end")
@@ -64,12 +67,18 @@ def set_pressure(session: Session, *, actor: Actor, data: PressureIn) -> Pressur
     if len(set(names)) != len(names):
         raise Invalid("cap names are unique", field="caps")
     policy = session.scalar(select(PressurePolicy).where(PressurePolicy.workspace_id == actor.workspace_id))
+    if data.holdout_bp != (policy.holdout_bp if policy is not None else 0):
+        running = experiments()
+        if running:
+            raise Conflict(f"the global holdout is locked while experiments run ({', '.join(running)})",
+                           field="holdout_bp")
     if policy is None:
         policy = PressurePolicy(workspace_id=actor.workspace_id)
         session.add(policy)
     policy.caps = [cap.model_dump(mode="json") for cap in data.caps]
     policy.quiet_start, policy.quiet_end = data.quiet_start, data.quiet_end
     policy.wecom_group_sends_per_month = data.wecom_group_sends_per_month
+    policy.holdout_bp = data.holdout_bp
     policy.updated_at = utcnow()
     session.flush()
     workspaces_service.record(session, actor=actor, action="messaging.pressure_set", entity_type="pressure_policy",
@@ -86,7 +95,7 @@ def rules_of(data: PressureOut) -> pressure.Rules:
         caps=tuple(pressure.Cap(name=c.name, limit=c.limit, window=timedelta(days=c.window_days),
                                 channel=c.channel_kind.value if c.channel_kind else None) for c in data.caps),
         quiet_start=clock(data.quiet_start), quiet_end=clock(data.quiet_end), timezone=data.timezone,
-        wecom_group_sends_per_month=data.wecom_group_sends_per_month)
+        wecom_group_sends_per_month=data.wecom_group_sends_per_month, holdout_bp=data.holdout_bp)
 
 
 # ---- broadcasts -------------------------------------------------------------------------------------------

@@ -185,6 +185,7 @@ class PressurePolicy(WorkspaceScoped, Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5), doc="HH:MM local")
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     wecom_group_sends_per_month: Mapped[int | None]
+    holdout_bp: Mapped[int] = mapped_column(default=0, doc="the global holdout's share, basis points")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

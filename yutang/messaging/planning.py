@@ -200,6 +200,15 @@ def plan(warehouse, *, workspace_id: int, campaigns: list[Campaign], rules: pres
             target.candidates += len(ids)
             if decision.reason == "duplicate":
                 target.duplicates += len(ids)
+            elif rules.holdout_bp and by_id[decision.campaign_id].purpose == "marketing":
+                # The holdout gets no marketing whatever else was decided (a group shares a situation, not a hash).
+                held = {i for i in ids if pressure.held_out(workspace_id, i, rules.holdout_bp)}
+                if held:
+                    target.groups.append((sorted(held), pressure.Decision(0, decision.campaign_id, False,
+                                                                          "holdout")))
+                rest = [i for i in ids if i not in held]
+                if rest:
+                    target.groups.append((rest, decision))
             else:
                 target.groups.append((ids, decision))
     return plans

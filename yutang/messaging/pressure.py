@@ -4,6 +4,8 @@ Broadcasts hand every (customer, campaign) candidate with what is known of the c
 refusal, what they were sent recently) and get back, per candidate, send or suppressed with the reason:
 
 - duplicate: the same campaign reached the customer through two overlapping audiences (kept once);
+- holdout: the customer is in the workspace's global holdout, a stable hashed share that gets no marketing at all,
+  against which marketing's incremental revenue is measured (`held_out`; the same hash in SQL, `held_out_sql`);
 - consent_withdrawn:<channel> / refuses_personalised: marketing the customer said no to;
 - cap:<name>: a frequency cap, global or per channel, over a rolling window, counting what was sent before
   and what this run already let through;
@@ -39,6 +41,7 @@ class Rules:
     quiet_end: time | None = None
     timezone: str = "Asia/Shanghai"
     wecom_group_sends_per_month: int | None = 4
+    holdout_bp: int = 0  # the global holdout's share of customers, in basis points
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Customer:
     consents: dict[str, str] = field(default_factory=dict)  # channel -> granted / withdrawn (in force)
     refuses_personalised: bool = False
     history: tuple[Sent, ...] = ()
+    held_out: bool = False  # in the global holdout (held_out() with the workspace's share)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,27 @@ class Decision:
 
 
 CONSENT_CHANNEL = {"wecom": "wecom", "wechat_oa": "wechat", "wechat_mp": "wechat", "email": "email", "sms": "sms"}
+
+
+# Fibonacci hashing modulo the Mersenne prime 2^31 - 1: consecutive ids land about 0.618 of the circle apart, so any
+# run of ids (the oldest customers, a day's sign-ups) holds the share; every product stays within 64-bit integers,
+# so SQL on DuckDB and PostgreSQL computes the same bits as Python.
+_PRIME = 2_147_483_647
+_STEP = 1_327_217_884
+_SALT = 1_686_629_713  # turns each workspace's circle by a different large step, so workspaces hold different customers
+
+
+def held_out(workspace_id: int, customer_id: int, share_bp: int) -> bool:
+    """Whether a customer is in the workspace's global holdout of `share_bp` basis points (stable for life)."""
+    spot = ((customer_id % _PRIME) * _STEP + (workspace_id * _SALT) % _PRIME) % _PRIME
+    return spot * 10_000 < share_bp * _PRIME
+
+
+def held_out_sql(column: str, workspace: str, share: str) -> str:
+    """The same test in SQL for a customer id column and two parameter names (workspace id, share in bp)."""
+    # mod(), not %: the warehouse's statements take %(name)s parameters.
+    return (f"mod(mod({column}, {_PRIME}) * {_STEP} + mod(CAST(%({workspace})s AS BIGINT) * {_SALT}, {_PRIME}), "
+            f"{_PRIME}) * 10000 < CAST(%({share})s AS BIGINT) * {_PRIME}")
 
 
 def _quiet_until(rules: Rules, zone: str, now: datetime) -> datetime | None:
@@ -132,6 +157,9 @@ def decide(candidates: list[Candidate], customers: dict[int, Customer], rules: R
                 continue
             seen.add(c.campaign_id)
             marketing = c.purpose == "marketing"
+            if marketing and customer.held_out:
+                suppress("holdout")
+                continue
             if marketing and customer.refuses_personalised:
                 suppress("refuses_personalised")
                 continue

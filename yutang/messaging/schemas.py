@@ -304,6 +304,9 @@ class PressureIn(BaseModel):
     quiet_start: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local")
     quiet_end: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     wecom_group_sends_per_month: int | None = Field(default=4, ge=0, le=100)
+    holdout_bp: int = Field(default=0, ge=0, le=2000, description=(
+        "the global holdout: a stable hashed share of customers (basis points, 500 = 5%, at most 20%) who get no "
+        "marketing at all (service messages still go), against which marketing's incremental revenue is measured"))
 
 
 class PressureOut(PressureIn):

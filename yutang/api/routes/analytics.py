@@ -22,6 +22,7 @@ from yutang.analytics.schemas import (
     FunnelOut,
     FunnelSegmentIn,
     Headline,
+    HoldoutOut,
     Metric,
     PondHealthIn,
     PondHealthOut,
@@ -125,6 +126,16 @@ def acquisition(request: Request, actor: ActorDep, pipeline: PipelineDep,
     with read_only(request) as session:
         return service.acquisition_by_channel(session, pipeline.warehouse, actor=actor, period=period, start=start,
                                               end=end)
+
+
+@router.get("/holdout", response_model=HoldoutOut)
+def holdout(request: Request, actor: ActorDep, pipeline: PipelineDep,
+            period: str = Query("30d", description=RANGE_DOC), start: date | None = None, end: date | None = None):
+    """Marketing's incremental revenue against the global holdout (the contact-pressure settings' `holdout_bp`):
+    revenue per customer of the pool marketed to and held out over the range, the difference times the customers
+    marketed to, the lift and Welch's test."""
+    with read_only(request) as session:
+        return service.holdout_revenue(session, pipeline.warehouse, actor=actor, period=period, start=start, end=end)
 
 
 @router.get("/pond-health", response_model=PondHealthOut)

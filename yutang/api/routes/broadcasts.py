@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 
 from yutang.api.deps import ActorDep, CaughtUp, IdPath, read_only, unit_of_work
 from yutang.api.pages import Page, page_of
+from yutang.journeys import service as journeys_service
 from yutang.kit.pagination import decode_cursor
 from yutang.messaging import broadcasts
 from yutang.messaging.broadcasts import Broadcast
@@ -38,9 +39,11 @@ def get_pressure(request: Request, actor: ActorDep):
 
 @router.put("/messaging/pressure", response_model=PressureOut)
 def set_pressure(request: Request, actor: ActorDep, data: PressureIn):
-    """Replace the contact-pressure rules (owner)."""
+    """Replace the contact-pressure rules (owner). The global holdout's share (`holdout_bp`) is locked while a live
+    journey runs an experiment (409)."""
     with unit_of_work(request) as session:
-        return broadcasts.set_pressure(session, actor=actor, data=data)
+        return broadcasts.set_pressure(session, actor=actor, data=data, experiments=lambda: (
+            journeys_service.running_experiments(session, actor=actor)))
 
 
 @router.post("/broadcasts/preview", response_model=BroadcastPreviewOut)
